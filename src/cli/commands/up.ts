@@ -1,0 +1,74 @@
+// `ingot up`: start the server on its embedded defaults (SQLite, local disk, built-in models).
+import { parseArgs } from "node:util";
+import { createIngot, defaultThreads } from "../../app.ts";
+
+const HELP = `Usage: ingot up [options]
+
+Starts Ingot: the Azure OpenAI, OpenAI v1 and model-inference endpoints, with the built-in
+deployments tiny-chat and tiny-embed.
+
+Options:
+  --port N                   port to listen on (default 8080, env PORT)
+  --host H                   address to bind (default 127.0.0.1)
+  --data-dir DIR             where the database, blobs and models live (default ./.ingot)
+  --api-key KEY              fix key1 of the default account (env INGOT_API_KEY)
+  --skip-api-version-check   accept any api-version
+  --threads N                llama.cpp threads per model (default ${defaultThreads()}; never more than free cores)
+  --sequences N              parallel sequences per model (default 8)
+  --log-level LEVEL          pino level (default info)
+`;
+
+export async function upCommand(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      port: { type: "string" },
+      host: { type: "string" },
+      "data-dir": { type: "string" },
+      "api-key": { type: "string" },
+      "skip-api-version-check": { type: "boolean" },
+      threads: { type: "string" },
+      sequences: { type: "string" },
+      "log-level": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const int = (name: string, v: string | undefined) => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${name} must be a non-negative integer, got '${v}'`);
+    return n;
+  };
+  const port = int("port", values.port ?? process.env.PORT) ?? 8080;
+  const host = values.host ?? "127.0.0.1";
+  const ingot = createIngot({
+    dataDir: values["data-dir"] ?? "./.ingot",
+    apiKey: values["api-key"] ?? process.env.INGOT_API_KEY,
+    skipApiVersionCheck: values["skip-api-version-check"] ?? false,
+    threads: int("threads", values.threads),
+    sequences: int("sequences", values.sequences),
+    logLevel: values["log-level"],
+  });
+  const address = await ingot.app.listen({ port, host });
+  for (const [name, key] of Object.entries(ingot.generatedKeys))
+    process.stderr.write(`ingot: generated ${name} for account 'ingot': ${key}  (shown once; stored hashed)\n`);
+  process.stderr.write(`ingot: listening on ${address}; loading deployments tiny-chat, tiny-embed…\n`);
+  ingot.ready.then(() => process.stderr.write(`ingot: ready — try: curl ${address}/openai/v1/chat/completions -H "api-key: <key>" -H "content-type: application/json" -d '{"model":"tiny-chat","messages":[{"role":"user","content":"hi"}]}'\n`));
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    process.stderr.write(`ingot: ${signal}: finishing in-flight requests…\n`);
+    await ingot.close();
+    process.exit(0);
+  };
+  process.on("SIGINT", () => void stop("SIGINT"));
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  return new Promise<number>(() => {});
+}
+
+export class UsageError extends Error {}

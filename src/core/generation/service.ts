@@ -1,0 +1,166 @@
+// Generation rules shared by every inference surface: resolve the deployment, check that
+// its model can do what is asked, fan out `n` choices, and account usage.
+import { errors } from "../errors.ts";
+import type { Engine, EngineEvent, GenerateParams } from "../ports.ts";
+import { merge, primed } from "./primed.ts";
+import type { ChatChunk, ChatRequest, CompletionRequest, EmbeddingRequest, EmbeddingResult, TokenLogprob, Usage } from "./types.ts";
+
+export type Capability = "chatCompletion" | "completion" | "embeddings";
+
+export interface ResolvedDeployment {
+  name: string;
+  /** The model name reported in responses (e.g. "tiny-chat"). */
+  modelName: string;
+  engineKey: string;
+  capabilities: Capability[];
+}
+
+export interface DeploymentResolver {
+  /** Throws DeploymentNotFound when the account has no such deployment. */
+  resolve(account: string, deployment: string): ResolvedDeployment;
+}
+
+export interface UsageSink {
+  record(entry: { account: string; deployment: string; usage: Usage; firstTokenMs?: number; durationMs: number }): void;
+}
+
+export interface GenerationStream {
+  id: string;
+  created: number;
+  model: string;
+  chunks: AsyncIterable<ChatChunk>;
+  /** Complete once `chunks` is drained. */
+  usage: Usage;
+}
+
+export class GenerationService {
+  #engine: Engine;
+  #deployments: DeploymentResolver;
+  #usage: UsageSink | undefined;
+
+  constructor(engine: Engine, deployments: DeploymentResolver, usage?: UsageSink) {
+    this.#engine = engine;
+    this.#deployments = deployments;
+    this.#usage = usage;
+  }
+
+  #resolve(account: string, name: string, capability: Capability, operation: string): ResolvedDeployment {
+    const d = this.#deployments.resolve(account, name);
+    if (!d.capabilities.includes(capability))
+      throw errors.invalid(`The ${operation} operation does not work with the specified model, ${d.modelName}. Please choose different model and try again.`, null, "OperationNotSupported");
+    return d;
+  }
+
+  async chat(account: string, req: ChatRequest, signal: AbortSignal): Promise<GenerationStream> {
+    const d = this.#resolve(account, req.deployment, "chatCompletion", "chatCompletion");
+    const params: GenerateParams = {
+      input: { kind: "chat", messages: req.messages, tools: req.tools, toolChoice: req.toolChoice, parallelToolCalls: req.parallelToolCalls, responseFormat: req.responseFormat },
+      maxTokens: req.maxTokens,
+      sampling: req.sampling,
+      stop: req.stop,
+      logprobs: req.logprobs ? req.topLogprobs : null,
+    };
+    return this.#run(account, d, params, req.n, "chatcmpl", signal);
+  }
+
+  async complete(account: string, req: CompletionRequest, signal: AbortSignal): Promise<GenerationStream> {
+    const d = this.#resolve(account, req.deployment, "completion", "completion");
+    const params: GenerateParams = {
+      input: { kind: "text", prompt: req.prompt, suffix: req.suffix },
+      maxTokens: req.maxTokens,
+      sampling: req.sampling,
+      stop: req.stop,
+      logprobs: req.bestOf > req.n ? Math.max(req.logprobs ?? 0, 0) : req.logprobs,
+    };
+    const stream = await this.#run(account, d, params, req.bestOf > req.n ? req.bestOf : req.n, "cmpl", signal);
+    if (req.bestOf > req.n) stream.chunks = await bestOf(stream.chunks, req.n, req.logprobs !== null);
+    if (req.echo) stream.chunks = echoed(stream.chunks, req.prompt);
+    return stream;
+  }
+
+  async embed(account: string, req: EmbeddingRequest, signal: AbortSignal): Promise<EmbeddingResult> {
+    const d = this.#resolve(account, req.deployment, "embeddings", "embeddings");
+    const started = Date.now();
+    const { vectors, promptTokens } = await this.#engine.embed(d.engineKey, req.inputs, signal);
+    const sized = vectors.map((v) => resize(v, req.dimensions));
+    this.#usage?.record({ account, deployment: d.name, usage: { promptTokens, completionTokens: 0, cachedTokens: 0 }, durationMs: Date.now() - started });
+    return { model: d.modelName, vectors: sized, promptTokens };
+  }
+
+  async #run(account: string, d: ResolvedDeployment, params: GenerateParams, n: number, idPrefix: string, signal: AbortSignal): Promise<GenerationStream> {
+    const started = Date.now();
+    const seedFor = (i: number) => (params.sampling.seed === undefined ? undefined : params.sampling.seed + i);
+    const sources = await Promise.all(
+      Array.from({ length: n }, (_, i) => primed(this.#engine.generate(d.engineKey, { ...params, sampling: { ...params.sampling, seed: seedFor(i) } }, signal))),
+    );
+    const usage: Usage = { promptTokens: 0, completionTokens: 0, cachedTokens: 0 };
+    const stream: GenerationStream = {
+      id: `${idPrefix}-${crypto.randomUUID().replaceAll("-", "").slice(0, 29)}`,
+      created: Math.floor(started / 1000),
+      model: d.modelName,
+      usage,
+      chunks: undefined as unknown as AsyncIterable<ChatChunk>,
+    };
+    const record = (firstTokenMs?: number) => this.#usage?.record({ account, deployment: d.name, usage, firstTokenMs, durationMs: Date.now() - started });
+    stream.chunks = (async function* (): AsyncGenerator<ChatChunk> {
+      let firstTokenMs: number | undefined;
+      const callCounts = new Array<number>(n).fill(0);
+      try {
+        for await (const [index, event] of merge<EngineEvent>(sources)) {
+          firstTokenMs ??= Date.now() - started;
+          if (event.type === "content") yield { type: "content", index, text: event.text, logprobs: event.logprobs };
+          else if (event.type === "tool_call") {
+            const call = { id: `call_${crypto.randomUUID().replaceAll("-", "").slice(0, 24)}`, ...event.call };
+            yield { type: "tool_call", index, callIndex: callCounts[index]++, call };
+          } else {
+            // Choices share one prompt: count it once, as OpenAI does for n > 1.
+            usage.promptTokens = Math.max(usage.promptTokens, event.usage.promptTokens);
+            usage.cachedTokens = Math.max(usage.cachedTokens, event.usage.cachedTokens);
+            usage.completionTokens += event.usage.completionTokens;
+            yield { type: "finish", index, reason: event.finishReason };
+          }
+        }
+      } finally {
+        record(firstTokenMs);
+      }
+    })();
+    return stream;
+  }
+}
+
+/** Truncates to `dimensions` and re-normalises, as text-embedding-3 models do. */
+function resize(vector: number[], dimensions: number | undefined): number[] {
+  const v = dimensions && dimensions < vector.length ? vector.slice(0, dimensions) : vector;
+  const norm = Math.hypot(...v) || 1;
+  return v.map((x) => x / norm);
+}
+
+/** Runs all candidates to the end and keeps the `n` with the highest total logprob. */
+async function bestOf(chunks: AsyncIterable<ChatChunk>, n: number, keepLogprobs: boolean): Promise<AsyncIterable<ChatChunk>> {
+  const byIndex = new Map<number, ChatChunk[]>();
+  const score = new Map<number, number>();
+  for await (const c of chunks) {
+    if (!byIndex.has(c.index)) byIndex.set(c.index, []);
+    byIndex.get(c.index)!.push(c);
+    if (c.type === "content") score.set(c.index, (score.get(c.index) ?? 0) + (c.logprobs ?? []).reduce((s, l: TokenLogprob) => s + l.logprob, 0));
+  }
+  const winners = [...byIndex.keys()].sort((a, b) => (score.get(b) ?? 0) - (score.get(a) ?? 0)).slice(0, n);
+  const out: ChatChunk[] = [];
+  winners.forEach((original, index) => {
+    for (const c of byIndex.get(original)!) out.push(c.type === "content" && !keepLogprobs ? { ...c, index, logprobs: undefined } : { ...c, index });
+  });
+  return (async function* () {
+    yield* out;
+  })();
+}
+
+async function* echoed(chunks: AsyncIterable<ChatChunk>, prompt: string): AsyncGenerator<ChatChunk> {
+  const started = new Set<number>();
+  for await (const c of chunks) {
+    if (!started.has(c.index)) {
+      started.add(c.index);
+      yield { type: "content", index: c.index, text: prompt };
+    }
+    yield c;
+  }
+}

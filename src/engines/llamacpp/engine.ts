@@ -1,0 +1,184 @@
+// The embedded llama.cpp engine: one runner process per loaded base model, shared by every
+// deployment of that model. A runner that dies fails its in-flight requests and is restarted.
+import { errors, IngotError } from "../../core/errors.ts";
+import type { Engine, EngineEvent, EngineModel, EngineStatus, GenerateParams } from "../../core/ports.ts";
+import { AsyncQueue } from "../../lib/async-queue.ts";
+import { prepareChat } from "./chat-format.ts";
+import type { FromRunner, RunnerPrompt } from "./protocol.ts";
+import { RunnerClient } from "./runner-client.ts";
+import { ToolCallScanner } from "./tool-call-scanner.ts";
+
+export interface LlamaCppEngineOptions {
+  threads: number;
+  /** Parallel sequences per loaded model (continuous batching slots). */
+  sequences: number;
+  log?: (level: "info" | "warn" | "error", message: string, fields?: Record<string, unknown>) => void;
+}
+
+interface Slot {
+  model: EngineModel;
+  client: RunnerClient;
+  state: EngineStatus["state"];
+  error?: string;
+  ready: Promise<void>;
+  restarts: number;
+}
+
+const MAX_RESTART_DELAY_MS = 10_000;
+
+export class LlamaCppEngine implements Engine {
+  readonly name = "llamacpp";
+  #options: LlamaCppEngineOptions;
+  #slots = new Map<string, Slot>();
+  #closing = false;
+
+  constructor(options: LlamaCppEngineOptions) {
+    this.#options = options;
+  }
+
+  load(model: EngineModel): Promise<void> {
+    const existing = this.#slots.get(model.key);
+    if (existing && existing.state !== "failed") return existing.ready;
+    const slot = { model, state: "loading", restarts: 0 } as Slot;
+    this.#slots.set(model.key, slot);
+    this.#startRunner(slot);
+    return slot.ready;
+  }
+
+  #startRunner(slot: Slot): void {
+    const { model } = slot;
+    slot.client = new RunnerClient(
+      { modelPath: model.path, threads: this.#options.threads, sequences: this.#options.sequences, contextLength: model.contextLength, embeddings: model.embeddings },
+      (code, signal) => this.#onRunnerExit(slot, code, signal),
+    );
+    slot.ready = slot.client.start().then(
+      () => {
+        slot.state = "ready";
+        slot.error = undefined;
+        slot.restarts = 0;
+      },
+      (e: Error) => {
+        slot.state = "failed";
+        slot.error = e.message;
+        throw e;
+      },
+    );
+    slot.ready.catch(() => {});
+  }
+
+  #onRunnerExit(slot: Slot, code: number | null, signal: string | null): void {
+    if (this.#closing || this.#slots.get(slot.model.key) !== slot || slot.state !== "ready") return;
+    slot.state = "restarting";
+    this.#options.log?.("warn", "runner exited; restarting", { model: slot.model.key, code, signal });
+    const delay = Math.min(MAX_RESTART_DELAY_MS, 250 * 2 ** slot.restarts++);
+    setTimeout(() => {
+      if (!this.#closing && this.#slots.get(slot.model.key) === slot) this.#startRunner(slot);
+    }, delay);
+  }
+
+  async unload(key: string): Promise<void> {
+    const slot = this.#slots.get(key);
+    if (!slot) return;
+    this.#slots.delete(key);
+    await slot.client.stop();
+  }
+
+  async #readyClient(key: string): Promise<RunnerClient> {
+    const slot = this.#slots.get(key);
+    if (!slot) throw errors.unavailable("The model for this deployment is not loaded yet. Retry in a few seconds.");
+    if (slot.state === "restarting" || slot.state === "loading") await slot.ready.catch(() => {});
+    if (slot.state !== "ready") throw errors.unavailable(`The model for this deployment is not available: ${slot.error ?? slot.state}.`);
+    return slot.client;
+  }
+
+  async *generate(key: string, params: GenerateParams, signal: AbortSignal): AsyncIterable<EngineEvent> {
+    let prompt: RunnerPrompt;
+    let grammar: string | undefined;
+    let scanner: ToolCallScanner | undefined;
+    if (params.input.kind === "chat") {
+      const prepared = prepareChat(params.input);
+      prompt = prepared.prompt;
+      grammar = prepared.grammar;
+      if (prepared.toolsActive) scanner = new ToolCallScanner();
+    } else {
+      prompt = { kind: "text", text: params.input.prompt, suffix: params.input.suffix };
+    }
+    const client = await this.#readyClient(key);
+    if (prompt.kind === "text" && prompt.suffix !== undefined && !client.hasFim)
+      throw errors.invalid("This model cannot complete with a suffix: it has no fill-in-the-middle tokens. Remove 'suffix' or deploy a model with infill support.", "suffix");
+
+    const queue = new AsyncQueue<FromRunner>();
+    const req = client.request(
+      (id) => ({
+        type: "generate",
+        id,
+        prompt,
+        grammar,
+        maxTokens: params.maxTokens,
+        stop: params.stop,
+        logprobs: params.logprobs,
+        sampling: { ...params.sampling, logitBias: Object.entries(params.sampling.logitBias).map(([t, b]) => [Number(t), b]) },
+      }),
+      { onMessage: (m) => queue.push(m), onDeath: (e) => queue.fail(e) },
+    );
+    const onAbort = () => {
+      client.cancel(req.id);
+      queue.end();
+    };
+    signal.addEventListener("abort", onAbort, { once: true });
+    let finished = false;
+    try {
+      for await (const m of queue) {
+        if (m.type === "text") {
+          if (!scanner) yield { type: "content", text: m.text, logprobs: m.logprobs };
+          else for (const piece of scanner.push(m.text)) yield piece.type === "content" ? { type: "content", text: piece.text } : { type: "tool_call", call: { name: piece.name, arguments: piece.arguments } };
+        } else if (m.type === "done") {
+          finished = true;
+          const usage = { promptTokens: m.promptTokens, completionTokens: m.completionTokens, cachedTokens: m.cachedTokens };
+          yield { type: "end", finishReason: scanner?.sawCalls ? "tool_calls" : m.finishReason, usage };
+          return;
+        } else if (m.type === "error") {
+          finished = true;
+          throw m.code === "invalid_request" ? errors.invalid(m.message, m.param ?? null) : errors.internal(m.message);
+        }
+      }
+    } finally {
+      signal.removeEventListener("abort", onAbort);
+      req.done();
+      // A consumer that stops early (client gone) must free the runner's sequence.
+      if (!finished && !signal.aborted) client.cancel(req.id);
+    }
+  }
+
+  async embed(key: string, inputs: string[], signal: AbortSignal): Promise<{ vectors: number[][]; promptTokens: number }> {
+    const client = await this.#readyClient(key);
+    return new Promise((resolve, reject) => {
+      const req = client.request((id) => ({ type: "embed", id, inputs }), {
+        onMessage: (m) => {
+          req.done();
+          if (m.type === "embedded") resolve({ vectors: m.vectors, promptTokens: m.promptTokens });
+          else if (m.type === "error") reject(m.code === "invalid_request" ? errors.invalid(m.message, m.param ?? "input") : errors.internal(m.message));
+        },
+        onDeath: reject,
+      });
+      signal.addEventListener("abort", () => reject(new IngotError("invalid_request", "cancelled", "The request was cancelled.")), { once: true });
+    });
+  }
+
+  status(): EngineStatus[] {
+    return [...this.#slots.values()].map((s) => ({
+      key: s.model.key,
+      state: s.state,
+      pid: s.client.pid,
+      error: s.error,
+      activeSequences: Math.min(s.client.inFlight, this.#options.sequences),
+      queuedRequests: Math.max(0, s.client.inFlight - this.#options.sequences),
+    }));
+  }
+
+  async close(): Promise<void> {
+    this.#closing = true;
+    await Promise.all([...this.#slots.values()].map((s) => s.client.stop()));
+    this.#slots.clear();
+  }
+}

@@ -1,0 +1,99 @@
+// The parent's handle on one runner child process: starts it, loads the model, routes
+// replies to their requests, and fails every in-flight request if the process dies.
+import { fork } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { errors } from "../../core/errors.ts";
+import type { FromRunner, LoadOptions, ToRunner } from "./protocol.ts";
+
+const RUNNER_MAIN = fileURLToPath(new URL("./runner/main.ts", import.meta.url));
+
+type Listener = { onMessage(m: FromRunner): void; onDeath(error: Error): void };
+
+export class RunnerClient {
+  readonly options: LoadOptions;
+  #child: ChildProcess | undefined;
+  #listeners = new Map<number, Listener>();
+  #nextId = 1;
+  #onExit: (code: number | null, signal: string | null) => void;
+  hasFim = false;
+
+  constructor(options: LoadOptions, onExit: (code: number | null, signal: string | null) => void) {
+    this.options = options;
+    this.#onExit = onExit;
+  }
+
+  get pid(): number | undefined {
+    return this.#child?.pid;
+  }
+
+  get inFlight(): number {
+    return this.#listeners.size;
+  }
+
+  /** Starts the process and loads the model; rejects with the runner's reason on failure. */
+  start(): Promise<void> {
+    const child = fork(RUNNER_MAIN, [], { serialization: "advanced", stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    this.#child = child;
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      child.on("message", (m: FromRunner) => {
+        if (m.type === "loaded") {
+          this.hasFim = m.hasFim;
+          settled = true;
+          resolve();
+        } else if (m.type === "load_failed") {
+          settled = true;
+          reject(new Error(m.message));
+          child.kill("SIGKILL");
+        } else if ("id" in m) this.#listeners.get(m.id)?.onMessage(m);
+      });
+      child.on("exit", (code, signal) => {
+        this.#child = undefined;
+        const death = errors.internal(
+          `The model runner stopped unexpectedly (${signal ?? `exit code ${code}`}) while serving this request. Retry the request; the model is being reloaded.`,
+        );
+        const listeners = [...this.#listeners.values()];
+        this.#listeners.clear();
+        for (const l of listeners) l.onDeath(death);
+        if (!settled) {
+          settled = true;
+          reject(new Error(`runner exited during load (${signal ?? `exit code ${code}`})`));
+        }
+        this.#onExit(code, signal);
+      });
+      this.#send({ type: "load", ...this.options });
+    });
+  }
+
+  /** Sends a request; the listener gets every reply carrying its id until it unsubscribes. */
+  request(build: (id: number) => ToRunner, listener: Listener): { id: number; done(): void } {
+    const id = this.#nextId++;
+    if (!this.#child) {
+      listener.onDeath(errors.unavailable("The model runner is restarting. Retry the request in a few seconds."));
+      return { id, done: () => {} };
+    }
+    this.#listeners.set(id, listener);
+    this.#send(build(id));
+    return { id, done: () => this.#listeners.delete(id) };
+  }
+
+  cancel(id: number): void {
+    this.#listeners.delete(id);
+    this.#send({ type: "cancel", id });
+  }
+
+  async stop(): Promise<void> {
+    const child = this.#child;
+    if (!child) return;
+    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    this.#send({ type: "shutdown" });
+    const timer = setTimeout(() => child.kill("SIGKILL"), 5000);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  #send(message: ToRunner): void {
+    if (this.#child?.connected) this.#child.send(message);
+  }
+}

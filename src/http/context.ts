@@ -1,0 +1,32 @@
+// What the http layer is given: the core services it translates to, and its settings.
+import type { AccountService } from "../core/accounts/keys.ts";
+import type { Catalog } from "../core/catalog/catalog.ts";
+import type { DeploymentService } from "../core/deployments/service.ts";
+import type { GenerationService } from "../core/generation/service.ts";
+import type { Engine } from "../core/ports.ts";
+import type { IngotMetrics } from "./ops/metrics.ts";
+
+export interface AppContext {
+  generation: GenerationService;
+  accounts: AccountService;
+  deployments: DeploymentService;
+  catalog: Catalog;
+  engine: Engine;
+  metrics: IngotMetrics;
+  settings: {
+    skipApiVersionCheck: boolean;
+    /** Largest accepted request body, bytes; larger gets 413. */
+    bodyLimit: number;
+  };
+  /** Resolves when startup reconciliation has settled (for /readyz). */
+  isReady(): boolean;
+}
+
+declare module "fastify" {
+  interface FastifyRequest {
+    account: string;
+  }
+  interface FastifyContextConfig {
+    surface?: import("./errors.ts").Surface;
+  }
+}

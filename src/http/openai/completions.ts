@@ -1,0 +1,82 @@
+// Legacy completions: wire ↔ core for `/completions`.
+import { errors } from "../../core/errors.ts";
+import type { GenerationStream } from "../../core/generation/service.ts";
+import type { CompletionRequest, FinishReason, TokenLogprob } from "../../core/generation/types.ts";
+import { asBody, optBoolean, optNumber, optString, stopSequences } from "../validate.ts";
+import { SYSTEM_FINGERPRINT, usageJson } from "./chat-response.ts";
+import { sampling } from "./sampling.ts";
+
+export function parseCompletionRequest(raw: unknown, deployment: string): CompletionRequest & { stream: boolean; includeUsage: boolean } {
+  const body = asBody(raw);
+  let prompt = body.prompt;
+  if (prompt === undefined) throw errors.missing("prompt");
+  if (Array.isArray(prompt) && prompt.length === 1 && typeof prompt[0] === "string") prompt = prompt[0];
+  if (typeof prompt !== "string")
+    throw errors.invalid("Invalid 'prompt': send one prompt as a string (arrays of several prompts or of token ids are not supported; send one request per prompt).", "prompt");
+  const n = optNumber(body, "n", { min: 1, max: 128, integer: true }) ?? 1;
+  const stream = optBoolean(body, "stream") ?? false;
+  const bestOf = optNumber(body, "best_of", { min: 1, max: 20, integer: true }) ?? n;
+  if (bestOf < n) throw errors.invalid(`'best_of' (${bestOf}) must be greater than or equal to 'n' (${n}).`, "best_of");
+  if (stream && bestOf > n) throw errors.invalid("'best_of' cannot be used with 'stream': the best candidate is only known once all have finished.", "best_of");
+  return {
+    deployment,
+    prompt,
+    suffix: optString(body, "suffix"),
+    echo: optBoolean(body, "echo") ?? false,
+    maxTokens: optNumber(body, "max_tokens", { min: 0, integer: true }) ?? 16,
+    sampling: sampling(body),
+    stop: stopSequences(body),
+    n,
+    bestOf,
+    logprobs: optNumber(body, "logprobs", { min: 0, max: 5, integer: true }) ?? null,
+    stream,
+    includeUsage: (body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true,
+  };
+}
+
+function legacyLogprobs(items: TokenLogprob[] | undefined, startOffset: number) {
+  if (!items) return null;
+  let offset = startOffset;
+  const text_offset = items.map((l) => {
+    const at = offset;
+    offset += l.token.length;
+    return at;
+  });
+  return {
+    tokens: items.map((l) => l.token),
+    token_logprobs: items.map((l) => l.logprob),
+    top_logprobs: items.map((l) => Object.fromEntries(l.top.map((t) => [t.token, t.logprob]))),
+    text_offset,
+  };
+}
+
+export async function collectCompletion(stream: GenerationStream, wantLogprobs: boolean) {
+  const choices = new Map<number, { text: string; finish: FinishReason | null; logprobs: TokenLogprob[] }>();
+  for await (const c of stream.chunks) {
+    const s = choices.get(c.index) ?? choices.set(c.index, { text: "", finish: null, logprobs: [] }).get(c.index)!;
+    if (c.type === "content") {
+      s.text += c.text;
+      if (c.logprobs) s.logprobs.push(...c.logprobs);
+    } else if (c.type === "finish") s.finish = c.reason;
+  }
+  return {
+    id: stream.id,
+    object: "text_completion",
+    created: stream.created,
+    model: stream.model,
+    system_fingerprint: SYSTEM_FINGERPRINT,
+    choices: [...choices.entries()]
+      .sort(([a], [b]) => a - b)
+      .map(([index, s]) => ({ index, text: s.text, finish_reason: s.finish, logprobs: wantLogprobs ? legacyLogprobs(s.logprobs, 0) : null })),
+    usage: usageJson(stream.usage),
+  };
+}
+
+export async function* completionChunks(stream: GenerationStream, includeUsage: boolean): AsyncGenerator<object> {
+  const base = { id: stream.id, object: "text_completion", created: stream.created, model: stream.model, system_fingerprint: SYSTEM_FINGERPRINT };
+  for await (const c of stream.chunks) {
+    if (c.type === "content") yield { ...base, choices: [{ index: c.index, text: c.text, finish_reason: null, logprobs: legacyLogprobs(c.logprobs, 0) }] };
+    else if (c.type === "finish") yield { ...base, choices: [{ index: c.index, text: "", finish_reason: c.reason, logprobs: null }] };
+  }
+  if (includeUsage) yield { ...base, choices: [], usage: usageJson(stream.usage) };
+}

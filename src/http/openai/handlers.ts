@@ -1,0 +1,41 @@
+// Handlers shared by every surface that speaks OpenAI's chat/completions/embeddings shapes.
+// Each one: parse the wire body, call the generation service, shape the reply.
+import type { FastifyReply, FastifyRequest } from "fastify";
+import type { AppContext } from "../context.ts";
+import type { Surface } from "../errors.ts";
+import { sendSse } from "../sse.ts";
+import { parseChatRequest } from "./chat-request.ts";
+import { chatChunks, collectChat } from "./chat-response.ts";
+import { collectCompletion, completionChunks, parseCompletionRequest } from "./completions.ts";
+import { embeddingsJson, parseEmbeddingRequest } from "./embeddings.ts";
+
+/** Aborts generation when the client goes away before the reply is complete. */
+export function clientGone(reply: FastifyReply): AbortSignal {
+  const controller = new AbortController();
+  reply.raw.on("close", () => {
+    if (!reply.raw.writableFinished) controller.abort();
+  });
+  return controller.signal;
+}
+
+export async function handleChat(ctx: AppContext, surface: Surface, request: FastifyRequest, reply: FastifyReply, deployment: string, body: unknown) {
+  const req = parseChatRequest(body, deployment);
+  const signal = clientGone(reply);
+  const stream = await ctx.generation.chat(request.account, req, signal);
+  if (req.stream) return sendSse(reply, surface, chatChunks(stream, req.includeUsage), (e) => request.log.error({ err: e }, "stream failed"));
+  return collectChat(stream, req.logprobs);
+}
+
+export async function handleCompletion(ctx: AppContext, surface: Surface, request: FastifyRequest, reply: FastifyReply, deployment: string, body: unknown) {
+  const req = parseCompletionRequest(body, deployment);
+  const signal = clientGone(reply);
+  const stream = await ctx.generation.complete(request.account, req, signal);
+  if (req.stream) return sendSse(reply, surface, completionChunks(stream, req.includeUsage), (e) => request.log.error({ err: e }, "stream failed"));
+  return collectCompletion(stream, req.logprobs !== null);
+}
+
+export async function handleEmbeddings(ctx: AppContext, request: FastifyRequest, reply: FastifyReply, deployment: string, body: unknown) {
+  const req = parseEmbeddingRequest(body, deployment);
+  const result = await ctx.generation.embed(request.account, req, clientGone(reply));
+  return embeddingsJson(result, req.encoding);
+}

@@ -1,0 +1,51 @@
+// Starts a real Ingot server (real SQLite, real files, real llama.cpp runners) on a free
+// loopback port for one test file, and hands out official clients pointed at it.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import OpenAI, { AzureOpenAI } from "openai";
+import { createIngot } from "../../src/app.ts";
+import type { Ingot } from "../../src/app.ts";
+
+export const API_KEY = "0123456789abcdef0123456789abcdef";
+export const API_VERSION = "2024-10-21";
+
+export interface TestServer {
+  ingot: Ingot;
+  url: string;
+  dataDir: string;
+  azure(opts?: { deployment?: string; apiVersion?: string }): AzureOpenAI;
+  v1(): OpenAI;
+  project(name?: string): OpenAI;
+  post(path: string, body: unknown, headers?: Record<string, string>): Promise<Response>;
+  stop(): Promise<void>;
+}
+
+export async function startServer(opts: { skipApiVersionCheck?: boolean; dataDir?: string } = {}): Promise<TestServer> {
+  const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), "ingot-e2e-"));
+  const ingot = createIngot({ dataDir, apiKey: API_KEY, threads: 1, sequences: 8, logLevel: "warn", skipApiVersionCheck: opts.skipApiVersionCheck });
+  const url = await ingot.app.listen({ port: 0, host: "127.0.0.1" });
+  await ingot.ready;
+  return {
+    ingot,
+    url,
+    dataDir,
+    azure: (o = {}) => new AzureOpenAI({ endpoint: url, apiKey: API_KEY, apiVersion: o.apiVersion ?? API_VERSION, deployment: o.deployment, maxRetries: 0 }),
+    v1: () => new OpenAI({ baseURL: `${url}/openai/v1`, apiKey: API_KEY, maxRetries: 0 }),
+    project: (name = "demo") => new OpenAI({ baseURL: `${url}/api/projects/${name}/openai/v1`, apiKey: API_KEY, maxRetries: 0 }),
+    post: (path, body, headers = {}) =>
+      fetch(`${url}${path}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "api-key": API_KEY, ...headers },
+        body: typeof body === "string" ? body : JSON.stringify(body),
+      }),
+    async stop() {
+      await ingot.close();
+      if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Response body as loosely typed JSON, for assertions on raw HTTP replies. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export const json = async (res: Response): Promise<any> => res.json();
