@@ -4,13 +4,9 @@
 import { alt, lit } from "./gbnf.ts";
 import type { GNode } from "./gbnf.ts";
 import { canonical } from "./schemaMerge.ts";
-import { SchemaError, isObject, readCount, readNumber, readTypes } from "./schemaKeywords.ts";
+import { SchemaError, readCount, readNumber, readTypes } from "./schemaKeywords.ts";
 import type { JsonObject, JsonType } from "./schemaKeywords.ts";
 
-const FILTERABLE = new Set([
-  "enum", "const", "type", "minLength", "maxLength", "pattern",
-  "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf",
-]);
 const STRUCTURAL = new Set([
   "properties", "required", "additionalProperties", "minProperties", "maxProperties",
   "items", "prefixItems", "additionalItems", "minItems", "maxItems", "format",
@@ -86,8 +82,3 @@ export function enumNode(values: readonly unknown[]): GNode {
   return alt(...values.map((v) => lit(JSON.stringify(v))));
 }
 
-/** True when enum/const filtering can handle every constraining keyword of the schema. */
-export const isEnumSchema = (schema: unknown): boolean =>
-  isObject(schema) && (schema.enum !== undefined || schema.const !== undefined);
-
-export { FILTERABLE };

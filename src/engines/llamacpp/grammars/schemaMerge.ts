@@ -24,7 +24,7 @@ const equal = (a: unknown, b: unknown): boolean => canonical(a) === canonical(b)
 
 const cannotMerge = (keyword: string, path: string): SchemaError =>
   new SchemaError(
-    `'allOf' at ${path} cannot be merged: two of its parts set '${keyword}' differently; Ingot only supports allOf whose parts combine trivially (for example parts with different properties) — write the combined schema out instead`,
+    `'${keyword}' at ${path} is set differently by schemas that must be combined (allOf, or keywords next to $ref/anyOf/oneOf); Ingot's structured output only combines schemas that merge trivially (for example parts with different properties) — write the combined schema out instead`,
     path,
   );
 
