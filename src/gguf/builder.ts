@@ -18,7 +18,7 @@ import type { GgufTensorToWrite, WrittenFile } from './writer.ts';
 export type ModelType = 'f32' | 'f16' | QuantType;
 
 /** Bump whenever a change here alters the bytes a recipe produces (built-in models are cached by recipe). */
-export const BUILDER_VERSION = 1;
+export const BUILDER_VERSION = 2;
 export const MODEL_TYPES: readonly ModelType[] = ['f32', 'f16', 'q8_0', 'q4_k_m'];
 
 export interface BuildOptions {

@@ -44,13 +44,13 @@ export const SHAPES = {
   // Keeps a separate output.weight so that training can change it.
   'tiny': {
     name: 'tiny', arch: 'llama', embd: 128, layers: 4, heads: 4, kvHeads: 4, ff: 352,
-    vocab: 259, context: 2048, ropeTheta: 10000, rmsEps: 1e-5,
+    vocab: 262, context: 2048, ropeTheta: 10000, rmsEps: 1e-5,
     tiedEmbeddings: false, qkvBias: false, noEndOfText: false,
   },
   // Same body, mean-pooled: what node-llama-cpp's embedding context reads.
   'tiny-embed': {
     name: 'tiny-embed', arch: 'llama', embd: 128, layers: 4, heads: 4, kvHeads: 4, ff: 352,
-    vocab: 259, context: 2048, ropeTheta: 10000, rmsEps: 1e-5,
+    vocab: 262, context: 2048, ropeTheta: 10000, rmsEps: 1e-5,
     tiedEmbeddings: true, qkvBias: false, poolingType: 1, noEndOfText: false, embedStd: 1,
   },
   // HuggingFaceTB/SmolLM2-135M(-Instruct) config.json.
@@ -85,7 +85,7 @@ export function checkShape(s: ModelShape): ModelShape {
   }
   if (s.embd % s.heads !== 0) throw new Error(`shape ${s.name}: embd must be a multiple of heads`);
   if (s.heads % s.kvHeads !== 0) throw new Error(`shape ${s.name}: heads must be a multiple of kvHeads`);
-  if (s.vocab < 259) throw new Error(`shape ${s.name}: vocab must hold 256 bytes + 3 control tokens`);
+  if (s.vocab < 262) throw new Error(`shape ${s.name}: vocab must hold 256 bytes + 6 control tokens`);
   return s;
 }
 

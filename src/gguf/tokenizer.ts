@@ -7,8 +7,9 @@ import type { GgufMetadata } from './format.ts';
 export const TOKEN_TYPE = { NORMAL: 1, UNKNOWN: 2, CONTROL: 3, USER_DEFINED: 4, UNUSED: 5, BYTE: 6 } as const;
 
 export const BYTE_TOKENS = 256;
-export const CONTROL_TOKENS = ['<|endoftext|>', '<|im_start|>', '<|im_end|>'] as const;
-export const MIN_VOCAB = BYTE_TOKENS + CONTROL_TOKENS.length; // 259
+// The fill-in-the-middle tokens let legacy completions honour `suffix` (as Qwen2.5 does).
+export const CONTROL_TOKENS = ['<|endoftext|>', '<|im_start|>', '<|im_end|>', '<|fim_prefix|>', '<|fim_middle|>', '<|fim_suffix|>'] as const;
+export const MIN_VOCAB = BYTE_TOKENS + CONTROL_TOKENS.length; // 262
 
 // The standard ChatML template (as in the Hugging Face chat-templating docs).
 export const CHATML_TEMPLATE =
@@ -21,6 +22,9 @@ export interface Vocab {
   endOfTextId: number;
   imStartId: number;
   imEndId: number;
+  fimPrefixId: number;
+  fimMiddleId: number;
+  fimSuffixId: number;
   bosId: number;
   eosId: number;
   /** Ids of CONTROL tokens (all of them end generation except <|im_start|>). */
@@ -68,9 +72,12 @@ export function buildVocab(size: number = MIN_VOCAB): Vocab {
   const imEndId = BYTE_TOKENS + 2;
   return {
     tokens, types, endOfTextId, imStartId, imEndId,
+    fimPrefixId: BYTE_TOKENS + 3,
+    fimMiddleId: BYTE_TOKENS + 4,
+    fimSuffixId: BYTE_TOKENS + 5,
     bosId: endOfTextId,
     eosId: imEndId, // a ChatML turn ends with <|im_end|> (as in Qwen2.5-Instruct)
-    controlIds: [endOfTextId, imStartId, imEndId],
+    controlIds: [endOfTextId, imStartId, imEndId, BYTE_TOKENS + 3, BYTE_TOKENS + 4, BYTE_TOKENS + 5],
   };
 }
 
@@ -85,6 +92,9 @@ export function tokenizerMetadata(vocab: Vocab, chatTemplate: string = CHATML_TE
     'tokenizer.ggml.bos_token_id': u32(vocab.bosId),
     'tokenizer.ggml.eos_token_id': u32(vocab.eosId),
     'tokenizer.ggml.padding_token_id': u32(vocab.endOfTextId),
+    'tokenizer.ggml.fim_pre_token_id': u32(vocab.fimPrefixId),
+    'tokenizer.ggml.fim_mid_token_id': u32(vocab.fimMiddleId),
+    'tokenizer.ggml.fim_suf_token_id': u32(vocab.fimSuffixId),
     'tokenizer.ggml.add_bos_token': bool(false),
     'tokenizer.ggml.add_eos_token': bool(false),
     'tokenizer.chat_template': str(chatTemplate),

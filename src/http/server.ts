@@ -17,7 +17,6 @@ export function buildServer(ctx: AppContext, logger: FastifyServerOptions["logge
     logger,
     bodyLimit: ctx.settings.bodyLimit,
     genReqId: () => randomUUID(),
-    disableRequestLogging: false,
     return503OnClosing: true,
   });
   app.decorateRequest("account", "");

@@ -59,7 +59,8 @@ describe("embeddings", () => {
     // The openai client asks for base64 by default and decodes it; check the wire too.
     const raw = await server.post("/openai/v1/embeddings", { model: "tiny-embed", input: "hello world", encoding_format: "base64" });
     const b64 = (await json(raw)).data[0].embedding as string;
-    const decoded = Array.from(new Float32Array(Buffer.from(b64, "base64").buffer.slice(0)));
+    const bytes = Buffer.from(b64, "base64");
+    const decoded = Array.from(new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4));
     assert.equal(decoded.length, v.length);
     assert.ok(Math.abs(decoded[0] - v[0]) < 1e-6);
     const small = await server.v1().embeddings.create({ model: "tiny-embed", input: "hello world", dimensions: 8 });

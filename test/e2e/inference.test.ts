@@ -12,12 +12,12 @@ before(async () => {
 });
 after(() => server?.stop());
 
-const client = () => ModelClient(`${server.url}/models`, new AzureKeyCredential(API_KEY), { retryOptions: { maxRetries: 0 } });
+const client = () => ModelClient(`${server.url}/models`, new AzureKeyCredential(API_KEY), { retryOptions: { maxRetries: 0 }, allowInsecureConnection: true });
 
 describe("model inference", () => {
   for (const apiVersion of ["2024-05-01-preview", "2025-04-01"]) {
     test(`chat completions with api-version ${apiVersion}`, async () => {
-      const res = await ModelClient(`${server.url}/models`, new AzureKeyCredential(API_KEY), { apiVersion })
+      const res = await ModelClient(`${server.url}/models`, new AzureKeyCredential(API_KEY), { apiVersion, allowInsecureConnection: true })
         .path("/chat/completions")
         .post({ body: { model: "tiny-chat", messages: [{ role: "user", content: "hi" }], max_tokens: 5, seed: 1 } });
       assert.equal(res.status, "200");
@@ -65,7 +65,7 @@ describe("model inference", () => {
   test("unknown deployment is 404 and a bad key 401", async () => {
     const missing = await client().path("/chat/completions").post({ body: { model: "nope", messages: [{ role: "user", content: "hi" }] } });
     assert.equal(missing.status, "404");
-    const denied = await ModelClient(`${server.url}/models`, new AzureKeyCredential("bad")).path("/chat/completions").post({ body: { model: "tiny-chat", messages: [{ role: "user", content: "hi" }] } });
+    const denied = await ModelClient(`${server.url}/models`, new AzureKeyCredential("bad"), { allowInsecureConnection: true }).path("/chat/completions").post({ body: { model: "tiny-chat", messages: [{ role: "user", content: "hi" }] } });
     assert.equal(denied.status, "401");
   });
 });

@@ -109,6 +109,9 @@ const hex = (n: number, width: number): string => n.toString(16).toUpperCase().p
 function escapeLiteralChar(ch: string): string {
   if (ch === '"') return '\\"';
   if (ch === "\\") return "\\\\";
+  if (ch === "\n") return "\\n";
+  if (ch === "\t") return "\\t";
+  if (ch === "\r") return "\\r";
   const cp = ch.codePointAt(0)!;
   return cp < 0x20 || cp === 0x7f ? `\\x${hex(cp, 2)}` : ch;
 }
@@ -137,8 +140,24 @@ function suffix(min: number, max: number | null): string {
 }
 
 /**
- * Renders one rule body. `hoist` turns a complex repeated item into a named rule:
- * repeating a named rule keeps llama.cpp's per-rule repetition budget small.
+ * How many helper rules llama.cpp creates while parsing `node` inline. It refuses a
+ * repetition when (helper rules inside the repeated group) x (repetition count) > 2000.
+ */
+function helperRules(node: GNode): number {
+  switch (node.kind) {
+    case "seq":
+    case "alt":
+      return 1 + node.items.reduce((n, i) => n + helperRules(i), 0);
+    case "rep":
+      return (node.max === null ? 1 : node.max - node.min) + helperRules(node.item);
+    default:
+      return 0;
+  }
+}
+
+/**
+ * Renders one rule body. `hoist` turns a complex repeated item into a named rule, which
+ * keeps llama.cpp's repetition budget small; ?, * and + of small groups stay inline.
  */
 export function renderNode(node: GNode, hoist: (item: GNode) => string, nested = false): string {
   switch (node.kind) {
@@ -157,7 +176,11 @@ export function renderNode(node: GNode, hoist: (item: GNode) => string, nested =
     }
     case "rep": {
       const simple = node.item.kind === "lit" || node.item.kind === "set" || node.item.kind === "ref";
-      const atom = simple ? renderNode(node.item, hoist, true) : hoist(node.item);
+      const once = node.min <= 1 && (node.max === null || node.max === 1);
+      let atom: string;
+      if (simple) atom = renderNode(node.item, hoist, true);
+      else if (once && helperRules(node.item) < 500) atom = `(${renderNode(node.item, hoist, false)})`;
+      else atom = hoist(node.item);
       return atom + suffix(node.min, node.max);
     }
   }

@@ -59,6 +59,11 @@ export class GrammarBuilder {
     return ref(name);
   }
 
+  /** The defined rules (for tests and diagnostics). */
+  rules(): ReadonlyMap<string, GNode> {
+    return this.#definedRules();
+  }
+
   /** Finds left recursion (llama.cpp refuses it) and rules that can never finish. */
   problems(): GrammarProblem[] {
     const rules = this.#definedRules();
@@ -84,9 +89,16 @@ export class GrammarBuilder {
         break;
       }
     }
-    for (const name of rules.keys()) {
-      if (!productive.get(name)) out.push({ kind: "unproductive", rule: name, origin: this.#origins.get(name) ?? "" });
-    }
+    // Report the rule on the recursive cycle first: that is where the schema must change.
+    const stuck = [...rules.keys()].filter((name) => !productive.get(name));
+    const onCycle = (name: string): boolean => {
+      const seen = new Set<string>();
+      const walk = (r: string): boolean =>
+        allRefs(rules.get(r)!).some((next) => next === name || (!productive.get(next) && !seen.has(next) && (seen.add(next), walk(next))));
+      return walk(name);
+    };
+    stuck.sort((a, b) => Number(onCycle(b)) - Number(onCycle(a)));
+    for (const name of stuck) out.push({ kind: "unproductive", rule: name, origin: this.#origins.get(name) ?? "" });
     return out;
   }
 
@@ -175,6 +187,12 @@ function nodeProductive(n: GNode, get: Lookup): boolean {
     case "rep":
       return n.min === 0 || nodeProductive(n.item, get);
   }
+}
+
+function allRefs(n: GNode): string[] {
+  if (n.kind === "ref") return [n.name];
+  if (n.kind === "seq" || n.kind === "alt") return n.items.flatMap(allRefs);
+  return n.kind === "rep" ? allRefs(n.item) : [];
 }
 
 /** Rules that can be entered before any character is consumed. */

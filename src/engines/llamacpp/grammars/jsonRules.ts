@@ -53,10 +53,10 @@ export class JsonRules {
     return this.#b.ensure("hex", () => HEX);
   }
 
-  /** One JSON string character: raw (no quote, backslash, control, DEL) or an escape. */
+  /** One JSON string character: raw (no quote, backslash, control, DEL, surrogate) or an escape. */
   char(): GNode {
     return this.#b.ensure("char", () =>
-      alt(chars([[0x20, 0x21], [0x23, 0x5b], [0x5d, 0x7e], [0x80, 0x10ffff]]), seq(lit("\\"), alt(chars(ESCAPABLE), seq(lit("u"), rep(this.hex(), 4, 4))))),
+      alt(chars([[0x20, 0x21], [0x23, 0x5b], [0x5d, 0x7e], [0x80, 0xd7ff], [0xe000, 0x10ffff]]), seq(lit("\\"), alt(chars(ESCAPABLE), seq(lit("u"), rep(this.hex(), 4, 4))))),
     );
   }
 

@@ -1,0 +1,86 @@
+// The benchmark's results: their shape, the per-model tables printed at the end, and
+// the JSON summary.
+export interface SingleStreamRow {
+  threads: number;
+  llamaBench?: { tps: number; stddev: number };
+  nodeLlamaCpp?: { tps: number; runs: number[] };
+  ingot?: { tps: number; runs: number[]; ttftMs: number };
+  error?: string;
+}
+
+export interface AggregateRow {
+  streams: number;
+  ingot?: { tps: number; runs: number[]; perStreamDecodeTps: number };
+  llamaServer?: { tps: number; runs: number[]; perStreamDecodeTps: number };
+}
+
+export interface ModelResult {
+  model: string;
+  file: string;
+  tokens: number;
+  single: SingleStreamRow[];
+  aggregate: { threads: number; rows: AggregateRow[]; llamaServerArgs?: string[]; error?: string };
+  ratios: {
+    ingotOverLlamaBench: Record<string, number | null>;
+    nodeLlamaCppOverLlamaBench: Record<string, number | null>;
+    ingotOverLlamaServerAt8?: number | null;
+  };
+}
+
+const fmt = (x: number | undefined, digits = 1) => (x === undefined || !Number.isFinite(x) ? "—" : x.toFixed(digits));
+const ratio = (a: number | undefined, b: number | undefined) => (a !== undefined && b !== undefined && b > 0 ? a / b : undefined);
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
+  return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...rows.map(line)].join("\n");
+}
+
+export function computeRatios(r: Omit<ModelResult, "ratios">): ModelResult["ratios"] {
+  const ingotOverLlamaBench: Record<string, number | null> = {};
+  const nodeLlamaCppOverLlamaBench: Record<string, number | null> = {};
+  for (const s of r.single) {
+    ingotOverLlamaBench[s.threads] = ratio(s.ingot?.tps, s.llamaBench?.tps) ?? null;
+    nodeLlamaCppOverLlamaBench[s.threads] = ratio(s.nodeLlamaCpp?.tps, s.llamaBench?.tps) ?? null;
+  }
+  const at8 = r.aggregate.rows.find((x) => x.streams === 8);
+  return { ingotOverLlamaBench, nodeLlamaCppOverLlamaBench, ingotOverLlamaServerAt8: at8 ? (ratio(at8.ingot?.tps, at8.llamaServer?.tps) ?? null) : undefined };
+}
+
+export function renderModel(r: ModelResult): string {
+  const out: string[] = [];
+  out.push(`\n=== ${r.model} Q8_0 (random weights) — ${r.file}`);
+  out.push(`Single stream, greedy, ${r.tokens} generated tokens: decode tokens/s (first to last token; median)`);
+  out.push(
+    table(
+      ["threads", "llama-bench tg", "node-llama-cpp", "Ingot HTTP", "nlc/llama-bench", "Ingot/llama-bench", "Ingot TTFT ms"],
+      r.single.map((s) => [
+        String(s.threads),
+        s.llamaBench ? `${fmt(s.llamaBench.tps)} ±${fmt(s.llamaBench.stddev)}` : "—",
+        fmt(s.nodeLlamaCpp?.tps),
+        fmt(s.ingot?.tps),
+        fmt(ratio(s.nodeLlamaCpp?.tps, s.llamaBench?.tps), 3),
+        fmt(ratio(s.ingot?.tps, s.llamaBench?.tps), 3),
+        fmt(s.ingot?.ttftMs, 0),
+      ]),
+    ),
+  );
+  for (const s of r.single) if (s.error) out.push(`  threads ${s.threads}: ${s.error}`);
+  out.push(`\nConcurrent streams, ${r.aggregate.threads} threads, ${r.tokens} tokens each: aggregate tokens/s (all tokens / wall time; median)`);
+  out.push(
+    table(
+      ["streams", "Ingot", "llama-server", "Ingot/llama-server", "per-stream decode Ingot", "per-stream decode llama-server"],
+      r.aggregate.rows.map((a) => [
+        String(a.streams),
+        fmt(a.ingot?.tps),
+        fmt(a.llamaServer?.tps),
+        fmt(ratio(a.ingot?.tps, a.llamaServer?.tps), 3),
+        fmt(a.ingot?.perStreamDecodeTps),
+        fmt(a.llamaServer?.perStreamDecodeTps),
+      ]),
+    ),
+  );
+  if (r.aggregate.error) out.push(`  ${r.aggregate.error}`);
+  if (r.aggregate.llamaServerArgs) out.push(`  llama-server ${r.aggregate.llamaServerArgs.join(" ")}`);
+  return out.join("\n");
+}

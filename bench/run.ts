@@ -1,0 +1,186 @@
+// `npm run bench`: Ingot's decode speed against node-llama-cpp called directly and
+// against llama.cpp's own llama-bench and llama-server, on random-weight models with
+// real shapes. Prints a table per model and writes a JSON summary to the cache.
+import { writeFileSync } from "node:fs";
+import { availableParallelism, cpus } from "node:os";
+import { fileURLToPath } from "node:url";
+import { ensureCacheDirs, LAST_RUN_JSON } from "./cache.ts";
+import { killAll, runToEnd } from "./children.ts";
+import type { DirectOptions } from "./direct-llama.ts";
+import { startIngot } from "./ingot-process.ts";
+import { ensureLlamaCpp } from "./llama-cpp-build.ts";
+import type { LlamaCppBuild } from "./llama-cpp-build.ts";
+import { runLlamaBench, startLlamaServer } from "./llama-cpp-tools.ts";
+import { ensureBenchModel } from "./models.ts";
+import type { BenchShape } from "./models.ts";
+import { parseOptions } from "./options.ts";
+import type { BenchOptions } from "./options.ts";
+import { computeRatios, renderModel } from "./report.ts";
+import type { AggregateRow, ModelResult, SingleStreamRow } from "./report.ts";
+import { decodeTps, median, runConcurrent, streamOnce } from "./streams.ts";
+import type { Target } from "./streams.ts";
+
+const PROMPT = "The quick brown fox jumps over the lazy dog. ";
+const promptFor = (i: number) => `Stream ${i}: ${PROMPT}`;
+const SEQUENCES = 8;
+/** The whole run gives up after this long. */
+const RUN_DEADLINE_MS = 3 * 60 * 60_000;
+const DIRECT_ENTRY = fileURLToPath(new URL("./direct-llama.ts", import.meta.url));
+
+const log = (m: string) => process.stderr.write(`bench: ${m}\n`);
+
+function contextPerSequence(tokens: number): number {
+  return Math.max(1024, Math.ceil((PROMPT.length + 32 + tokens + 64) / 256) * 256);
+}
+
+function requestTimeoutMs(tokens: number, streams: number): number {
+  // Generous: even 2 tokens/s per stream finishes in time.
+  return 60_000 + (tokens * streams * 1000) / 2;
+}
+
+async function runDirect(modelPath: string, threads: number, o: BenchOptions): Promise<{ tps: number; runs: number[] }> {
+  const args: DirectOptions = { modelPath, threads, tokens: o.tokens, prompt: PROMPT, reps: o.reps, contextSize: contextPerSequence(o.tokens) };
+  const r = await runToEnd(process.execPath, ["--no-warnings", DIRECT_ENTRY, JSON.stringify(args)], { timeoutMs: 10 * 60_000 });
+  const m = /RESULT (.+)/.exec(r.stdout);
+  if (r.code !== 0 || !m) throw new Error(`node-llama-cpp direct run failed (${r.code}): ${r.stderr.slice(-1500)}`);
+  const runs = (JSON.parse(m[1]) as { rates: number[] }).rates;
+  return { tps: median(runs), runs };
+}
+
+async function singleStream(target: Target, o: BenchOptions): Promise<{ tps: number; runs: number[]; ttftMs: number }> {
+  const timeout = requestTimeoutMs(o.tokens, 1);
+  await streamOnce(target, PROMPT, Math.min(16, o.tokens), timeout); // warm-up
+  const runs: number[] = [];
+  const ttfts: number[] = [];
+  for (let i = 0; i < o.reps; i++) {
+    const t = await streamOnce(target, PROMPT, o.tokens, timeout);
+    runs.push(decodeTps(t));
+    ttfts.push(t.first - t.sent);
+  }
+  return { tps: median(runs), runs, ttftMs: median(ttfts) };
+}
+
+async function aggregate(target: Target, o: BenchOptions): Promise<Map<number, { tps: number; runs: number[]; perStreamDecodeTps: number }>> {
+  const out = new Map<number, { tps: number; runs: number[]; perStreamDecodeTps: number }>();
+  const most = Math.max(...o.streams);
+  await runConcurrent(target, most, promptFor, Math.min(16, o.tokens), requestTimeoutMs(16, most)); // warm-up: every slot used once
+  for (const streams of o.streams) {
+    const runs: number[] = [];
+    const perStream: number[] = [];
+    for (let i = 0; i < o.aggReps; i++) {
+      const r = await runConcurrent(target, streams, promptFor, o.tokens, requestTimeoutMs(o.tokens, streams));
+      runs.push(r.aggregateTps);
+      perStream.push(r.perStreamDecodeTps);
+    }
+    out.set(streams, { tps: median(runs), runs, perStreamDecodeTps: median(perStream) });
+    log(`  ${target.kind} ${streams} streams: ${median(runs).toFixed(1)} tok/s`);
+  }
+  return out;
+}
+
+async function benchModel(shape: BenchShape, o: BenchOptions, llamaCpp: LlamaCppBuild | undefined): Promise<ModelResult> {
+  const file = await ensureBenchModel(shape, log);
+  const ctx = contextPerSequence(o.tokens);
+  const single: SingleStreamRow[] = [];
+  const aggRows = new Map<number, AggregateRow>(o.streams.map((s) => [s, { streams: s }]));
+  const result: Omit<ModelResult, "ratios"> = { model: shape, file, tokens: o.tokens, single, aggregate: { threads: o.aggThreads, rows: [...aggRows.values()] } };
+
+  const ingotAggregate = async (ingotTarget: Target) => {
+    for (const [s, r] of await aggregate(ingotTarget, o)) aggRows.get(s)!.ingot = r;
+  };
+
+  for (const threads of o.threads) {
+    const row: SingleStreamRow = { threads };
+    single.push(row);
+    try {
+      if (llamaCpp) {
+        log(`${shape}: llama-bench tg${o.tokens}, ${threads} thread(s)`);
+        const lb = await runLlamaBench(llamaCpp.llamaBench, file, threads, o.tokens, Math.max(3, o.reps));
+        row.llamaBench = { tps: lb.avgTps, stddev: lb.stddevTps };
+      }
+      log(`${shape}: node-llama-cpp direct, ${threads} thread(s)`);
+      row.nodeLlamaCpp = await runDirect(file, threads, o);
+      log(`${shape}: Ingot over HTTP, ${threads} thread(s), ${SEQUENCES} sequences`);
+      const ingot = await startIngot({ modelPath: file, threads, sequences: SEQUENCES, contextLength: ctx });
+      try {
+        const target: Target = { kind: "ingot", url: ingot.url, apiKey: ingot.apiKey, deployment: ingot.deployment };
+        row.ingot = await singleStream(target, o);
+        if (threads === o.aggThreads) await ingotAggregate(target);
+      } finally {
+        await ingot.stop();
+      }
+    } catch (e) {
+      row.error = e instanceof Error ? e.message : String(e);
+      log(`${shape}, ${threads} thread(s): ${row.error}`);
+    }
+  }
+
+  try {
+    if (!o.threads.includes(o.aggThreads)) {
+      log(`${shape}: Ingot concurrent streams, ${o.aggThreads} threads`);
+      const ingot = await startIngot({ modelPath: file, threads: o.aggThreads, sequences: SEQUENCES, contextLength: ctx });
+      try {
+        await ingotAggregate({ kind: "ingot", url: ingot.url, apiKey: ingot.apiKey, deployment: ingot.deployment });
+      } finally {
+        await ingot.stop();
+      }
+    }
+    if (llamaCpp) {
+      log(`${shape}: llama-server concurrent streams, ${o.aggThreads} threads, ${SEQUENCES} slots`);
+      const server = await startLlamaServer(llamaCpp.llamaServer, file, { threads: o.aggThreads, slots: SEQUENCES, ctxPerSlot: ctx });
+      result.aggregate.llamaServerArgs = server.args.map((a) => (a === file ? "<model>" : a));
+      try {
+        for (const [s, r] of await aggregate({ kind: "llama-server", url: server.url }, o)) aggRows.get(s)!.llamaServer = r;
+      } finally {
+        await server.stop();
+      }
+    }
+  } catch (e) {
+    result.aggregate.error = e instanceof Error ? e.message : String(e);
+    log(`${shape}, concurrent streams: ${result.aggregate.error}`);
+  }
+  return { ...result, ratios: computeRatios(result) };
+}
+
+async function main(): Promise<void> {
+  const o = parseOptions(process.argv.slice(2));
+  ensureCacheDirs();
+  const deadline = setTimeout(() => {
+    log(`still running after ${RUN_DEADLINE_MS / 60_000} min; giving up`);
+    killAll();
+    process.exit(2);
+  }, RUN_DEADLINE_MS);
+  deadline.unref();
+
+  let llamaCpp: LlamaCppBuild | undefined;
+  let llamaCppError: string | undefined;
+  if (!o.skipLlamaCpp) {
+    try {
+      llamaCpp = await ensureLlamaCpp(log);
+    } catch (e) {
+      llamaCppError = e instanceof Error ? e.message : String(e);
+      log(`llama.cpp unavailable, comparing without it (use --skip-llama-cpp to not try): ${llamaCppError}`);
+    }
+  }
+  const results: ModelResult[] = [];
+  for (const shape of o.models) {
+    const r = await benchModel(shape, o, llamaCpp);
+    results.push(r);
+    console.log(renderModel(r));
+  }
+  const summary = {
+    date: new Date().toISOString(),
+    machine: { cpu: cpus()[0]?.model, cores: availableParallelism(), node: process.version },
+    options: o,
+    llamaCpp: llamaCpp ? { release: llamaCpp.release, commit: llamaCpp.commit, binDir: llamaCpp.binDir } : { skipped: true, error: llamaCppError },
+    results,
+  };
+  writeFileSync(LAST_RUN_JSON, JSON.stringify(summary, null, 2) + "\n");
+  console.log(`\nJSON summary: ${LAST_RUN_JSON}`);
+}
+
+try {
+  await main();
+} finally {
+  killAll();
+}
