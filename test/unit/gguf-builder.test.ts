@@ -51,7 +51,7 @@ test('tiny model metadata: gpt2 byte vocab, ChatML template, hparams', async (t)
   assert.equal(tokens.length, 262);
   assert.deepEqual(tokens.slice(0, 256), bytesToUnicode());
   assert.deepEqual(tokens.slice(256), ['<|endoftext|>', '<|im_start|>', '<|im_end|>', '<|fim_prefix|>', '<|fim_middle|>', '<|fim_suffix|>']);
-  assert.deepEqual((metaGet(md, 'tokenizer.ggml.token_type') as number[]).slice(255), [1, 3, 3, 3]);
+  assert.deepEqual((metaGet(md, 'tokenizer.ggml.token_type') as number[]).slice(255), [1, 3, 3, 3, 3, 3, 3]);
   assert.match(metaGet(md, 'tokenizer.chat_template') as string, /add_generation_prompt/);
   assert.equal(tensors.length, 2 + 1 + 4 * 9);
   assert.ok(tensors.some((x) => x.name === 'output.weight'));
