@@ -108,7 +108,10 @@ export class GrammarBuilder {
     if (!rules.has(root)) throw new Error(`internal: root rule ${root} is not defined`);
     const lines: string[] = [];
     const hoisted = new Map<string, string>(); // body key -> name
-    const queue: [string, GNode][] = [[root, rules.get(root)!], ...[...rules].filter(([n]) => n !== root)];
+    // Only rules reachable from the root are written (e.g. not other tools' rules in named mode).
+    const reachable = new Set([root]);
+    for (const name of reachable) for (const next of allRefs(rules.get(name)!)) reachable.add(next);
+    const queue: [string, GNode][] = [...reachable].map((name) => [name, rules.get(name)!]);
     const taken = new Set(rules.keys());
     for (let i = 0; i < queue.length; i++) {
       const [name, body] = queue[i];
