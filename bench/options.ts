@@ -27,10 +27,16 @@ export const USAGE = `usage: npm run bench -- [options]
   --skip-llama-cpp   do not build or run llama-bench / llama-server
   --quick            fewer repetitions and tokens, streams 1,8`;
 
-function list(v: string, name: string): number[] {
+function list(v: string, name: string, max = 64): number[] {
   const xs = v.split(",").map(Number);
-  if (xs.some((x) => !Number.isInteger(x) || x < 1 || x > 64)) throw new Error(`${name}: expected a comma-separated list of integers 1..64, got '${v}'`);
+  if (xs.some((x) => !Number.isInteger(x) || x < 1 || x > max)) throw new Error(`${name}: expected a comma-separated list of integers 1..${max}, got '${v}'`);
   return xs;
+}
+
+function int(v: string, name: string, max: number): number {
+  const x = Number(v);
+  if (!Number.isInteger(x) || x < 1 || x > max) throw new Error(`${name}: expected an integer 1..${max}, got '${v}'`);
+  return x;
 }
 
 export function parseOptions(argv: string[]): BenchOptions {
@@ -62,11 +68,11 @@ export function parseOptions(argv: string[]): BenchOptions {
   });
   const threads = list(values.get("--threads") ?? "1,2", "--threads");
   for (const t of threads) if (t > cores) throw new Error(`--threads: ${t} is more than the ${cores} cores here (spinning threads would collapse throughput)`);
-  const tokens = list(values.get("--tokens") ?? (quick ? "64" : "128"), "--tokens")[0];
+  const tokens = int(values.get("--tokens") ?? (quick ? "64" : "128"), "--tokens", 4096);
   if (tokens < 8) throw new Error("--tokens: at least 8");
-  const aggThreads = list(values.get("--agg-threads") ?? String(threads.includes(2) ? 2 : Math.max(...threads)), "--agg-threads")[0];
+  const aggThreads = int(values.get("--agg-threads") ?? String(threads.includes(2) ? 2 : Math.max(...threads)), "--agg-threads", 64);
   if (aggThreads > cores) throw new Error(`--agg-threads: ${aggThreads} is more than the ${cores} cores here`);
-  const streams = list(values.get("--streams") ?? (quick ? "1,8" : "1,4,8"), "--streams");
-  const reps = list(values.get("--reps") ?? (quick ? "1" : "3"), "--reps")[0];
+  const streams = list(values.get("--streams") ?? (quick ? "1,8" : "1,4,8"), "--streams", 8);
+  const reps = int(values.get("--reps") ?? (quick ? "1" : "3"), "--reps", 20);
   return { models, threads, tokens, aggThreads, streams, reps, aggReps: quick ? 1 : Math.max(1, Math.min(reps, 2)), skipLlamaCpp: flags.has("--skip-llama-cpp"), quick };
 }

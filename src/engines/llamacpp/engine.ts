@@ -71,9 +71,13 @@ export class LlamaCppEngine implements Engine {
     slot.state = "restarting";
     this.#options.log?.("warn", "runner exited; restarting", { model: slot.model.key, code, signal });
     const delay = Math.min(MAX_RESTART_DELAY_MS, 250 * 2 ** slot.restarts++);
-    setTimeout(() => {
-      if (!this.#closing && this.#slots.get(slot.model.key) === slot) this.#startRunner(slot);
-    }, delay);
+    // Requests arriving meanwhile wait on `ready` for the new runner instead of failing.
+    slot.ready = new Promise((resolve) => setTimeout(resolve, delay)).then(() => {
+      if (this.#closing || this.#slots.get(slot.model.key) !== slot) throw new Error("unloaded");
+      this.#startRunner(slot);
+      return slot.ready;
+    });
+    slot.ready.catch(() => {});
   }
 
   async unload(key: string): Promise<void> {

@@ -33,12 +33,23 @@ export class ToolCallScanner {
     const out: ScannedPiece[] = [];
     for (;;) {
       const open = this.#buffer.indexOf(TOOL_CALL_OPEN);
-      const close = this.#buffer.indexOf(TOOL_CALL_CLOSE, open + 1);
-      if (open === -1 || close === -1) return out;
-      const body = this.#buffer.slice(open + TOOL_CALL_OPEN.length, close);
-      this.#buffer = this.#buffer.slice(close + TOOL_CALL_CLOSE.length);
-      const parsed = JSON.parse(body) as { name: string; arguments: unknown };
-      out.push({ type: "tool_call", name: parsed.name, arguments: JSON.stringify(parsed.arguments ?? {}) });
+      if (open === -1) return out;
+      const call = this.#completeCall(open + TOOL_CALL_OPEN.length);
+      if (!call) return out;
+      out.push({ type: "tool_call", name: call.value.name, arguments: JSON.stringify(call.value.arguments ?? {}) });
+      this.#buffer = this.#buffer.slice(call.end + TOOL_CALL_CLOSE.length);
     }
+  }
+
+  /** The first close tag after which the body parses: an argument string may itself contain the tag. */
+  #completeCall(bodyStart: number): { value: { name: string; arguments: unknown }; end: number } | undefined {
+    for (let close = this.#buffer.indexOf(TOOL_CALL_CLOSE, bodyStart); close !== -1; close = this.#buffer.indexOf(TOOL_CALL_CLOSE, close + 1)) {
+      try {
+        return { value: JSON.parse(this.#buffer.slice(bodyStart, close)), end: close };
+      } catch {
+        // Not the real end of the block yet.
+      }
+    }
+    return undefined;
   }
 }

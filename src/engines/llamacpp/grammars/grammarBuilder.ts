@@ -93,9 +93,17 @@ export class GrammarBuilder {
     const stuck = [...rules.keys()].filter((name) => !productive.get(name));
     const onCycle = (name: string): boolean => {
       const seen = new Set<string>();
-      const walk = (r: string): boolean =>
-        allRefs(rules.get(r)!).some((next) => next === name || (!productive.get(next) && !seen.has(next) && (seen.add(next), walk(next))));
-      return walk(name);
+      const stack = [name];
+      while (stack.length > 0) {
+        for (const next of allRefs(rules.get(stack.pop()!)!)) {
+          if (next === name) return true;
+          if (!productive.get(next) && !seen.has(next)) {
+            seen.add(next);
+            stack.push(next);
+          }
+        }
+      }
+      return false;
     };
     stuck.sort((a, b) => Number(onCycle(b)) - Number(onCycle(a)));
     for (const name of stuck) out.push({ kind: "unproductive", rule: name, origin: this.#origins.get(name) ?? "" });

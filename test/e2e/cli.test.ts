@@ -1,0 +1,89 @@
+// The real `ingot` binary: started the way README says (through the bin shim, which re-execs
+// on the bundled Node 24 when launched by an older node), answering, and shutting down
+// gracefully: SIGTERM lets an in-flight stream finish before the process exits.
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { delimiter, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { after, test } from "node:test";
+
+const BIN = fileURLToPath(new URL("../../bin/ingot.mjs", import.meta.url));
+const KEY = "fedcba9876543210fedcba9876543210";
+
+/** The machine's own node (e.g. Node 20), not the project's Node 24, to exercise the shim. */
+function systemNode(): string {
+  for (const dir of (process.env.PATH ?? "").split(delimiter)) {
+    if (dir.includes("node_modules")) continue;
+    const candidate = join(dir, "node");
+    if (spawnSync(candidate, ["--version"]).status === 0) return candidate;
+  }
+  return process.execPath;
+}
+
+const dataDir = mkdtempSync(join(tmpdir(), "ingot-cli-"));
+let child: ChildProcess | undefined;
+after(() => {
+  child?.kill("SIGKILL");
+  rmSync(dataDir, { recursive: true, force: true });
+});
+
+function waitFor(stream: NodeJS.ReadableStream, pattern: RegExp, timeoutMs: number): Promise<RegExpMatchArray> {
+  return new Promise((resolve, reject) => {
+    let seen = "";
+    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${pattern}; output: ${seen}`)), timeoutMs);
+    stream.on("data", (chunk: Buffer) => {
+      seen += chunk.toString();
+      const m = seen.match(pattern);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m);
+      }
+    });
+  });
+}
+
+test("--help and usage errors", () => {
+  const help = spawnSync(systemNode(), [BIN, "up", "--help"], { encoding: "utf8" });
+  assert.equal(help.status, 0);
+  assert.match(help.stdout, /--data-dir/);
+  const bad = spawnSync(systemNode(), [BIN, "frobnicate"], { encoding: "utf8" });
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /unknown command 'frobnicate'/);
+});
+
+test("ingot up serves, prints the generated key, and drains streams on SIGTERM", async () => {
+  child = spawn(systemNode(), [BIN, "up", "--port", "0", "--data-dir", dataDir, "--threads", "1", "--log-level", "warn"], { stdio: ["ignore", "pipe", "pipe"] });
+  const ready = waitFor(child.stderr!, /ready — try: curl (http:\/\/[\d.:]+)/, 60_000);
+  const keyLine = await waitFor(child.stderr!, /generated key1 for account 'ingot': ([0-9a-f]{32})/, 60_000);
+  const key = keyLine[1];
+  const url = (await ready)[1];
+
+  const chat = await fetch(`${url}/openai/v1/chat/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "api-key": key },
+    body: JSON.stringify({ model: "tiny-chat", messages: [{ role: "user", content: "hi" }], max_tokens: 4 }),
+  });
+  assert.equal(chat.status, 200);
+  assert.equal((await fetch(`${url}/openai/v1/models`, { headers: { "api-key": KEY } })).status, 401, "another key is refused");
+
+  const stream = await fetch(`${url}/openai/v1/chat/completions`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "api-key": key },
+    body: JSON.stringify({ model: "tiny-chat", messages: [{ role: "user", content: "hi" }], max_tokens: 400, stream: true, logit_bias: { "256": -100, "257": -100, "258": -100, "259": -100, "260": -100, "261": -100 }, seed: 1 }),
+  });
+  const reader = stream.body!.getReader();
+  let text = new TextDecoder().decode((await reader.read()).value);
+  const exited = new Promise<number | null>((resolve) => child!.once("exit", (code) => resolve(code)));
+  child.kill("SIGTERM");
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += new TextDecoder().decode(value);
+  }
+  assert.match(text, /"finish_reason":"length"/, `the in-flight stream ran to its end: ${text.slice(-400)}`);
+  assert.match(text, /data: \[DONE\]\n\n$/);
+  assert.equal(await exited, 0);
+});

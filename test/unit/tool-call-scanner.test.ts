@@ -1,0 +1,33 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+import { ToolCallScanner } from "../../src/engines/llamacpp/tool-call-scanner.ts";
+
+test("free text passes through as content", () => {
+  const s = new ToolCallScanner();
+  assert.deepEqual(s.push("Hel"), [{ type: "content", text: "Hel" }]);
+  assert.deepEqual(s.push("lo <b>"), [{ type: "content", text: "lo <b>" }]);
+  assert.equal(s.sawCalls, false);
+});
+
+test("tool-call blocks are emitted as each one closes, even when split across pieces", () => {
+  const s = new ToolCallScanner();
+  assert.deepEqual(s.push("<tool_call>{\"name\":\"f\",\"argu"), []);
+  assert.deepEqual(s.push("ments\":{\"a\":1}}</tool_call>\n<tool_call>{\"name\":\"g\",\"arguments\":{}}"), [
+    { type: "tool_call", name: "f", arguments: '{"a":1}' },
+  ]);
+  assert.deepEqual(s.push("</tool_call>"), [{ type: "tool_call", name: "g", arguments: "{}" }]);
+  assert.equal(s.sawCalls, true);
+});
+
+test("leading whitespace does not decide the mode", () => {
+  const s = new ToolCallScanner();
+  assert.deepEqual(s.push("  "), []);
+  assert.deepEqual(s.push("hi"), [{ type: "content", text: "  hi" }]);
+});
+
+test("a close tag inside an argument string does not end the call", () => {
+  const s = new ToolCallScanner();
+  assert.deepEqual(s.push('<tool_call>{"name":"f","arguments":{"q":"a</tool_call>b"}}</tool_call>'), [
+    { type: "tool_call", name: "f", arguments: '{"q":"a</tool_call>b"}' },
+  ]);
+});
