@@ -7,6 +7,8 @@ import { fileURLToPath } from "node:url";
 import type { FastifyInstance } from "fastify";
 import { AccountService } from "./core/accounts/keys.ts";
 import { Catalog } from "./core/catalog/catalog.ts";
+import type { CatalogModel } from "./core/catalog/catalog.ts";
+import type { ModelRef } from "./core/ports.ts";
 import { Reconciler } from "./core/deployments/reconciler.ts";
 import { DeploymentService } from "./core/deployments/service.ts";
 import { GenerationService } from "./core/generation/service.ts";
@@ -27,6 +29,10 @@ export interface IngotOptions {
   sequences?: number;
   logLevel?: string;
   bodyLimit?: number;
+  /** Catalog entries beyond the shipped catalog/ (e.g. a local GGUF as `weights: "file:/path"`). */
+  extraModels?: CatalogModel[];
+  /** Deployments of the default account to create at startup, beyond tiny-chat and tiny-embed. */
+  extraDeployments?: { name: string; model: ModelRef }[];
 }
 
 export interface Ingot {
@@ -47,11 +53,12 @@ export function defaultThreads(): number {
 export function createIngot(options: IngotOptions): Ingot {
   mkdirSync(join(options.dataDir, "models"), { recursive: true });
   const store = new SqliteStore(join(options.dataDir, "ingot.db"));
-  const catalog = Catalog.fromDirectory(CATALOG_DIR);
+  const shipped = Catalog.fromDirectory(CATALOG_DIR);
+  const catalog = new Catalog([...shipped.models, ...(options.extraModels ?? [])]);
   const accounts = new AccountService(store);
   const { account, generated } = accounts.ensureDefaultAccount(options.apiKey);
   const deployments = new DeploymentService(store, catalog);
-  deployments.ensureDefaults(account.name);
+  deployments.ensureDefaults(account.name, options.extraDeployments);
 
   let app: FastifyInstance | undefined;
   const log = (level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => app?.log[level](fields ?? {}, msg);

@@ -146,3 +146,9 @@ describe("chat completions", () => {
     assert.ok(again.usage!.prompt_tokens_details!.cached_tokens! > 300, `cached ${again.usage!.prompt_tokens_details!.cached_tokens}`);
   });
 });
+
+test("n choices without a seed differ from each other", async () => {
+  const r = await server.v1().chat.completions.create({ model: "tiny-chat", messages, max_tokens: 12, n: 3, temperature: 1 });
+  const texts = new Set(r.choices.map((c) => c.message.content));
+  assert.ok(texts.size > 1, `choices: ${JSON.stringify([...texts])}`);
+});

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import OpenAI, { AzureOpenAI } from "openai";
 import { createIngot } from "../../src/app.ts";
-import type { Ingot } from "../../src/app.ts";
+import type { Ingot, IngotOptions } from "../../src/app.ts";
 
 export const API_KEY = "0123456789abcdef0123456789abcdef";
 export const API_VERSION = "2024-10-21";
@@ -21,9 +21,9 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-export async function startServer(opts: { skipApiVersionCheck?: boolean; dataDir?: string } = {}): Promise<TestServer> {
+export async function startServer(opts: Pick<IngotOptions, "skipApiVersionCheck" | "extraModels" | "extraDeployments"> & { dataDir?: string } = {}): Promise<TestServer> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), "ingot-e2e-"));
-  const ingot = createIngot({ dataDir, apiKey: API_KEY, threads: 1, sequences: 8, logLevel: "warn", skipApiVersionCheck: opts.skipApiVersionCheck });
+  const ingot = createIngot({ ...opts, dataDir, apiKey: API_KEY, threads: 1, sequences: 8, logLevel: "warn" });
   const url = await ingot.app.listen({ port: 0, host: "127.0.0.1" });
   await ingot.ready;
   return {

@@ -23,8 +23,8 @@ export class DeploymentService implements DeploymentResolver {
     this.#catalog = catalog;
   }
 
-  ensureDefaults(account: string): void {
-    for (const d of DEFAULT_DEPLOYMENTS) {
+  ensureDefaults(account: string, extra: { name: string; model: ModelRef }[] = []): void {
+    for (const d of [...DEFAULT_DEPLOYMENTS, ...extra]) {
       if (this.#store.getDeployment(account, d.name)) continue;
       const now = Date.now();
       this.#store.putDeployment({ account, name: d.name, model: d.model, sku: DEFAULT_SKU, state: "Creating", error: null, createdAt: now, updatedAt: now });

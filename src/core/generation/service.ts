@@ -89,7 +89,8 @@ export class GenerationService {
 
   async #run(account: string, d: ResolvedDeployment, params: GenerateParams, n: number, idPrefix: string, signal: AbortSignal): Promise<GenerationStream> {
     const started = Date.now();
-    const seedFor = (i: number) => (params.sampling.seed === undefined ? undefined : params.sampling.seed + i);
+    // Without a seed each choice still needs its own: engines may default to the clock, which would make n choices identical.
+    const seedFor = (i: number) => (params.sampling.seed === undefined ? Math.floor(Math.random() * 2 ** 32) : (params.sampling.seed + i) >>> 0);
     const sources = await Promise.all(
       Array.from({ length: n }, (_, i) => primed(this.#engine.generate(d.engineKey, { ...params, sampling: { ...params.sampling, seed: seedFor(i) } }, signal))),
     );

@@ -1,6 +1,8 @@
 // Core → wire: chat completion objects and stream chunks in OpenAI's shape, which Azure
-// OpenAI and the model-inference API share. Azure's content-filter annotations attach here
-// (`annotate`) once a real content filter exists; until then none are sent.
+// OpenAI and the model-inference API share. Azure's content-filter annotations
+// (prompt_filter_results, per-choice content_filter_results, and the first stream chunk with
+// empty choices that carries them) belong here, fed by a real filter's verdicts; until one
+// exists none are sent rather than fabricated "safe" results.
 import type { ChatChunk, FinishReason, TokenLogprob, ToolCall, Usage } from "../../core/generation/types.ts";
 import type { GenerationStream } from "../../core/generation/service.ts";
 
