@@ -33,7 +33,8 @@ export async function runGeneration(deps: GenerationDeps, request: GenerateMessa
   const lease = await pool.acquire(prompt, signal);
   if (!lease) return;
   try {
-    const { sequence, cachedTokens } = lease;
+    const { sequence, cachedTokens, id } = lease;
+    let joined = false;
     const room = deps.contextLength - prompt.length;
     const maxTokens = Math.min(request.maxTokens ?? room, room);
     const grammarEvaluationState = request.grammar ? new LlamaGrammarEvaluationState({ model, grammar: deps.grammarFor(request.grammar) }) : undefined;
@@ -61,18 +62,27 @@ export async function runGeneration(deps: GenerationDeps, request: GenerateMessa
       },
     );
     let finishReason: "stop" | "length" = "stop";
-    for await (const evaluated of iterator) {
-      if (signal.cancelled) break;
-      const output = evaluated as { token: Token; confidence?: number; probabilities?: Map<Token, number> };
-      generated.push(output.token);
-      const logprob = wantLogprobs ? tokenLogprob(model, output.token, output.confidence, output.probabilities, request.logprobs ?? 0) : undefined;
-      const piece = stream.push(output.token, logprob);
-      if (piece.text || piece.logprobs.length) send({ type: "text", id: request.id, text: piece.text, logprobs: wantLogprobs ? piece.logprobs : undefined });
-      if (stream.stopped) break;
-      if (generated.length >= maxTokens) {
-        finishReason = "length";
-        break;
+    // Lockstep: after each token a sequence waits for the others, so all ask for their next
+    // token together and node-llama-cpp decodes them in one batch (see step-barrier.ts).
+    try {
+      for await (const evaluated of iterator) {
+        if (signal.cancelled) break;
+        const output = evaluated as { token: Token; confidence?: number; probabilities?: Map<Token, number> };
+        generated.push(output.token);
+        const logprob = wantLogprobs ? tokenLogprob(model, output.token, output.confidence, output.probabilities, request.logprobs ?? 0) : undefined;
+        const piece = stream.push(output.token, logprob);
+        if (piece.text || piece.logprobs.length) send({ type: "text", id: request.id, text: piece.text, logprobs: wantLogprobs ? piece.logprobs : undefined });
+        if (stream.stopped) break;
+        if (generated.length >= maxTokens) {
+          finishReason = "length";
+          break;
+        }
+        if (!joined) pool.barrier.join(id);
+        joined = true;
+        await pool.barrier.arrive(id);
       }
+    } finally {
+      if (joined) pool.barrier.leave(id);
     }
     if (signal.cancelled) return;
     const tail = stream.end();

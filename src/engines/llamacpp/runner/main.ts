@@ -33,7 +33,7 @@ async function load(options: LoadOptions): Promise<void> {
     sequences: options.sequences,
     threads: { ideal: options.threads, min: options.threads },
     batchSize: Math.min(512, options.contextLength),
-    flashAttention: false,
+    flashAttention: true,
   });
   loaded = { llama, model, context, pool: new SequencePool(context), renderer: new PromptRenderer(model), options, grammars: new Map() };
   send({ type: "loaded", trainContextSize: model.trainContextSize, hasFim: loaded.renderer.hasFim });
