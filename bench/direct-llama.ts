@@ -17,6 +17,8 @@ export interface DirectOptions {
   flashAttention?: boolean;
   withMetadata?: boolean;
   batchSize?: number;
+  /** Sequences in the context (Ingot uses 8); the measurement uses the first. */
+  sequences?: number;
 }
 
 const o = JSON.parse(process.argv[2]) as DirectOptions;
@@ -24,7 +26,7 @@ const llama = await getLlama({ gpu: false, build: "never", maxThreads: o.threads
 const model = await llama.loadModel({ modelPath: o.modelPath, gpuLayers: 0 });
 const context = await model.createContext({
   contextSize: o.contextSize,
-  sequences: 1,
+  sequences: o.sequences ?? 1,
   threads: o.threadsAsIdealMin ? { ideal: o.threads, min: o.threads } : o.threads,
   batchSize: o.batchSize ?? Math.min(512, o.contextSize),
   flashAttention: o.flashAttention ?? false,

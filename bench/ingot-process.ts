@@ -6,7 +6,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { LOGS_DIR } from "./cache.ts";
 import { start } from "./children.ts";
-import type { BenchIngotOptions } from "./ingot-harness.ts";
+import { BENCH_DEPLOYMENT } from "./catalog-entry.ts";
+import type { IngotServerOptions } from "./ingot-server.ts";
 
 const ENTRY = fileURLToPath(new URL("./ingot-server.ts", import.meta.url));
 
@@ -17,17 +18,17 @@ export interface IngotProcess {
   stop(): Promise<void>;
 }
 
-export async function startIngot(opts: { modelPath: string; threads: number; sequences: number; contextLength: number; env?: Record<string, string> }): Promise<IngotProcess> {
+export async function startIngot(opts: { modelPath: string; threads: number; sequences: number; contextLength: number; engine?: "src"; env?: Record<string, string> }): Promise<IngotProcess> {
   const dataDir = mkdtempSync(join(tmpdir(), "ingot-bench-"));
-  const options: BenchIngotOptions = {
+  const options: IngotServerOptions = {
     dataDir,
     apiKey: randomBytes(16).toString("hex"),
     threads: opts.threads,
     sequences: opts.sequences,
     logLevel: "warn",
-    deployment: "bench",
     modelPath: opts.modelPath,
     contextLength: opts.contextLength,
+    engine: opts.engine ?? "src",
   };
   const server = start(process.execPath, ["--no-warnings", ENTRY, JSON.stringify(options)], {
     stdio: ["pipe", "pipe", "pipe"],
@@ -55,7 +56,7 @@ export async function startIngot(opts: { modelPath: string; threads: number; seq
         reject(new Error(`Ingot exited before ready (${code}); see ${join(LOGS_DIR, "ingot-server.log")}`));
       });
     });
-    return { url, apiKey: options.apiKey, deployment: options.deployment, stop: cleanup };
+    return { url, apiKey: options.apiKey, deployment: BENCH_DEPLOYMENT, stop: cleanup };
   } catch (e) {
     await cleanup();
     throw e;

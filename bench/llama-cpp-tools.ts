@@ -7,8 +7,11 @@ import { runToEnd, start } from "./children.ts";
 import type { Started } from "./children.ts";
 
 export interface LlamaBenchResult {
+  medianTps: number;
   avgTps: number;
   stddevTps: number;
+  samplesTps: number[];
+  /** -1: auto (llama-bench's default), 0: off, 1: on. */
   flashAttn: unknown;
 }
 
@@ -17,10 +20,14 @@ export async function runLlamaBench(bin: string, modelPath: string, threads: num
   const args = ["-m", modelPath, "-p", "0", "-n", String(tokens), "-t", String(threads), "-r", String(reps), "-o", "json", ...extra];
   const r = await runToEnd(bin, args, { timeoutMs: 10 * 60_000, logFile: join(LOGS_DIR, "llama-bench.log") });
   if (r.code !== 0) throw new Error(`llama-bench failed (${r.code}): ${r.stderr.slice(-2000)}`);
-  const rows = JSON.parse(r.stdout) as { n_gen: number; avg_ts: number; stddev_ts: number; flash_attn?: unknown }[];
+  const rows = JSON.parse(r.stdout) as { n_gen: number; avg_ts: number; stddev_ts: number; samples_ts?: number[]; flash_attn?: unknown }[];
   const tg = rows.find((x) => x.n_gen === tokens);
   if (!tg) throw new Error(`llama-bench printed no tg${tokens} row: ${r.stdout.slice(0, 500)}`);
-  return { avgTps: tg.avg_ts, stddevTps: tg.stddev_ts, flashAttn: tg.flash_attn };
+  const samples = tg.samples_ts ?? [tg.avg_ts];
+  const sorted = [...samples].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  const medianTps = sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+  return { medianTps, avgTps: tg.avg_ts, stddevTps: tg.stddev_ts, samplesTps: samples, flashAttn: tg.flash_attn };
 }
 
 export function freePort(): Promise<number> {

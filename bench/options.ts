@@ -15,6 +15,8 @@ export interface BenchOptions {
   aggReps: number;
   skipLlamaCpp: boolean;
   quick: boolean;
+  /** Which engine Ingot runs: its own (src), the only one since the experimental copy was merged. */
+  engine: "src";
 }
 
 export const USAGE = `usage: npm run bench -- [options]
@@ -23,7 +25,9 @@ export const USAGE = `usage: npm run bench -- [options]
   --tokens N         generated tokens per stream (default 128; 64 with --quick)
   --agg-threads N    threads for the concurrent-streams comparison (default 2, or the most in --threads)
   --streams 1,4,8    concurrent streams (default 1,4,8)
-  --reps N           repetitions per figure, median reported (default 3; 1 with --quick)
+  --reps N           single-stream repetitions, median reported (default 5; 1 with --quick);
+                     concurrent-stream figures use min(reps, 3)
+  --engine E         src (default and only): Ingot as it is, started with createIngot
   --skip-llama-cpp   do not build or run llama-bench / llama-server
   --quick            fewer repetitions and tokens, streams 1,8`;
 
@@ -50,7 +54,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       process.exit(0);
     }
     if (a === "--skip-llama-cpp" || a === "--quick") flags.add(a);
-    else if (["--models", "--threads", "--tokens", "--agg-threads", "--streams", "--reps"].includes(a)) {
+    else if (["--models", "--threads", "--tokens", "--agg-threads", "--streams", "--reps", "--engine"].includes(a)) {
       const v = argv[++i];
       if (v === undefined) throw new Error(`${a} needs a value\n${USAGE}`);
       values.set(a, v);
@@ -73,6 +77,8 @@ export function parseOptions(argv: string[]): BenchOptions {
   const aggThreads = int(values.get("--agg-threads") ?? String(threads.includes(2) ? 2 : Math.max(...threads)), "--agg-threads", 64);
   if (aggThreads > cores) throw new Error(`--agg-threads: ${aggThreads} is more than the ${cores} cores here`);
   const streams = list(values.get("--streams") ?? (quick ? "1,8" : "1,4,8"), "--streams", 8);
-  const reps = int(values.get("--reps") ?? (quick ? "1" : "3"), "--reps", 20);
-  return { models, threads, tokens, aggThreads, streams, reps, aggReps: quick ? 1 : Math.max(1, Math.min(reps, 2)), skipLlamaCpp: flags.has("--skip-llama-cpp"), quick };
+  const reps = int(values.get("--reps") ?? (quick ? "1" : "5"), "--reps", 20);
+  const engine = values.get("--engine") ?? "src";
+  if (engine !== "src") throw new Error(`--engine: only 'src' remains (the experimental engine was merged into src), not '${engine}'`);
+  return { models, threads, tokens, aggThreads, streams, reps, aggReps: quick ? 1 : Math.max(1, Math.min(reps, 3)), skipLlamaCpp: flags.has("--skip-llama-cpp"), quick, engine };
 }

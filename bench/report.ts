@@ -2,8 +2,10 @@
 // the JSON summary.
 export interface SingleStreamRow {
   threads: number;
-  llamaBench?: { tps: number; stddev: number };
+  llamaBench?: { tps: number; stddev: number; runs: number[] };
   nodeLlamaCpp?: { tps: number; runs: number[] };
+  /** The same direct call with UV_THREADPOOL_SIZE=1 in its process. */
+  nodeLlamaCppUv1?: { tps: number; runs: number[] };
   ingot?: { tps: number; runs: number[]; ttftMs: number };
   error?: string;
 }
@@ -16,6 +18,7 @@ export interface AggregateRow {
 
 export interface ModelResult {
   model: string;
+  engine: "src";
   file: string;
   tokens: number;
   single: SingleStreamRow[];
@@ -23,6 +26,8 @@ export interface ModelResult {
   ratios: {
     ingotOverLlamaBench: Record<string, number | null>;
     nodeLlamaCppOverLlamaBench: Record<string, number | null>;
+    /** Ingot at its best thread count over llama-bench at its best. */
+    ingotBestOverLlamaBenchBest?: number | null;
     ingotOverLlamaServerAt8?: number | null;
   };
 }
@@ -44,7 +49,13 @@ export function computeRatios(r: Omit<ModelResult, "ratios">): ModelResult["rati
     nodeLlamaCppOverLlamaBench[s.threads] = ratio(s.nodeLlamaCpp?.tps, s.llamaBench?.tps) ?? null;
   }
   const at8 = r.aggregate.rows.find((x) => x.streams === 8);
-  return { ingotOverLlamaBench, nodeLlamaCppOverLlamaBench, ingotOverLlamaServerAt8: at8 ? (ratio(at8.ingot?.tps, at8.llamaServer?.tps) ?? null) : undefined };
+  const best = (xs: (number | undefined)[]) => (xs.some((x) => x !== undefined) ? Math.max(...xs.filter((x) => x !== undefined)) : undefined);
+  return {
+    ingotOverLlamaBench,
+    nodeLlamaCppOverLlamaBench,
+    ingotBestOverLlamaBenchBest: ratio(best(r.single.map((s) => s.ingot?.tps)), best(r.single.map((s) => s.llamaBench?.tps))) ?? null,
+    ingotOverLlamaServerAt8: at8 ? (ratio(at8.ingot?.tps, at8.llamaServer?.tps) ?? null) : undefined,
+  };
 }
 
 export function renderModel(r: ModelResult): string {
@@ -53,11 +64,12 @@ export function renderModel(r: ModelResult): string {
   out.push(`Single stream, greedy, ${r.tokens} generated tokens: decode tokens/s (first to last token; median)`);
   out.push(
     table(
-      ["threads", "llama-bench tg", "node-llama-cpp", "Ingot HTTP", "nlc/llama-bench", "Ingot/llama-bench", "Ingot TTFT ms"],
+      ["threads", "llama-bench tg", "node-llama-cpp", "nlc uv1", "Ingot HTTP", "nlc/llama-bench", "Ingot/llama-bench", "Ingot TTFT ms"],
       r.single.map((s) => [
         String(s.threads),
         s.llamaBench ? `${fmt(s.llamaBench.tps)} ±${fmt(s.llamaBench.stddev)}` : "—",
         fmt(s.nodeLlamaCpp?.tps),
+        fmt(s.nodeLlamaCppUv1?.tps),
         fmt(s.ingot?.tps),
         fmt(ratio(s.nodeLlamaCpp?.tps, s.llamaBench?.tps), 3),
         fmt(ratio(s.ingot?.tps, s.llamaBench?.tps), 3),
@@ -66,6 +78,8 @@ export function renderModel(r: ModelResult): string {
     ),
   );
   for (const s of r.single) if (s.error) out.push(`  threads ${s.threads}: ${s.error}`);
+  out.push(`  Ingot (best threads) / llama-bench (best threads): ${fmt(r.ratios.ingotBestOverLlamaBenchBest ?? undefined, 3)}`);
+  out.push("  nlc uv1 = node-llama-cpp direct with UV_THREADPOOL_SIZE=1 (see the report's findings)");
   out.push(`\nConcurrent streams, ${r.aggregate.threads} threads, ${r.tokens} tokens each: aggregate tokens/s (all tokens / wall time; median)`);
   out.push(
     table(
@@ -81,6 +95,7 @@ export function renderModel(r: ModelResult): string {
     ),
   );
   if (r.aggregate.error) out.push(`  ${r.aggregate.error}`);
+  out.push(`  Ingot/llama-server at 8 streams: ${fmt(r.ratios.ingotOverLlamaServerAt8 ?? undefined, 3)}`);
   if (r.aggregate.llamaServerArgs) out.push(`  llama-server ${r.aggregate.llamaServerArgs.join(" ")}`);
   return out.join("\n");
 }

@@ -38,9 +38,9 @@ function requestTimeoutMs(tokens: number, streams: number): number {
   return 60_000 + (tokens * streams * 1000) / 2;
 }
 
-async function runDirect(modelPath: string, threads: number, o: BenchOptions): Promise<{ tps: number; runs: number[] }> {
+async function runDirect(modelPath: string, threads: number, o: BenchOptions, env: Record<string, string> = {}): Promise<{ tps: number; runs: number[] }> {
   const args: DirectOptions = { modelPath, threads, tokens: o.tokens, prompt: PROMPT, reps: o.reps, contextSize: contextPerSequence(o.tokens) };
-  const r = await runToEnd(process.execPath, ["--no-warnings", DIRECT_ENTRY, JSON.stringify(args)], { timeoutMs: 10 * 60_000 });
+  const r = await runToEnd(process.execPath, ["--no-warnings", DIRECT_ENTRY, JSON.stringify(args)], { timeoutMs: 10 * 60_000, env: { ...process.env, ...env } });
   const m = /RESULT (.+)/.exec(r.stdout);
   if (r.code !== 0 || !m) throw new Error(`node-llama-cpp direct run failed (${r.code}): ${r.stderr.slice(-1500)}`);
   const runs = (JSON.parse(m[1]) as { rates: number[] }).rates;
@@ -83,7 +83,7 @@ async function benchModel(shape: BenchShape, o: BenchOptions, llamaCpp: LlamaCpp
   const ctx = contextPerSequence(o.tokens);
   const single: SingleStreamRow[] = [];
   const aggRows = new Map<number, AggregateRow>(o.streams.map((s) => [s, { streams: s }]));
-  const result: Omit<ModelResult, "ratios"> = { model: shape, file, tokens: o.tokens, single, aggregate: { threads: o.aggThreads, rows: [...aggRows.values()] } };
+  const result: Omit<ModelResult, "ratios"> = { model: shape, engine: o.engine, file, tokens: o.tokens, single, aggregate: { threads: o.aggThreads, rows: [...aggRows.values()] } };
 
   const ingotAggregate = async (ingotTarget: Target) => {
     for (const [s, r] of await aggregate(ingotTarget, o)) aggRows.get(s)!.ingot = r;
@@ -96,12 +96,13 @@ async function benchModel(shape: BenchShape, o: BenchOptions, llamaCpp: LlamaCpp
       if (llamaCpp) {
         log(`${shape}: llama-bench tg${o.tokens}, ${threads} thread(s)`);
         const lb = await runLlamaBench(llamaCpp.llamaBench, file, threads, o.tokens, Math.max(3, o.reps));
-        row.llamaBench = { tps: lb.avgTps, stddev: lb.stddevTps };
+        row.llamaBench = { tps: lb.medianTps, stddev: lb.stddevTps, runs: lb.samplesTps };
       }
       log(`${shape}: node-llama-cpp direct, ${threads} thread(s)`);
       row.nodeLlamaCpp = await runDirect(file, threads, o);
-      log(`${shape}: Ingot over HTTP, ${threads} thread(s), ${SEQUENCES} sequences`);
-      const ingot = await startIngot({ modelPath: file, threads, sequences: SEQUENCES, contextLength: ctx });
+      row.nodeLlamaCppUv1 = await runDirect(file, threads, o, { UV_THREADPOOL_SIZE: "1" });
+      log(`${shape}: Ingot (${o.engine} engine) over HTTP, ${threads} thread(s), ${SEQUENCES} sequences`);
+      const ingot = await startIngot({ modelPath: file, threads, sequences: SEQUENCES, contextLength: ctx, engine: o.engine });
       try {
         const target: Target = { kind: "ingot", url: ingot.url, apiKey: ingot.apiKey, deployment: ingot.deployment };
         row.ingot = await singleStream(target, o);
@@ -118,7 +119,7 @@ async function benchModel(shape: BenchShape, o: BenchOptions, llamaCpp: LlamaCpp
   try {
     if (!o.threads.includes(o.aggThreads)) {
       log(`${shape}: Ingot concurrent streams, ${o.aggThreads} threads`);
-      const ingot = await startIngot({ modelPath: file, threads: o.aggThreads, sequences: SEQUENCES, contextLength: ctx });
+      const ingot = await startIngot({ modelPath: file, threads: o.aggThreads, sequences: SEQUENCES, contextLength: ctx, engine: o.engine });
       try {
         await ingotAggregate({ kind: "ingot", url: ingot.url, apiKey: ingot.apiKey, deployment: ingot.deployment });
       } finally {
@@ -175,8 +176,9 @@ async function main(): Promise<void> {
     llamaCpp: llamaCpp ? { release: llamaCpp.release, commit: llamaCpp.commit, binDir: llamaCpp.binDir } : { skipped: true, error: llamaCppError },
     results,
   };
-  writeFileSync(LAST_RUN_JSON, JSON.stringify(summary, null, 2) + "\n");
-  console.log(`\nJSON summary: ${LAST_RUN_JSON}`);
+  const out = o.engine === "src" ? LAST_RUN_JSON : LAST_RUN_JSON.replace(/\.json$/, `-${o.engine}.json`);
+  writeFileSync(out, JSON.stringify(summary, null, 2) + "\n");
+  console.log(`\nJSON summary: ${out}`);
 }
 
 try {
