@@ -1,20 +1,13 @@
 // Numeric bounds, brute force: for many bound combinations, llama.cpp's matcher must accept
 // exactly the candidate numbers that satisfy the bounds (candidates in canonical form).
 import assert from "node:assert/strict";
-import { after, before, test } from "node:test";
-import { LlamaLogLevel, getLlama } from "node-llama-cpp";
-import type { Llama } from "node-llama-cpp";
+import { test } from "node:test";
+import { useLlama } from "./grammar-llama.ts";
+import type { Matcher } from "./grammar-llama.ts";
 import { compileJsonSchema } from "../../src/engines/llamacpp/grammars/index.ts";
 
-type Matcher = { _testText(text: string): boolean }; // llama.cpp's full-match check (internal API)
 
-let llama: Llama;
-before(async () => {
-  llama = await getLlama({ gpu: false, logLevel: LlamaLogLevel.error, build: "never" });
-});
-after(async () => {
-  await llama.dispose();
-});
+const getLlama = useLlama();
 
 let seed = 7;
 const rnd = (n: number): number => {
@@ -65,7 +58,7 @@ async function check(type: "integer" | "number", rounds: number): Promise<void> 
       assert.ok(candidates(bounds, true).every((c) => !satisfies(Number(c), bounds) || (type === "integer" && !Number.isInteger(Number(c)))));
       continue;
     }
-    const g = (await llama.createGrammar({ grammar: r.gbnf })) as unknown as Matcher;
+    const g = (await getLlama().createGrammar({ grammar: r.gbnf })) as unknown as Matcher;
     for (const c of candidates(bounds, type === "number")) {
       const expected = satisfies(Number(c), bounds) && (type === "number" || Number.isInteger(Number(c)));
       assert.equal(g._testText(c), expected, `${c} for ${JSON.stringify(schema)}\n${r.gbnf}`);

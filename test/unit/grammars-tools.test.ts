@@ -1,22 +1,15 @@
 // Tool-call grammar (checked with llama.cpp's grammar parser and matcher), parser and prompt.
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
-import { LlamaLogLevel, getLlama } from "node-llama-cpp";
-import type { Llama } from "node-llama-cpp";
+import { describe, test } from "node:test";
+import { useLlama } from "./grammar-llama.ts";
+import type { Matcher } from "./grammar-llama.ts";
 import {
   TOOL_CALL_CLOSE, TOOL_CALL_OPEN, parseToolCalls, toolCallGrammar, toolsSystemPrompt,
 } from "../../src/engines/llamacpp/grammars/index.ts";
 import type { ToolCallMode, ToolDefinition } from "../../src/engines/llamacpp/grammars/index.ts";
 
-type Matcher = { _testText(text: string): boolean }; // llama.cpp's full-match check (internal API)
 
-let llama: Llama;
-before(async () => {
-  llama = await getLlama({ gpu: false, logLevel: LlamaLogLevel.error, build: "never" });
-});
-after(async () => {
-  await llama.dispose();
-});
+const getLlama = useLlama();
 
 const TOOLS: ToolDefinition[] = [
   {
@@ -35,7 +28,7 @@ async function grammarFor(mode: ToolCallMode, parallel: boolean, tools: unknown[
   const r = toolCallGrammar(tools as ToolDefinition[], mode, parallel);
   assert.ok(r.ok, r.ok ? "" : `${r.reason} (${r.path})`);
   assert.equal(r.rootRule, "root");
-  return (await llama.createGrammar({ grammar: r.gbnf })) as unknown as Matcher;
+  return (await getLlama().createGrammar({ grammar: r.gbnf })) as unknown as Matcher;
 }
 
 const weather = '<tool_call>{"name": "get_weather", "arguments": {"city": "Paris"}}</tool_call>';
@@ -87,7 +80,7 @@ describe("toolCallGrammar", () => {
   test("maxParallelCalls caps the number of blocks", async () => {
     const r = toolCallGrammar(TOOLS, "required", true, { maxParallelCalls: 2 });
     assert.ok(r.ok);
-    const g = (await llama.createGrammar({ grammar: r.gbnf })) as unknown as Matcher;
+    const g = (await getLlama().createGrammar({ grammar: r.gbnf })) as unknown as Matcher;
     assert.equal(g._testText(`${now}${now}`), true);
     assert.equal(g._testText(`${now}${now}${now}`), false);
   });

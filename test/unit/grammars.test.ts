@@ -2,31 +2,24 @@
 // grammar parser, accept the listed valid texts and refuse the invalid ones (checked with
 // llama.cpp's own matcher). Random texts drawn from the grammar must validate with Ajv.
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe, test } from "node:test";
 import AjvModule from "ajv";
 import Ajv2020Module from "ajv/dist/2020.js";
 import addFormatsModule from "ajv-formats";
-import { LlamaLogLevel, getLlama } from "node-llama-cpp";
-import type { Llama } from "node-llama-cpp";
+import { useLlama } from "./grammar-llama.ts";
+import type { Matcher } from "./grammar-llama.ts";
 import { compileJsonSchema, jsonObjectGrammar } from "../../src/engines/llamacpp/grammars/index.ts";
 import type { GNode } from "../../src/engines/llamacpp/grammars/gbnf.ts";
 import { GrammarBuilder } from "../../src/engines/llamacpp/grammars/grammarBuilder.ts";
 import { JSON_RULE_NAMES, JsonRules } from "../../src/engines/llamacpp/grammars/jsonRules.ts";
 import { compileDocument } from "../../src/engines/llamacpp/grammars/schemaCompiler.ts";
 
-type Matcher = { _testText(text: string): boolean }; // llama.cpp's full-match check (internal API)
 type Case = { name: string; schema: unknown; valid?: string[]; invalid?: string[]; ajv?: "2020" | "07" | "none" };
 
-let llama: Llama;
-before(async () => {
-  llama = await getLlama({ gpu: false, logLevel: LlamaLogLevel.error, build: "never" });
-});
-after(async () => {
-  await llama.dispose();
-});
+const getLlama = useLlama();
 
 async function matcher(gbnf: string): Promise<Matcher> {
-  return (await llama.createGrammar({ grammar: gbnf })) as unknown as Matcher;
+  return (await getLlama().createGrammar({ grammar: gbnf })) as unknown as Matcher;
 }
 
 const validators = {
