@@ -69,3 +69,17 @@ describe("embeddings", () => {
     assert.deepEqual(same.data[0].embedding.map((x) => x.toFixed(5)), v.map((x) => x.toFixed(5)), "deterministic");
   });
 });
+
+test("several prompts in one request: n choices each, numbered prompt by prompt, with best_of and echo", async () => {
+  const r = await server.v1().completions.create({ model: "tiny-chat", prompt: ["alpha", "beta"], max_tokens: 4, n: 2, temperature: 0, echo: true });
+  assert.deepEqual(r.choices.map((c) => c.index), [0, 1, 2, 3]);
+  assert.ok(r.choices[0].text.startsWith("alpha") && r.choices[1].text.startsWith("alpha"));
+  assert.ok(r.choices[2].text.startsWith("beta") && r.choices[3].text.startsWith("beta"));
+  const one = await server.v1().completions.create({ model: "tiny-chat", prompt: "alpha", max_tokens: 4 });
+  const two = await server.v1().completions.create({ model: "tiny-chat", prompt: "beta", max_tokens: 4 });
+  const both = await server.v1().completions.create({ model: "tiny-chat", prompt: ["alpha", "beta"], max_tokens: 4 });
+  assert.equal(both.usage!.prompt_tokens, one.usage!.prompt_tokens + two.usage!.prompt_tokens);
+  const best = await server.v1().completions.create({ model: "tiny-chat", prompt: ["alpha", "beta"], max_tokens: 3, best_of: 3, n: 1, seed: 2, echo: true });
+  assert.equal(best.choices.length, 2);
+  assert.ok(best.choices[0].text.startsWith("alpha") && best.choices[1].text.startsWith("beta"));
+});

@@ -60,21 +60,22 @@ export class GenerationService {
       stop: req.stop,
       logprobs: req.logprobs ? req.topLogprobs : null,
     };
-    return this.#run(account, d, params, req.n, "chatcmpl", signal);
+    return this.#run(account, d, () => params, req.n, req.n, "chatcmpl", signal);
   }
 
   async complete(account: string, req: CompletionRequest, signal: AbortSignal): Promise<GenerationStream> {
     const d = this.#resolve(account, req.deployment, "completion", "completion");
-    const params: GenerateParams = {
-      input: { kind: "text", prompt: req.prompt, suffix: req.suffix },
+    const candidates = req.bestOf > req.n ? req.bestOf : req.n;
+    const paramsFor = (i: number): GenerateParams => ({
+      input: { kind: "text", prompt: req.prompts[Math.floor(i / candidates)], suffix: req.suffix },
       maxTokens: req.maxTokens,
       sampling: req.sampling,
       stop: req.stop,
       logprobs: req.bestOf > req.n ? Math.max(req.logprobs ?? 0, 0) : req.logprobs,
-    };
-    const stream = await this.#run(account, d, params, req.bestOf > req.n ? req.bestOf : req.n, "cmpl", signal);
-    if (req.bestOf > req.n) stream.chunks = await bestOf(stream.chunks, req.n, req.logprobs !== null);
-    if (req.echo) stream.chunks = echoed(stream.chunks, req.prompt);
+    });
+    const stream = await this.#run(account, d, paramsFor, req.prompts.length * candidates, candidates, "cmpl", signal);
+    if (req.bestOf > req.n) stream.chunks = await bestOf(stream.chunks, req.prompts.length, candidates, req.n, req.logprobs !== null);
+    if (req.echo) stream.chunks = echoed(stream.chunks, (index) => req.prompts[Math.floor(index / req.n)]);
     return stream;
   }
 
@@ -87,13 +88,26 @@ export class GenerationService {
     return { model: d.modelName, vectors: sized, promptTokens };
   }
 
-  async #run(account: string, d: ResolvedDeployment, params: GenerateParams, n: number, idPrefix: string, signal: AbortSignal): Promise<GenerationStream> {
+  /** Runs `n` choices; consecutive groups of `perPrompt` choices share one prompt. */
+  async #run(
+    account: string,
+    d: ResolvedDeployment,
+    paramsFor: (choice: number) => GenerateParams,
+    n: number,
+    perPrompt: number,
+    idPrefix: string,
+    signal: AbortSignal,
+  ): Promise<GenerationStream> {
     const started = Date.now();
     // Without a seed each choice still needs its own: engines may default to the clock, which would make n choices identical.
-    const seedFor = (i: number) => (params.sampling.seed === undefined ? Math.floor(Math.random() * 2 ** 32) : (params.sampling.seed + i) >>> 0);
+    const seedFor = (seed: number | undefined, i: number) => (seed === undefined ? Math.floor(Math.random() * 2 ** 32) : (seed + (i % perPrompt)) >>> 0);
     const sources = await Promise.all(
-      Array.from({ length: n }, (_, i) => primed(this.#engine.generate(d.engineKey, { ...params, sampling: { ...params.sampling, seed: seedFor(i) } }, signal))),
+      Array.from({ length: n }, (_, i) => {
+        const params = paramsFor(i);
+        return primed(this.#engine.generate(d.engineKey, { ...params, sampling: { ...params.sampling, seed: seedFor(params.sampling.seed, i) } }, signal));
+      }),
     );
+    const promptTokensOf = new Map<number, number>();
     const usage: Usage = { promptTokens: 0, completionTokens: 0, cachedTokens: 0 };
     const stream: GenerationStream = {
       id: `${idPrefix}-${crypto.randomUUID().replaceAll("-", "").slice(0, 29)}`,
@@ -114,8 +128,10 @@ export class GenerationService {
             const call = { id: `call_${crypto.randomUUID().replaceAll("-", "").slice(0, 24)}`, ...event.call };
             yield { type: "tool_call", index, callIndex: callCounts[index]++, call };
           } else {
-            // Choices share one prompt: count it once, as OpenAI does for n > 1.
-            usage.promptTokens = Math.max(usage.promptTokens, event.usage.promptTokens);
+            // Choices of one prompt share it: count each prompt once, as OpenAI does for n > 1.
+            const group = Math.floor(index / perPrompt);
+            promptTokensOf.set(group, Math.max(promptTokensOf.get(group) ?? 0, event.usage.promptTokens));
+            usage.promptTokens = [...promptTokensOf.values()].reduce((a, b) => a + b, 0);
             usage.cachedTokens = Math.max(usage.cachedTokens, event.usage.cachedTokens);
             usage.completionTokens += event.usage.completionTokens;
             yield { type: "finish", index, reason: event.finishReason };
@@ -136,8 +152,8 @@ function resize(vector: number[], dimensions: number | undefined): number[] {
   return v.map((x) => x / norm);
 }
 
-/** Runs all candidates to the end and keeps the `n` with the highest total logprob. */
-async function bestOf(chunks: AsyncIterable<ChatChunk>, n: number, keepLogprobs: boolean): Promise<AsyncIterable<ChatChunk>> {
+/** Runs all candidates to the end and keeps, per prompt, the `n` with the highest total logprob. */
+async function bestOf(chunks: AsyncIterable<ChatChunk>, prompts: number, candidates: number, n: number, keepLogprobs: boolean): Promise<AsyncIterable<ChatChunk>> {
   const byIndex = new Map<number, ChatChunk[]>();
   const score = new Map<number, number>();
   for await (const c of chunks) {
@@ -145,22 +161,26 @@ async function bestOf(chunks: AsyncIterable<ChatChunk>, n: number, keepLogprobs:
     byIndex.get(c.index)!.push(c);
     if (c.type === "content") score.set(c.index, (score.get(c.index) ?? 0) + (c.logprobs ?? []).reduce((s, l: TokenLogprob) => s + l.logprob, 0));
   }
-  const winners = [...byIndex.keys()].sort((a, b) => (score.get(b) ?? 0) - (score.get(a) ?? 0)).slice(0, n);
   const out: ChatChunk[] = [];
-  winners.forEach((original, index) => {
-    for (const c of byIndex.get(original)!) out.push(c.type === "content" && !keepLogprobs ? { ...c, index, logprobs: undefined } : { ...c, index });
-  });
+  for (let p = 0; p < prompts; p++) {
+    const group = [...byIndex.keys()].filter((i) => Math.floor(i / candidates) === p);
+    const winners = group.sort((a, b) => (score.get(b) ?? 0) - (score.get(a) ?? 0)).slice(0, n);
+    winners.forEach((original, rank) => {
+      const index = p * n + rank;
+      for (const c of byIndex.get(original)!) out.push(c.type === "content" && !keepLogprobs ? { ...c, index, logprobs: undefined } : { ...c, index });
+    });
+  }
   return (async function* () {
     yield* out;
   })();
 }
 
-async function* echoed(chunks: AsyncIterable<ChatChunk>, prompt: string): AsyncGenerator<ChatChunk> {
+async function* echoed(chunks: AsyncIterable<ChatChunk>, promptOf: (index: number) => string): AsyncGenerator<ChatChunk> {
   const started = new Set<number>();
   for await (const c of chunks) {
     if (!started.has(c.index)) {
       started.add(c.index);
-      yield { type: "content", index: c.index, text: prompt };
+      yield { type: "content", index: c.index, text: promptOf(c.index) };
     }
     yield c;
   }

@@ -63,7 +63,8 @@ export interface ChatRequest {
 
 export interface CompletionRequest {
   deployment: string;
-  prompt: string;
+  /** One or more prompts; choices are numbered prompt by prompt (n per prompt). */
+  prompts: string[];
   suffix?: string;
   echo: boolean;
   maxTokens: number;

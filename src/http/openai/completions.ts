@@ -8,11 +8,11 @@ import { sampling } from "./sampling.ts";
 
 export function parseCompletionRequest(raw: unknown, deployment: string): CompletionRequest & { stream: boolean; includeUsage: boolean } {
   const body = asBody(raw);
-  let prompt = body.prompt;
+  const prompt = body.prompt;
   if (prompt === undefined) throw errors.missing("prompt");
-  if (Array.isArray(prompt) && prompt.length === 1 && typeof prompt[0] === "string") prompt = prompt[0];
-  if (typeof prompt !== "string")
-    throw errors.invalid("Invalid 'prompt': send one prompt as a string (arrays of several prompts or of token ids are not supported; send one request per prompt).", "prompt");
+  const prompts = typeof prompt === "string" ? [prompt] : prompt;
+  if (!Array.isArray(prompts) || prompts.length === 0 || prompts.some((p) => typeof p !== "string"))
+    throw errors.invalid("Invalid 'prompt': send a string or a non-empty array of strings (token-id prompts are not supported; send the text).", "prompt");
   const n = optNumber(body, "n", { min: 1, max: 128, integer: true }) ?? 1;
   const stream = optBoolean(body, "stream") ?? false;
   const bestOf = optNumber(body, "best_of", { min: 1, max: 20, integer: true }) ?? n;
@@ -20,7 +20,7 @@ export function parseCompletionRequest(raw: unknown, deployment: string): Comple
   if (stream && bestOf > n) throw errors.invalid("'best_of' cannot be used with 'stream': the best candidate is only known once all have finished.", "best_of");
   return {
     deployment,
-    prompt,
+    prompts: prompts as string[],
     suffix: optString(body, "suffix"),
     echo: optBoolean(body, "echo") ?? false,
     maxTokens: optNumber(body, "max_tokens", { min: 0, integer: true }) ?? 16,
