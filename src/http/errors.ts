@@ -32,6 +32,8 @@ export function errorBody(surface: Surface, e: IngotError): object {
     if (e.param) body.param = e.param;
     const input = (e as IngotError & { input?: unknown }).input;
     if (e.kind === "unsupported_parameter") body.detail = { loc: ["body", e.param], input };
+    // The documented samples put the fields at the top level; Azure's services (and clients
+    // that read `body.error`) use an `error` envelope. Sending both satisfies either reader.
     return { error: body, ...body };
   }
   return {
