@@ -32,7 +32,9 @@ export interface IngotOptions {
   /** Catalog entries beyond the shipped catalog/ (e.g. a local GGUF as `weights: "file:/path"`). */
   extraModels?: CatalogModel[];
   /** Deployments of the default account to create at startup, beyond tiny-chat and tiny-embed. */
-  extraDeployments?: { name: string; model: ModelRef }[];
+  extraDeployments?: { name: string; model: ModelRef; sku?: { name: string; capacity: number } }[];
+  /** Milliseconds since the epoch; tests inject a clock to step through rate-limit windows and expiry rules. */
+  clock?: () => number;
 }
 
 export interface Ingot {

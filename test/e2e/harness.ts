@@ -21,7 +21,7 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-export async function startServer(opts: Pick<IngotOptions, "skipApiVersionCheck" | "extraModels" | "extraDeployments"> & { dataDir?: string } = {}): Promise<TestServer> {
+export async function startServer(opts: Pick<IngotOptions, "skipApiVersionCheck" | "extraModels" | "extraDeployments" | "clock"> & { dataDir?: string } = {}): Promise<TestServer> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), "ingot-e2e-"));
   const ingot = createIngot({ ...opts, dataDir, apiKey: API_KEY, threads: 1, sequences: 8, logLevel: "warn" });
   const url = await ingot.app.listen({ port: 0, host: "127.0.0.1" });

@@ -23,11 +23,12 @@ export class DeploymentService implements DeploymentResolver {
     this.#catalog = catalog;
   }
 
-  ensureDefaults(account: string, extra: { name: string; model: ModelRef }[] = []): void {
-    for (const d of [...DEFAULT_DEPLOYMENTS, ...extra]) {
+  ensureDefaults(account: string, extra: { name: string; model: ModelRef; sku?: { name: string; capacity: number } }[] = []): void {
+    const wanted: { name: string; model: ModelRef; sku?: { name: string; capacity: number } }[] = [...DEFAULT_DEPLOYMENTS, ...extra];
+    for (const d of wanted) {
       if (this.#store.getDeployment(account, d.name)) continue;
       const now = Date.now();
-      this.#store.putDeployment({ account, name: d.name, model: d.model, sku: DEFAULT_SKU, state: "Creating", error: null, createdAt: now, updatedAt: now });
+      this.#store.putDeployment({ account, name: d.name, model: d.model, sku: d.sku ?? DEFAULT_SKU, state: "Creating", error: null, createdAt: now, updatedAt: now });
     }
   }
 
@@ -49,6 +50,6 @@ export class DeploymentService implements DeploymentResolver {
           : `Deployment '${name}' is still provisioning (${d.state}). Retry in a few seconds.`,
       );
     const model = this.#catalog.find(d.model);
-    return { name: d.name, modelName: d.model.name, engineKey: engineKeyOf(d.model), capabilities: model.capabilities };
+    return { account, name: d.name, sku: d.sku, modelName: d.model.name, engineKey: engineKeyOf(d.model), capabilities: model.capabilities };
   }
 }

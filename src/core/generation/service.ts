@@ -5,10 +5,14 @@ import type { Engine, EngineEvent, GenerateParams } from "../ports.ts";
 import { merge, primed } from "./primed.ts";
 import type { ChatChunk, ChatRequest, CompletionRequest, EmbeddingRequest, EmbeddingResult, TokenLogprob, Usage } from "./types.ts";
 
-export type Capability = "chatCompletion" | "completion" | "embeddings";
+/** What a model can serve; the first three are inference operations, the rest catalog facts. */
+export type Capability = "chatCompletion" | "completion" | "embeddings" | "fineTune" | "jsonSchema" | "tools";
 
 export interface ResolvedDeployment {
+  account: string;
   name: string;
+  /** The SKU decides the rate limits (Standard-like: TPM/RPM from capacity; Provisioned: parallel sequences). */
+  sku: { name: string; capacity: number };
   /** The model name reported in responses (e.g. "tiny-chat"). */
   modelName: string;
   engineKey: string;

@@ -32,4 +32,65 @@ export const MIGRATIONS: { version: number; sql: string }[] = [
       );
     `,
   },
+  {
+    // Management plane: ARM account fields, retrievable keys (listKeys returns them, as Azure
+    // does), deployment options and progress, async operations, identity, registered models.
+    version: 2,
+    sql: `
+      ALTER TABLE accounts ADD COLUMN kind TEXT NOT NULL DEFAULT 'AIServices';
+      ALTER TABLE accounts ADD COLUMN sku_name TEXT NOT NULL DEFAULT 'S0';
+      ALTER TABLE accounts ADD COLUMN tags TEXT NOT NULL DEFAULT '{}';
+      ALTER TABLE accounts ADD COLUMN properties TEXT NOT NULL DEFAULT '{}';
+      ALTER TABLE account_keys ADD COLUMN key_value TEXT;
+      ALTER TABLE deployments ADD COLUMN tags TEXT NOT NULL DEFAULT '{}';
+      ALTER TABLE deployments ADD COLUMN options TEXT NOT NULL DEFAULT '{}';
+      ALTER TABLE deployments ADD COLUMN progress TEXT;
+      ALTER TABLE deployments ADD COLUMN last_used_at INTEGER;
+      CREATE TABLE operations (
+        id TEXT PRIMARY KEY,
+        account TEXT NOT NULL,
+        deployment TEXT,
+        kind TEXT NOT NULL,
+        status TEXT NOT NULL,
+        error_code TEXT,
+        error_message TEXT,
+        started_at INTEGER NOT NULL,
+        ended_at INTEGER
+      );
+      CREATE TABLE subscriptions (
+        id TEXT PRIMARY KEY,
+        tenant TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      CREATE TABLE principals (
+        object_id TEXT PRIMARY KEY,
+        tenant TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        app_id TEXT UNIQUE,
+        display_name TEXT NOT NULL,
+        secret_hash TEXT,
+        created_at INTEGER NOT NULL
+      );
+      CREATE TABLE role_assignments (
+        id TEXT PRIMARY KEY,
+        principal TEXT NOT NULL REFERENCES principals(object_id) ON DELETE CASCADE,
+        role TEXT NOT NULL,
+        scope TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      CREATE TABLE secrets (
+        name TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      );
+      CREATE TABLE registered_models (
+        format TEXT NOT NULL,
+        name TEXT NOT NULL,
+        version TEXT NOT NULL,
+        account TEXT,
+        definition TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (format, name, version)
+      );
+    `,
+  },
 ];

@@ -37,6 +37,11 @@ export class SqliteStore implements Store {
     this.#migrate();
   }
 
+  /** The open database, for sibling stores (identity) that share the file and its migrations. */
+  get database(): DatabaseSync {
+    return this.#db;
+  }
+
   #migrate(): void {
     this.#db.exec("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at INTEGER NOT NULL)");
     const applied = new Set((this.#db.prepare("SELECT version FROM schema_migrations").all() as { version: number }[]).map((r) => r.version));

@@ -1,0 +1,53 @@
+// Identity vocabulary shared by the token issuer, the ARM layer and data-plane auth.
+
+/** Who is calling: a user (the local admin) or a service principal, in one tenant. */
+export interface Principal {
+  tenantId: string;
+  objectId: string;
+  kind: "user" | "servicePrincipal";
+  /** Service principals only: the client id used at the token endpoint. */
+  appId?: string;
+  displayName: string;
+}
+
+/** Built-in roles, named as in Azure RBAC. */
+export type RoleName =
+  | "Owner"
+  | "Contributor"
+  | "Reader"
+  | "Cognitive Services OpenAI Contributor"
+  | "Cognitive Services OpenAI User";
+
+/**
+ * What a call needs: `read` (GET on ARM), `write` (PUT/PATCH/DELETE on ARM), `listKeys`
+ * (listKeys/regenerateKey), `inference` (data plane: chat, completions, embeddings),
+ * `authoring` (data plane: files, fine-tuning jobs).
+ */
+export type Action = "read" | "write" | "listKeys" | "inference" | "authoring";
+
+/** Which API a token is for, from its `aud` claim. */
+export type Audience = "management" | "cognitiveservices";
+
+export interface RoleAssignment {
+  id: string;
+  principalId: string;
+  role: RoleName;
+  /** An ARM id prefix: "/", "/subscriptions/{s}", "/subscriptions/{s}/resourceGroups/{rg}", or an account id. */
+  scope: string;
+  createdAt: number;
+}
+
+/** Persistence for tenants' subscriptions, principals, role assignments and signing secrets. */
+export interface IdentityStore {
+  getSubscriptionTenant(subscriptionId: string): string | undefined;
+  putSubscription(subscriptionId: string, tenantId: string): void;
+  getPrincipal(objectId: string): (Principal & { secretHash?: string }) | undefined;
+  getPrincipalByAppId(appId: string): (Principal & { secretHash?: string }) | undefined;
+  listPrincipals(tenantId?: string): Principal[];
+  putPrincipal(p: Principal & { secretHash?: string }): void;
+  listRoleAssignments(principalId?: string): RoleAssignment[];
+  putRoleAssignment(a: RoleAssignment): void;
+  deleteRoleAssignment(id: string): void;
+  getSecret(name: string): string | undefined;
+  putSecret(name: string, value: string): void;
+}
