@@ -19,11 +19,13 @@ export type RoleName =
   | "Cognitive Services OpenAI User";
 
 /**
- * What a call needs: `read` (GET on ARM), `write` (PUT/PATCH/DELETE on ARM), `listKeys`
- * (listKeys/regenerateKey), `inference` (data plane: chat, completions, embeddings),
- * `authoring` (data plane: files, fine-tuning jobs).
+ * What a call needs: `read` (GET on ARM), `accountWrite` (PUT/PATCH/DELETE of accounts),
+ * `deploymentWrite` (PUT/PATCH/DELETE of deployments), `listKeys` (listKeys/regenerateKey),
+ * `inference` (data plane: chat, completions, embeddings), `authoring` (data plane: files,
+ * fine-tuning jobs). Owner/Contributor: all; OpenAI Contributor: all but accountWrite and
+ * listKeys; OpenAI User: read and inference; Reader: read.
  */
-export type Action = "read" | "write" | "listKeys" | "inference" | "authoring";
+export type Action = "read" | "accountWrite" | "deploymentWrite" | "listKeys" | "inference" | "authoring";
 
 /** Which API a token is for, from its `aud` claim. */
 export type Audience = "management" | "cognitiveservices";
