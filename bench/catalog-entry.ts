@@ -15,7 +15,7 @@ export function benchCatalogModel(modelPath: string, contextLength: number): Cat
     capabilities: ["chatCompletion", "completion"],
     contextLength,
     weights: `file:${modelPath}`,
-    skus: [{ name: "GlobalStandard", minCapacity: 1, maxCapacity: 10000, defaultCapacity: 1000 }],
+    skus: [{ name: "GlobalStandard", usageName: "Ingot.GlobalStandard.bench", minCapacity: 1, maxCapacity: 10000, defaultCapacity: 1000 }],
     lifecycleStatus: "GenerallyAvailable",
     license: "MIT",
   };

@@ -5,18 +5,23 @@ import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { FastifyInstance } from "fastify";
-import { AccountService } from "./core/accounts/keys.ts";
+import { AccountService } from "./core/accounts/service.ts";
 import { Catalog } from "./core/catalog/catalog.ts";
-import type { CatalogModel } from "./core/catalog/catalog.ts";
+import type { CatalogModelInput } from "./core/catalog/catalog.ts";
 import type { ModelRef } from "./core/ports.ts";
 import { Reconciler } from "./core/deployments/reconciler.ts";
 import { DeploymentService } from "./core/deployments/service.ts";
+import type { DeploymentPolicy } from "./core/deployments/service.ts";
+import { IdentityService } from "./core/identity/service.ts";
+import { SqliteIdentityStore } from "./store/sqlite/identity-store.ts";
 import { GenerationService } from "./core/generation/service.ts";
+import { InMemoryRateLimiter } from "./core/quotas/rate-limiter.ts";
 import { LlamaCppEngine } from "./engines/llamacpp/engine.ts";
 import type { AppContext } from "./http/context.ts";
 import { IngotMetrics } from "./http/ops/metrics.ts";
 import { buildServer } from "./http/server.ts";
 import { LocalModelFiles } from "./models/model-files.ts";
+import { SqliteModelRegistry } from "./store/sqlite/model-registry-store.ts";
 import { SqliteStore } from "./store/sqlite/store.ts";
 
 export interface IngotOptions {
@@ -30,9 +35,15 @@ export interface IngotOptions {
   logLevel?: string;
   bodyLimit?: number;
   /** Catalog entries beyond the shipped catalog/ (e.g. a local GGUF as `weights: "file:/path"`). */
-  extraModels?: CatalogModel[];
+  extraModels?: CatalogModelInput[];
   /** Deployments of the default account to create at startup, beyond tiny-chat and tiny-embed. */
   extraDeployments?: { name: string; model: ModelRef; sku?: { name: string; capacity: number } }[];
+  /** Quota per usage name, idle-deletion period and DeveloperTier lifetime (defaults: 2,000 units, 15 days, 24 hours). */
+  deploymentPolicy?: Partial<DeploymentPolicy>;
+  /** HTTPS with this PEM certificate and key (Azure SDKs send bearer tokens only over https). */
+  tls?: { cert: string; key: string };
+  /** Where hf: weights download from (default: env HF_ENDPOINT, else https://huggingface.co). */
+  modelsBaseUrl?: string;
   /** Milliseconds since the epoch; tests inject a clock to step through rate-limit windows and expiry rules. */
   clock?: () => number;
 }
@@ -43,6 +54,11 @@ export interface Ingot {
   generatedKeys: Record<string, string>;
   /** Settles when every deployment has been reconciled. */
   ready: Promise<void>;
+  /** The core services, for in-process callers (tests, the portal's server side). */
+  identity: IdentityService;
+  accounts: AccountService;
+  deployments: DeploymentService;
+  catalog: Catalog;
   close(): Promise<void>;
 }
 
@@ -55,21 +71,33 @@ export function defaultThreads(): number {
 export function createIngot(options: IngotOptions): Ingot {
   mkdirSync(join(options.dataDir, "models"), { recursive: true });
   const store = new SqliteStore(join(options.dataDir, "ingot.db"));
-  const shipped = Catalog.fromDirectory(CATALOG_DIR);
-  const catalog = new Catalog([...shipped.models, ...(options.extraModels ?? [])]);
-  const accounts = new AccountService(store);
+  // Shipped entries, in-code entries (validated like catalog files) and registered models (live, from the store).
+  const catalog = new Catalog(
+    [...Catalog.readDirectory(CATALOG_DIR), ...Catalog.validateEntries(options.extraModels ?? [], "extraModels")],
+    new SqliteModelRegistry(store.database, options.clock),
+  );
+  const clock = options.clock ?? Date.now;
+  const identity = new IdentityService(new SqliteIdentityStore(store.database), { clock });
+  identity.ensureDefaults();
+  const accounts = new AccountService(store, { clock });
   const { account, generated } = accounts.ensureDefaultAccount(options.apiKey);
-  const deployments = new DeploymentService(store, catalog);
+  const deployments = new DeploymentService(store, catalog, { clock, policy: options.deploymentPolicy, ownerOf: (ref) => catalog.ownerOf(ref) });
   deployments.ensureDefaults(account.name, options.extraDeployments);
+  // Deleting an account takes its deployments with it (their models unload if unused).
+  accounts.setBeforeDelete((name) => {
+    for (const d of deployments.list(name)) deployments.delete(name, d.name);
+  });
 
   let app: FastifyInstance | undefined;
   const log = (level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => app?.log[level](fields ?? {}, msg);
   const engine = new LlamaCppEngine({ threads: options.threads ?? defaultThreads(), sequences: options.sequences ?? 8, log });
   const metrics = new IngotMetrics(engine);
-  const generation = new GenerationService(engine, deployments, metrics);
+  const generation = new GenerationService(engine, deployments, metrics, new InMemoryRateLimiter(options.clock ?? Date.now));
   let reconciled = false;
   const ctx: AppContext = {
     generation,
+    identity,
+    modelOwner: (ref) => catalog.ownerOf(ref),
     accounts,
     deployments,
     catalog,
@@ -78,17 +106,28 @@ export function createIngot(options: IngotOptions): Ingot {
     settings: { skipApiVersionCheck: options.skipApiVersionCheck ?? false, bodyLimit: options.bodyLimit ?? 4 * 1024 * 1024 },
     isReady: () => reconciled,
   };
-  app = buildServer(ctx, { level: options.logLevel ?? "info" });
-  const reconciler = new Reconciler({ deployments, catalog, engine, files: new LocalModelFiles(catalog, join(options.dataDir, "models")), log: (m, f) => log("info", m, f) });
+  app = buildServer(ctx, { level: options.logLevel ?? "info" }, options.tls);
+  const files = new LocalModelFiles(catalog, join(options.dataDir, "models"), { baseUrl: options.modelsBaseUrl });
+  const sequences = options.sequences ?? 8;
+  const reconciler = new Reconciler({ deployments, catalog, engine, files, sequences, log: (m, f) => log("info", m, f) });
+  deployments.onChange((accountName, name, operation) => void reconciler.changed(accountName, name, operation));
   const ready = reconciler.reconcileAll().then(() => {
     reconciled = true;
   });
+  // Lifecycle rules (idle fine-tuned deployments, DeveloperTier expiry) also run on reads; this catches quiet servers.
+  const sweeper = setInterval(() => deployments.sweep(), 60_000);
+  sweeper.unref();
 
   return {
     app,
     generatedKeys: generated,
     ready,
+    identity,
+    accounts,
+    deployments,
+    catalog,
     async close() {
+      clearInterval(sweeper);
       await app.close();
       await engine.close();
       store.close();

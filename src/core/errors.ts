@@ -65,6 +65,16 @@ export const errors = {
     ),
   unavailable: (message: string) => new IngotError("unavailable", "ServiceUnavailable", message),
   internal: (message: string) => new IngotError("internal", "InternalServerError", message),
+  // ARM management plane (reference §1.10): codes and wording as Azure Resource Manager uses them.
+  armInvalid: (code: string, message: string, target: string | null = null) => new IngotError("invalid_request", code, message, { param: target }),
+  resourceNotFound: (type: string, name: string, resourceGroup: string) =>
+    new IngotError(
+      "not_found",
+      "ResourceNotFound",
+      `The Resource '${type}/${name}' under resource group '${resourceGroup}' was not found. For more details please go to https://aka.ms/ARMResourceNotFoundFix`,
+    ),
+  armNotFound: (id: string) => new IngotError("not_found", "NotFound", `Specified resource '${id}' cannot be found.`),
+  conflict: (code: string, message: string) => new IngotError("conflict", code, message),
   unsupportedParameter: (param: string, input: unknown) =>
     Object.assign(new IngotError("unsupported_parameter", "parameter_not_supported", "One of the parameters contain invalid values.", { param }), {
       input,

@@ -63,6 +63,12 @@ export interface AccountRecord {
   subscription: string;
   resourceGroup: string;
   location: string;
+  /** ARM kind: "AIServices" (Foundry) or "OpenAI". */
+  kind: string;
+  skuName: string;
+  tags: Record<string, string>;
+  /** User-settable ARM properties echoed back (customSubDomainName, publicNetworkAccess, …). */
+  properties: Record<string, unknown>;
   createdAt: number;
 }
 
@@ -74,6 +80,22 @@ export interface ModelRef {
 
 export type ProvisioningState = "Accepted" | "Creating" | "Succeeded" | "Failed" | "Deleting";
 
+/** Where provisioning is: shown on the deployment and its operation while it runs. */
+export interface ProvisioningProgress {
+  phase: "queued" | "downloading" | "verifying" | "building" | "loading" | "ready" | "failed";
+  percentComplete: number;
+  bytes?: number;
+  totalBytes?: number;
+}
+
+/** Deployment properties stored as given and echoed back. */
+export interface DeploymentOptions {
+  raiPolicyName?: string;
+  versionUpgradeOption?: string;
+  /** ARM id of the account a custom model comes from (cross-account / cross-tenant deploy). */
+  source?: string;
+}
+
 export interface DeploymentRecord {
   account: string;
   name: string;
@@ -83,25 +105,61 @@ export interface DeploymentRecord {
   error: string | null;
   createdAt: number;
   updatedAt: number;
+  tags?: Record<string, string>;
+  options?: DeploymentOptions;
+  progress?: ProvisioningProgress | null;
+  /** Last inference call (for the idle-deletion rule of fine-tuned deployments). */
+  lastUsedAt?: number | null;
 }
 
-/** Persistence for accounts, keys and deployments (SQLite by default). */
+export type OperationStatus = "InProgress" | "Succeeded" | "Failed" | "Canceled";
+
+/** An ARM asynchronous operation (Azure-AsyncOperation / Location polling). */
+export interface OperationRecord {
+  id: string;
+  account: string;
+  deployment: string | null;
+  kind: "create" | "update" | "delete";
+  status: OperationStatus;
+  errorCode: string | null;
+  errorMessage: string | null;
+  startedAt: number;
+  endedAt: number | null;
+}
+
+/** Persistence for accounts, keys, deployments and operations (SQLite by default). */
 export interface Store {
   getAccount(name: string): AccountRecord | undefined;
+  listAccounts(filter?: { subscription?: string; resourceGroup?: string }): AccountRecord[];
   putAccount(account: AccountRecord): void;
-  /** Key hashes by key name ("key1", "key2"). */
-  getKeyHashes(account: string): Record<string, string>;
-  setKeyHash(account: string, keyName: string, hash: string): void;
+  /** Removes the account with its keys and deployments. */
+  deleteAccount(name: string): void;
+  /** Key values by key name ("key1", "key2"); listKeys returns them, as Azure does. */
+  getKeys(account: string): Record<string, string>;
+  /** Stores the value and its hash (the hash is what requests are matched by). */
+  setKey(account: string, keyName: string, value: string, hash: string): void;
   /** The account whose key has this hash, if any. */
   accountForKeyHash(hash: string): string | undefined;
   listDeployments(account?: string): DeploymentRecord[];
   getDeployment(account: string, name: string): DeploymentRecord | undefined;
   putDeployment(deployment: DeploymentRecord): void;
   deleteDeployment(account: string, name: string): void;
+  touchDeployment(account: string, name: string, at: number): void;
+  getOperation(id: string): OperationRecord | undefined;
+  putOperation(op: OperationRecord): void;
   close(): void;
 }
 
 /** Where model weights come from: resolves a catalog model to a verified local file. */
 export interface ModelFiles {
-  ensure(model: ModelRef): Promise<{ path: string; sha256: string }>;
+  ensure(model: ModelRef, onProgress?: (p: WeightsProgress) => void): Promise<{ path: string; sha256: string; sizeBytes?: number }>;
+  /** Throws an IngotError saying what to do when the model would not fit in free memory. */
+  checkFits(path: string, contextLength: number, sequences: number, modelName: string): Promise<void>;
+}
+
+/** Progress of fetching weights (download, verification, building a built-in model). */
+export interface WeightsProgress {
+  phase: "downloading" | "verifying" | "building" | "ready";
+  bytes: number;
+  totalBytes?: number;
 }

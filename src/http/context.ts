@@ -1,18 +1,23 @@
 // What the http layer is given: the core services it translates to, and its settings.
-import type { AccountService } from "../core/accounts/keys.ts";
+import type { AccountService } from "../core/accounts/service.ts";
 import type { Catalog } from "../core/catalog/catalog.ts";
 import type { DeploymentService } from "../core/deployments/service.ts";
 import type { GenerationService } from "../core/generation/service.ts";
-import type { Engine } from "../core/ports.ts";
+import type { IdentityService } from "../core/identity/service.ts";
+import type { Engine, ModelRef } from "../core/ports.ts";
 import type { IngotMetrics } from "./ops/metrics.ts";
 
 export interface AppContext {
   generation: GenerationService;
+  /** The account a custom model belongs to; undefined for shared catalog models. */
+  modelOwner(ref: ModelRef): string | undefined;
   accounts: AccountService;
   deployments: DeploymentService;
   catalog: Catalog;
   engine: Engine;
   metrics: IngotMetrics;
+  /** Tokens, principals and roles (management auth, the token endpoint, data-plane tokens). */
+  identity: IdentityService;
   settings: {
     skipApiVersionCheck: boolean;
     /** Largest accepted request body, bytes; larger gets 413. */
@@ -28,5 +33,7 @@ declare module "fastify" {
   }
   interface FastifyContextConfig {
     surface?: import("./errors.ts").Surface;
+    /** What a data-plane token needs on the account: "inference" (default) or "authoring" (files, fine-tuning). */
+    action?: "inference" | "authoring";
   }
 }

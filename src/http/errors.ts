@@ -2,7 +2,7 @@
 // OpenAI's envelope; the model-inference API has its own (reference §3).
 import { errors, IngotError, isIngotError } from "../core/errors.ts";
 
-export type Surface = "openai" | "inference" | "ops";
+export type Surface = "openai" | "inference" | "ops" | "arm" | "identity";
 
 interface FastifyLikeError {
   statusCode?: number;
@@ -27,6 +27,8 @@ export function toIngotError(e: unknown): IngotError {
 }
 
 export function errorBody(surface: Surface, e: IngotError): object {
+  // ARM's common ErrorResponse (reference §1.10): code, message, and the field at fault as target.
+  if (surface === "arm") return { error: e.param ? { code: e.code, message: e.message, target: e.param } : { code: e.code, message: e.message } };
   if (surface === "inference") {
     const body: Record<string, unknown> = { status: e.status, code: e.code, message: e.message };
     if (e.param) body.param = e.param;
@@ -48,7 +50,7 @@ export function errorBody(surface: Surface, e: IngotError): object {
 
 export function errorHeaders(surface: Surface, e: IngotError): Record<string, string> {
   const h: Record<string, string> = {};
-  if (surface === "inference") h["x-ms-error-code"] = e.code;
+  if (surface === "inference" || surface === "arm") h["x-ms-error-code"] = e.code;
   if (e.retryAfterMs !== undefined) {
     h["retry-after"] = String(Math.ceil(e.retryAfterMs / 1000));
     h["retry-after-ms"] = String(e.retryAfterMs);

@@ -8,13 +8,18 @@ import { authenticate } from "./auth.ts";
 import type { AppContext } from "./context.ts";
 import { errorBody, errorHeaders, toIngotError } from "./errors.ts";
 import type { Surface } from "./errors.ts";
+import { registerIdentityRoutes } from "./identity/routes.ts";
 import { registerModelInferenceRoutes } from "./inference/routes.ts";
 import { registerOpenAIRoutes } from "./openai/routes.ts";
 import { registerOpsRoutes } from "./ops/routes.ts";
+import { registerArmRoutes } from "./arm/routes.ts";
 
-export function buildServer(ctx: AppContext, logger: FastifyServerOptions["logger"]): FastifyInstance {
+export function buildServer(ctx: AppContext, logger: FastifyServerOptions["logger"], tls?: { cert: string; key: string }): FastifyInstance {
   const app = Fastify({
     logger,
+    ...(tls ? { https: tls } : {}),
+    // ARM paths are case-insensitive (clients send resourcegroups as well as resourceGroups).
+    routerOptions: { caseSensitive: false },
     bodyLimit: ctx.settings.bodyLimit,
     genReqId: () => randomUUID(),
     return503OnClosing: true,
@@ -32,7 +37,7 @@ export function buildServer(ctx: AppContext, logger: FastifyServerOptions["logge
       ctx.metrics.latency.observe({ route }, seconds);
     });
     const surface = request.routeOptions.config?.surface;
-    if (surface === "openai" || surface === "inference") authenticate(ctx.accounts, request);
+    if (surface === "openai" || surface === "inference") authenticate(ctx.accounts, request, ctx.identity);
   });
 
   app.setErrorHandler((error, request, reply) => {
@@ -50,5 +55,7 @@ export function buildServer(ctx: AppContext, logger: FastifyServerOptions["logge
   registerOpenAIRoutes(app, ctx);
   registerModelInferenceRoutes(app, ctx);
   registerOpsRoutes(app, ctx);
+  registerIdentityRoutes(app, ctx.identity);
+  registerArmRoutes(app, ctx);
   return app;
 }

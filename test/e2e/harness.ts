@@ -1,6 +1,6 @@
 // Starts a real Ingot server (real SQLite, real files, real llama.cpp runners) on a free
 // loopback port for one test file, and hands out official clients pointed at it.
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import OpenAI, { AzureOpenAI } from "openai";
@@ -21,9 +21,18 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-export async function startServer(opts: Pick<IngotOptions, "skipApiVersionCheck" | "extraModels" | "extraDeployments" | "clock"> & { dataDir?: string } = {}): Promise<TestServer> {
+/** The test certificate (localhost, 127.0.0.1); `npm test` trusts it through NODE_EXTRA_CA_CERTS. */
+export const TEST_TLS = {
+  cert: readFileSync(new URL("../fixtures/tls/cert.pem", import.meta.url), "utf8"),
+  key: readFileSync(new URL("../fixtures/tls/key.pem", import.meta.url), "utf8"),
+};
+
+export async function startServer(
+  opts: Pick<IngotOptions, "skipApiVersionCheck" | "extraModels" | "extraDeployments" | "clock" | "deploymentPolicy" | "modelsBaseUrl"> & { dataDir?: string; https?: boolean } = {},
+): Promise<TestServer> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), "ingot-e2e-"));
-  const ingot = createIngot({ ...opts, dataDir, apiKey: API_KEY, threads: 1, sequences: 8, logLevel: "warn" });
+  const { https, ...options } = opts;
+  const ingot = createIngot({ ...options, dataDir, apiKey: API_KEY, threads: 1, sequences: 8, logLevel: "warn", tls: https ? TEST_TLS : undefined });
   const url = await ingot.app.listen({ port: 0, host: "127.0.0.1" });
   await ingot.ready;
   return {

@@ -1,6 +1,8 @@
 // `ingot up`: start the server on its embedded defaults (SQLite, local disk, built-in models).
+import { mkdirSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { createIngot, defaultThreads } from "../../app.ts";
+import { resolveTls, TlsConfigError } from "../../http/tls.ts";
 
 const HELP = `Usage: ingot up [options]
 
@@ -16,6 +18,11 @@ Options:
   --threads N                llama.cpp threads per model (default ${defaultThreads()}; never more than free cores)
   --sequences N              parallel sequences per model (default 8)
   --log-level LEVEL          pino level (default info)
+  --tls-cert FILE            serve https with this PEM certificate (with --tls-key)
+  --tls-key FILE             the certificate's PEM private key
+  --tls self-signed          serve https with a certificate made once in DATA_DIR/tls/cert.pem;
+                             clients trust it with NODE_EXTRA_CA_CERTS=DATA_DIR/tls/cert.pem
+                             (Azure SDKs send bearer tokens only over https)
 `;
 
 export async function upCommand(argv: string[]): Promise<number> {
@@ -30,6 +37,9 @@ export async function upCommand(argv: string[]): Promise<number> {
       threads: { type: "string" },
       sequences: { type: "string" },
       "log-level": { type: "string" },
+      "tls-cert": { type: "string" },
+      "tls-key": { type: "string" },
+      tls: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -45,8 +55,19 @@ export async function upCommand(argv: string[]): Promise<number> {
   };
   const port = int("port", values.port ?? process.env.PORT) ?? 8080;
   const host = values.host ?? "127.0.0.1";
+  const dataDir = values["data-dir"] ?? "./.ingot";
+  if (values.tls !== undefined && values.tls !== "self-signed") throw new UsageError(`--tls takes 'self-signed', got '${values.tls}' (for your own certificate use --tls-cert and --tls-key)`);
+  let tls: ReturnType<typeof resolveTls>;
+  try {
+    mkdirSync(dataDir, { recursive: true });
+    tls = resolveTls({ certFile: values["tls-cert"], keyFile: values["tls-key"], selfSigned: values.tls === "self-signed", dataDir, hosts: [host] });
+  } catch (e) {
+    if (e instanceof TlsConfigError) throw new UsageError(e.message);
+    throw e;
+  }
   const ingot = createIngot({
-    dataDir: values["data-dir"] ?? "./.ingot",
+    dataDir,
+    ...(tls ? { tls: { cert: tls.cert, key: tls.key } } : {}),
     apiKey: values["api-key"] ?? process.env.INGOT_API_KEY,
     skipApiVersionCheck: values["skip-api-version-check"] ?? false,
     threads: int("threads", values.threads),
@@ -57,6 +78,7 @@ export async function upCommand(argv: string[]): Promise<number> {
   for (const [name, key] of Object.entries(ingot.generatedKeys))
     process.stderr.write(`ingot: generated ${name} for account 'ingot': ${key}  (shown once; stored hashed)\n`);
   process.stderr.write(`ingot: listening on ${address}; loading deployments tiny-chat, tiny-embed…\n`);
+  if (tls) process.stderr.write(`ingot: https with certificate ${tls.certFile} (clients: NODE_EXTRA_CA_CERTS=${tls.certFile}); management token: ingot token --data-dir ${dataDir}\n`);
   ingot.ready.then(() => process.stderr.write(`ingot: ready — try: curl ${address}/openai/v1/chat/completions -H "api-key: <key>" -H "content-type: application/json" -d '{"model":"tiny-chat","messages":[{"role":"user","content":"hi"}]}'\n`));
   let stopping = false;
   const stop = async (signal: string) => {

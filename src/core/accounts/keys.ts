@@ -1,8 +1,8 @@
-// Account keys: generated once, stored only as hashes; a key opens its own account only.
+// Account keys: generated once; requests are matched by the key's hash; a key opens its own account only.
 import { createHash, randomBytes } from "node:crypto";
-import type { AccountRecord, Store } from "../ports.ts";
+import type { AccountRecord } from "../ports.ts";
 
-export const DEFAULT_ACCOUNT: Omit<AccountRecord, "createdAt"> = {
+export const DEFAULT_ACCOUNT: Pick<AccountRecord, "name" | "subscription" | "resourceGroup" | "location"> = {
   name: "ingot",
   subscription: "00000000-0000-0000-0000-000000000000",
   resourceGroup: "ingot",
@@ -18,43 +18,4 @@ export function hashKey(key: string): string {
 /** Azure keys are 32 hex characters; ours match so client-side format checks pass. */
 export function newKey(): string {
   return randomBytes(16).toString("hex");
-}
-
-export class AccountService {
-  #store: Store;
-
-  constructor(store: Store) {
-    this.#store = store;
-  }
-
-  /**
-   * Creates the default account on first start. `fixedKey` (from --api-key) always becomes
-   * key1. Returns the keys that were generated now, so they can be shown once.
-   */
-  ensureDefaultAccount(fixedKey?: string): { account: AccountRecord; generated: Record<string, string> } {
-    let account = this.#store.getAccount(DEFAULT_ACCOUNT.name);
-    if (!account) {
-      account = { ...DEFAULT_ACCOUNT, createdAt: Date.now() };
-      this.#store.putAccount(account);
-    }
-    const existing = this.#store.getKeyHashes(account.name);
-    const generated: Record<string, string> = {};
-    for (const keyName of KEY_NAMES) {
-      if (keyName === "key1" && fixedKey) {
-        if (existing.key1 !== hashKey(fixedKey)) this.#store.setKeyHash(account.name, "key1", hashKey(fixedKey));
-        continue;
-      }
-      if (existing[keyName]) continue;
-      const key = newKey();
-      this.#store.setKeyHash(account.name, keyName, hashKey(key));
-      generated[keyName] = key;
-    }
-    return { account, generated };
-  }
-
-  /** The account a key belongs to, or undefined. */
-  authenticate(key: string | undefined): string | undefined {
-    if (!key) return undefined;
-    return this.#store.accountForKeyHash(hashKey(key));
-  }
 }

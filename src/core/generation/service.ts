@@ -2,6 +2,11 @@
 // its model can do what is asked, fan out `n` choices, and account usage.
 import { errors } from "../errors.ts";
 import type { Engine, EngineEvent, GenerateParams } from "../ports.ts";
+import { estimateChat, estimateCompletion, estimateEmbedding } from "../quotas/estimate.ts";
+import type { TokenEstimate } from "../quotas/estimate.ts";
+import { policyFor } from "../quotas/policy.ts";
+import { InMemoryRateLimiter, rateLimitKey } from "../quotas/rate-limiter.ts";
+import type { Admission, RateLimiter, RateLimitSnapshot } from "../quotas/rate-limiter.ts";
 import { merge, primed } from "./primed.ts";
 import type { ChatChunk, ChatRequest, CompletionRequest, EmbeddingRequest, EmbeddingResult, TokenLogprob, Usage } from "./types.ts";
 
@@ -28,6 +33,14 @@ export interface UsageSink {
   record(entry: { account: string; deployment: string; usage: Usage; firstTokenMs?: number; durationMs: number }): void;
 }
 
+/** Per-call options from the surface that was called. */
+export interface CallOptions {
+  /** Named in Azure's 429 message; the v1 routes have none and report "v1". */
+  apiVersion?: string;
+  /** Called once the deployment is resolved with its limits after admission (also when refused), so replies can carry them. */
+  onLimits?: (limits: RateLimitSnapshot) => void;
+}
+
 export interface GenerationStream {
   id: string;
   created: number;
@@ -41,11 +54,40 @@ export class GenerationService {
   #engine: Engine;
   #deployments: DeploymentResolver;
   #usage: UsageSink | undefined;
+  #limiter: RateLimiter;
 
-  constructor(engine: Engine, deployments: DeploymentResolver, usage?: UsageSink) {
+  constructor(engine: Engine, deployments: DeploymentResolver, usage?: UsageSink, limiter: RateLimiter = new InMemoryRateLimiter()) {
     this.#engine = engine;
     this.#deployments = deployments;
     this.#usage = usage;
+    this.#limiter = limiter;
+  }
+
+  /** The deployment's current limits, or null when it does not resolve or serves no synchronous requests. */
+  async limits(account: string, deployment: string): Promise<RateLimitSnapshot | null> {
+    let d: ResolvedDeployment;
+    try {
+      d = this.#deployments.resolve(account, deployment);
+    } catch {
+      return null;
+    }
+    return this.#limiter.snapshot(rateLimitKey(d.account, d.name), policyFor(d.sku));
+  }
+
+  /** Charges the request against the deployment's limits (throws the 429 or Batch 400) and reports them. */
+  async #admit(d: ResolvedDeployment, operation: string, estimate: TokenEstimate, sequences: number, opts: CallOptions, signal: AbortSignal): Promise<Admission> {
+    const policy = policyFor(d.sku);
+    const key = rateLimitKey(d.account, d.name);
+    let admission: Admission;
+    try {
+      admission = await this.#limiter.admit(key, policy, estimate.total, { operation, apiVersion: opts.apiVersion ?? "v1", deployment: d.name, sequences });
+    } finally {
+      const limits = await this.#limiter.snapshot(key, policy);
+      if (limits) opts.onLimits?.(limits);
+    }
+    // A client that goes away frees its provisioned slot even if its stream is never drained.
+    signal.addEventListener("abort", () => admission.release(), { once: true });
+    return admission;
   }
 
   #resolve(account: string, name: string, capability: Capability, operation: string): ResolvedDeployment {
@@ -55,8 +97,10 @@ export class GenerationService {
     return d;
   }
 
-  async chat(account: string, req: ChatRequest, signal: AbortSignal): Promise<GenerationStream> {
+  async chat(account: string, req: ChatRequest, signal: AbortSignal, opts: CallOptions = {}): Promise<GenerationStream> {
     const d = this.#resolve(account, req.deployment, "chatCompletion", "chatCompletion");
+    const estimate = estimateChat(req);
+    const admission = await this.#admit(d, "ChatCompletions_Create", estimate, req.n, opts, signal);
     const params: GenerateParams = {
       input: { kind: "chat", messages: req.messages, tools: req.tools, toolChoice: req.toolChoice, parallelToolCalls: req.parallelToolCalls, responseFormat: req.responseFormat },
       maxTokens: req.maxTokens,
@@ -64,12 +108,14 @@ export class GenerationService {
       stop: req.stop,
       logprobs: req.logprobs ? req.topLogprobs : null,
     };
-    return this.#run(account, d, () => params, req.n, req.n, "chatcmpl", signal);
+    return this.#run(account, d, () => params, req.n, req.n, "chatcmpl", signal, admission, estimate);
   }
 
-  async complete(account: string, req: CompletionRequest, signal: AbortSignal): Promise<GenerationStream> {
+  async complete(account: string, req: CompletionRequest, signal: AbortSignal, opts: CallOptions = {}): Promise<GenerationStream> {
     const d = this.#resolve(account, req.deployment, "completion", "completion");
     const candidates = req.bestOf > req.n ? req.bestOf : req.n;
+    const estimate = estimateCompletion(req);
+    const admission = await this.#admit(d, "Completions_Create", estimate, req.prompts.length * candidates, opts, signal);
     const paramsFor = (i: number): GenerateParams => ({
       input: { kind: "text", prompt: req.prompts[Math.floor(i / candidates)], suffix: req.suffix },
       maxTokens: req.maxTokens,
@@ -77,16 +123,24 @@ export class GenerationService {
       stop: req.stop,
       logprobs: req.bestOf > req.n ? Math.max(req.logprobs ?? 0, 0) : req.logprobs,
     });
-    const stream = await this.#run(account, d, paramsFor, req.prompts.length * candidates, candidates, "cmpl", signal);
+    const stream = await this.#run(account, d, paramsFor, req.prompts.length * candidates, candidates, "cmpl", signal, admission, estimate);
     if (req.bestOf > req.n) stream.chunks = await bestOf(stream.chunks, req.prompts.length, candidates, req.n, req.logprobs !== null);
     if (req.echo) stream.chunks = echoed(stream.chunks, (index) => req.prompts[Math.floor(index / req.n)]);
     return stream;
   }
 
-  async embed(account: string, req: EmbeddingRequest, signal: AbortSignal): Promise<EmbeddingResult> {
+  async embed(account: string, req: EmbeddingRequest, signal: AbortSignal, opts: CallOptions = {}): Promise<EmbeddingResult> {
     const d = this.#resolve(account, req.deployment, "embeddings", "embeddings");
+    const admission = await this.#admit(d, "Embeddings_Create", estimateEmbedding(req), 1, opts, signal);
     const started = Date.now();
-    const { vectors, promptTokens } = await this.#engine.embed(d.engineKey, req.inputs, signal);
+    let embedded: { vectors: number[][]; promptTokens: number };
+    try {
+      embedded = await this.#engine.embed(d.engineKey, req.inputs, signal);
+      admission.settle(embedded.promptTokens);
+    } finally {
+      admission.release();
+    }
+    const { vectors, promptTokens } = embedded;
     const sized = vectors.map((v) => resize(v, req.dimensions));
     this.#usage?.record({ account, deployment: d.name, usage: { promptTokens, completionTokens: 0, cachedTokens: 0 }, durationMs: Date.now() - started });
     return { model: d.modelName, vectors: sized, promptTokens };
@@ -101,16 +155,26 @@ export class GenerationService {
     perPrompt: number,
     idPrefix: string,
     signal: AbortSignal,
+    admission: Admission,
+    estimate: TokenEstimate,
   ): Promise<GenerationStream> {
     const started = Date.now();
     // Without a seed each choice still needs its own: engines may default to the clock, which would make n choices identical.
     const seedFor = (seed: number | undefined, i: number) => (seed === undefined ? Math.floor(Math.random() * 2 ** 32) : (seed + (i % perPrompt)) >>> 0);
-    const sources = await Promise.all(
-      Array.from({ length: n }, (_, i) => {
-        const params = paramsFor(i);
-        return primed(this.#engine.generate(d.engineKey, { ...params, sampling: { ...params.sampling, seed: seedFor(params.sampling.seed, i) } }, signal));
-      }),
-    );
+    let sources: AsyncIterable<EngineEvent>[];
+    try {
+      sources = await Promise.all(
+        Array.from({ length: n }, (_, i) => {
+          const params = paramsFor(i);
+          return primed(this.#engine.generate(d.engineKey, { ...params, sampling: { ...params.sampling, seed: seedFor(params.sampling.seed, i) } }, signal));
+        }),
+      );
+    } catch (e) {
+      // Refused before generating (e.g. prompt too long): nothing was generated, so max_tokens is not charged.
+      admission.settle(estimate.prompt);
+      admission.release();
+      throw e;
+    }
     const promptTokensOf = new Map<number, number>();
     const usage: Usage = { promptTokens: 0, completionTokens: 0, cachedTokens: 0 };
     const stream: GenerationStream = {
@@ -123,6 +187,7 @@ export class GenerationService {
     const record = (firstTokenMs?: number) => this.#usage?.record({ account, deployment: d.name, usage, firstTokenMs, durationMs: Date.now() - started });
     stream.chunks = (async function* (): AsyncGenerator<ChatChunk> {
       let firstTokenMs: number | undefined;
+      let ended = 0;
       const callCounts = new Array<number>(n).fill(0);
       try {
         for await (const [index, event] of merge<EngineEvent>(sources)) {
@@ -138,11 +203,16 @@ export class GenerationService {
             usage.promptTokens = [...promptTokensOf.values()].reduce((a, b) => a + b, 0);
             usage.cachedTokens = Math.max(usage.cachedTokens, event.usage.cachedTokens);
             usage.completionTokens += event.usage.completionTokens;
+            ended++;
             yield { type: "finish", index, reason: event.finishReason };
           }
         }
       } finally {
         record(firstTokenMs);
+        // Cut short (abort, engine failure): prompts of unfinished choices are known only by estimate.
+        const prompt = ended === n ? usage.promptTokens : Math.max(usage.promptTokens, estimate.prompt);
+        admission.settle(prompt + usage.completionTokens);
+        admission.release();
       }
     })();
     return stream;

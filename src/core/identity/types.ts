@@ -52,4 +52,10 @@ export interface IdentityStore {
   deleteRoleAssignment(id: string): void;
   getSecret(name: string): string | undefined;
   putSecret(name: string, value: string): void;
+  /** Stores `value` unless `name` is already set; returns what is stored (first writer wins across processes). */
+  putSecretIfAbsent(name: string, value: string): string;
+  listSubscriptions(tenantId?: string): { subscriptionId: string; tenantId: string }[];
+  /** Every tenant that has a subscription or a principal. */
+  listTenants(): string[];
+  deletePrincipal(objectId: string): void;
 }

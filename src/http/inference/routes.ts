@@ -4,7 +4,7 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import { errors } from "../../core/errors.ts";
 import { checkApiVersion, MODEL_INFERENCE_VERSIONS } from "../api-versions.ts";
 import type { AppContext } from "../context.ts";
-import { handleChat, handleEmbeddings } from "../openai/handlers.ts";
+import { handleChat, handleEmbeddings, withLimits } from "../openai/handlers.ts";
 import type { Body } from "../validate.ts";
 import { asBody } from "../validate.ts";
 
@@ -50,13 +50,16 @@ export function registerModelInferenceRoutes(app: FastifyInstance, ctx: AppConte
 
   app.post<Query>("/models/chat/completions", SURFACE, async (request, reply) => {
     check(request);
-    const body = applyExtraParameters(request, asBody(request.body), CHAT_PARAMS);
-    return handleChat(ctx, "inference", request, reply, deploymentFor(request, body, ctx), body);
+    const raw = asBody(request.body);
+    const deployment = deploymentFor(request, raw, ctx);
+    // Inside withLimits so that a 422 for an unknown parameter carries the deployment's limits too.
+    return withLimits(ctx, request, reply, deployment, () => handleChat(ctx, "inference", request, reply, deployment, applyExtraParameters(request, raw, CHAT_PARAMS)));
   });
   app.post<Query>("/models/embeddings", SURFACE, async (request, reply) => {
     check(request);
-    const body = applyExtraParameters(request, asBody(request.body), EMBEDDING_PARAMS);
-    return handleEmbeddings(ctx, request, reply, deploymentFor(request, body, ctx), body);
+    const raw = asBody(request.body);
+    const deployment = deploymentFor(request, raw, ctx);
+    return withLimits(ctx, request, reply, deployment, () => handleEmbeddings(ctx, request, reply, deployment, applyExtraParameters(request, raw, EMBEDDING_PARAMS)));
   });
   app.get<Query>("/models/info", SURFACE, async (request) => {
     check(request);
