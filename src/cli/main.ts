@@ -3,6 +3,7 @@ import { CliError } from "./arm-client.ts";
 import { deploymentCommand } from "./commands/deployment.ts";
 import { keysCommand } from "./commands/keys.ts";
 import { makeModelCommand } from "./commands/make-model.ts";
+import { modelsCommand } from "./commands/models.ts";
 import { spCommand } from "./commands/sp.ts";
 import { tokenCommand } from "./commands/token.ts";
 import { upCommand, UsageError } from "./commands/up.ts";
@@ -15,6 +16,7 @@ Commands:
   sp                 service principals: create, list, delete (see: ingot sp --help)
   deployment         create, list, show, delete deployments (az cognitiveservices account deployment flags)
   keys               list or regenerate an account's keys
+  models             the model catalog and weights cache: list, show, add, pull, remove (see: ingot models --help)
   dev make-model     build a deterministic GGUF model (see: ingot dev make-model --help)
 `;
 
@@ -31,6 +33,8 @@ async function main(argv: string[]): Promise<number> {
       return deploymentCommand(rest);
     case "keys":
       return keysCommand(rest);
+    case "models":
+      return modelsCommand(rest);
     case "dev":
       if (rest[0] === "make-model") return makeModelCommand(rest.slice(1));
       process.stderr.write(`ingot dev: unknown subcommand '${rest[0] ?? ""}'. Try: ingot dev make-model --help\n`);

@@ -22,5 +22,8 @@ export function authenticate(accounts: AccountService, request: FastifyRequest, 
   }
   const account = accounts.authenticate(keyFrom(request));
   if (!account) throw errors.unauthorized();
+  // Addressed to another account by host name (acct.localhost), a key of this one opens nothing.
+  const addressed = request.hostname.includes(".") && !/^[\d.]+$/.test(request.hostname) ? request.hostname.split(".")[0] : undefined;
+  if (addressed && addressed !== account && accounts.get(addressed)) throw errors.unauthorized();
   request.account = account;
 }

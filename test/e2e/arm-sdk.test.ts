@@ -17,8 +17,9 @@ let arm: CognitiveServicesManagementClient;
 before(async () => {
   server = await startServer({ https: true });
   const sp = server.ingot.identity.createServicePrincipal({ displayName: "sdk-test", role: "Contributor", scope: `/subscriptions/${SUB}` });
-  const credential = new ClientSecretCredential(sp.tenant, sp.appId, sp.password, { authorityHost: server.url });
-  arm = new CognitiveServicesManagementClient(credential, SUB, { endpoint: server.url, credentialScopes: ["https://management.azure.com/.default"] });
+  const credential = new ClientSecretCredential(sp.tenant, sp.appId, sp.password, { authorityHost: server.url, disableInstanceDiscovery: true });
+  // Only the endpoint changes: the SDK then asks for a token for `${endpoint}/.default`, which Ingot serves.
+  arm = new CognitiveServicesManagementClient(credential, SUB, { endpoint: server.url });
 });
 after(() => server.stop());
 

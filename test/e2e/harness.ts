@@ -2,6 +2,7 @@
 // loopback port for one test file, and hands out official clients pointed at it.
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
+import tls from "node:tls";
 import { join } from "node:path";
 import OpenAI, { AzureOpenAI } from "openai";
 import { createIngot } from "../../src/app.ts";
@@ -21,17 +22,25 @@ export interface TestServer {
   stop(): Promise<void>;
 }
 
-/** The test certificate (localhost, 127.0.0.1); `npm test` trusts it through NODE_EXTRA_CA_CERTS. */
+/** The test certificate (localhost, 127.0.0.1). */
 export const TEST_TLS = {
   cert: readFileSync(new URL("../fixtures/tls/cert.pem", import.meta.url), "utf8"),
   key: readFileSync(new URL("../fixtures/tls/key.pem", import.meta.url), "utf8"),
 };
+
+/** Makes this process trust the test certificate, as a user would add Ingot's certificate to their trust store. */
+export function trustTestCertificate(): void {
+  const body = (pem: string) => pem.replace(/-----[A-Z ]+-----|\s+/g, "");
+  const current = tls.getCACertificates("default");
+  if (!current.some((c) => body(c) === body(TEST_TLS.cert))) tls.setDefaultCACertificates([...current, TEST_TLS.cert]);
+}
 
 export async function startServer(
   opts: Pick<IngotOptions, "skipApiVersionCheck" | "extraModels" | "extraDeployments" | "clock" | "deploymentPolicy" | "modelsBaseUrl"> & { dataDir?: string; https?: boolean } = {},
 ): Promise<TestServer> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), "ingot-e2e-"));
   const { https, ...options } = opts;
+  if (https) trustTestCertificate();
   const ingot = createIngot({ ...options, dataDir, apiKey: API_KEY, threads: 1, sequences: 8, logLevel: "warn", tls: https ? TEST_TLS : undefined });
   const url = await ingot.app.listen({ port: 0, host: "127.0.0.1" });
   await ingot.ready;

@@ -4,22 +4,17 @@
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { createPublicKey, verify } from "node:crypto";
-import { readFileSync } from "node:fs";
-import tls from "node:tls";
 import { fileURLToPath } from "node:url";
 import { after, before, test } from "node:test";
 import { ClientSecretCredential, getBearerTokenProvider } from "@azure/identity";
 import { AzureOpenAI } from "openai";
 import { DEFAULT_TENANT_ID } from "../../src/core/identity/service.ts";
-import { API_VERSION, json, startServer } from "./harness.ts";
+import { API_VERSION, json, startServer, TEST_TLS, trustTestCertificate } from "./harness.ts";
 import type { TestServer } from "./harness.ts";
 
 const BIN = fileURLToPath(new URL("../../bin/ingot.mjs", import.meta.url));
-const FIXTURE_CERT = readFileSync(new URL("../fixtures/tls/cert.pem", import.meta.url), "utf8");
-// `npm test` trusts the fixture through NODE_EXTRA_CA_CERTS; trust it here too when run otherwise.
-const pemBody = (pem: string) => pem.replace(/-----[A-Z ]+-----|\s+/g, "");
-if (!tls.getCACertificates("default").some((c) => pemBody(c) === pemBody(FIXTURE_CERT)))
-  tls.setDefaultCACertificates([...tls.getCACertificates("default"), FIXTURE_CERT]);
+const FIXTURE_CERT = TEST_TLS.cert;
+trustTestCertificate();
 
 const SUB = "00000000-0000-0000-0000-000000000000";
 const ACCOUNT_SCOPE = `/subscriptions/${SUB}/resourceGroups/ingot/providers/Microsoft.CognitiveServices/accounts/ingot`;

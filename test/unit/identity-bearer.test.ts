@@ -11,9 +11,9 @@ import { SqliteIdentityStore } from "../../src/store/sqlite/identity-store.ts";
 import { SqliteStore } from "../../src/store/sqlite/store.ts";
 
 const SUB = "00000000-0000-0000-0000-000000000000";
-const accounts: Record<string, AccountRecord> = {
-  ingot: { name: "ingot", subscription: SUB, resourceGroup: "ingot", location: "local", createdAt: 0 },
-  myacct: { name: "myacct", subscription: SUB, resourceGroup: "team", location: "local", createdAt: 0 },
+const accounts: Record<string, Pick<AccountRecord, "name" | "subscription" | "resourceGroup">> = {
+  ingot: { name: "ingot", subscription: SUB, resourceGroup: "ingot" },
+  myacct: { name: "myacct", subscription: SUB, resourceGroup: "team" },
 };
 const getAccount = (name: string) => accounts[name];
 

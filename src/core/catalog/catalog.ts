@@ -195,9 +195,9 @@ export class Catalog {
     const close = closeMatches(name, names.length > 0 ? names : all.map((m) => m.name), 3);
     const formatOf = (n: string) => all.find((m) => m.name === n)!.format;
     const hint = close.length > 0 ? ` Close matches: ${close.map((n) => `'${n}' (format '${formatOf(n)}')`).join(", ")}.` : "";
-    const formatHint = formats.includes(format) || format === OSS_FORMAT_ALIAS ? "" : ` Valid formats (case-sensitive): ${quoteList(formats)}.`;
+    const formatHint = !format || formats.includes(format) || format === OSS_FORMAT_ALIAS ? "" : ` Valid formats (case-sensitive): ${quoteList(formats)}.`;
     return errors.invalid(
-      `The model '${name}' with format '${format}' is not supported.${hint}${formatHint} List the catalog with \`ingot models list\`.`,
+      `The model '${name}'${format ? ` with format '${format}'` : ""} is not supported.${hint}${formatHint} List the catalog with \`ingot models list\`.`,
       "properties.model.name",
       NOT_SUPPORTED,
     );

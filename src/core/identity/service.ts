@@ -66,6 +66,8 @@ export interface ClientCredentialsRequest {
   scope?: string;
   /** v1 endpoint (`/oauth2/token`): the resource itself. */
   resource?: string;
+  /** This server's own base URL: as a resource it means the management API it serves. */
+  selfResource?: string;
   grantType?: string;
 }
 
@@ -315,7 +317,8 @@ export class IdentityService {
       resource = scopes[0].slice(0, -"/.default".length);
     } else if (req.resource !== undefined) resource = req.resource;
     else throw aadErrors.missingParameter("scope");
-    const aud = audienceForResource(resource);
+    const self = req.selfResource && resource.replace(/\/+$/, "").toLowerCase() === req.selfResource.replace(/\/+$/, "").toLowerCase();
+    const aud = self ? AUDIENCE_CLAIM.management : audienceForResource(resource);
     if (!aud) throw aadErrors.resourceNotFound(resource, tenant);
     return aud;
   }

@@ -9,6 +9,7 @@ import { errors, IngotError } from "../../core/errors.ts";
 import type { Action, Principal } from "../../core/identity/types.ts";
 import type { AccountRecord, OperationRecord } from "../../core/ports.ts";
 import type { AppContext } from "../context.ts";
+import { managementPrincipal } from "../identity/bearer.ts";
 import { checkArmApiVersion } from "./api-versions.ts";
 import { accountBody, accountId, deploymentBody, modelBody, operationBody, PROVIDER, usageBody } from "./shapes.ts";
 
@@ -48,12 +49,7 @@ function armRoutes(app: FastifyInstance, ctx: AppContext): void {
       done(errors.armInvalid("InvalidRequestContent", `The request content was invalid and could not be deserialized: ${(e as Error).message}. Send a JSON object.`), undefined);
     }
   });
-  const authenticate = (request: FastifyRequest): Principal => {
-    const token = bearer(request.headers.authorization);
-    if (!token)
-      throw new IngotError("unauthorized", "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing. Send 'Authorization: Bearer <token>' (get one with `ingot token`).");
-    return ctx.identity.verifyToken(token, "management");
-  };
+  const authenticate = (request: FastifyRequest): Principal => managementPrincipal(ctx.identity, request);
 
   /** Registers one ARM route: api-version check and authentication before the handler. */
   const route = (
@@ -84,14 +80,7 @@ function armRoutes(app: FastifyInstance, ctx: AppContext): void {
     return ctx.accounts.require(p.subscription, p.resourceGroup, p.account);
   };
 
-  const canRead = (principal: Principal, a: AccountRecord) => {
-    try {
-      authorize(principal, accountId(a), "read", op("accounts", "read"));
-      return true;
-    } catch {
-      return false;
-    }
-  };
+  const canRead = (principal: Principal, a: AccountRecord) => ctx.identity.isAuthorized(principal, accountId(a), "read");
 
   const asyncHeaders = (request: FastifyRequest, account: AccountRecord, operation: OperationRecord, apiVersion: string | undefined) => {
     const base = `${baseUrlOf(request)}/subscriptions/${account.subscription}/providers/${PROVIDER}/locations/${account.location}`;

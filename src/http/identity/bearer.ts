@@ -8,6 +8,9 @@ import type { IdentityService } from "../../core/identity/service.ts";
 import type { Action, Principal } from "../../core/identity/types.ts";
 import { looksLikeJwt } from "../../lib/jwt.ts";
 
+/** What token auth needs of an account: its place in the ARM hierarchy. */
+type AccountRef = Pick<AccountRecord, "name" | "subscription" | "resourceGroup">;
+
 /** The token in `Authorization: Bearer <token>`, or undefined when there is none. */
 export function bearerToken(request: FastifyRequest): string | undefined {
   const auth = request.headers.authorization;
@@ -36,7 +39,7 @@ export function managementPrincipal(identity: IdentityService, request: FastifyR
 }
 
 /** The account a data-plane token addresses: the Host's first label when it names an account (myacct.localhost:8080), else the default. */
-export function accountForHost(request: FastifyRequest, getAccount: (name: string) => AccountRecord | undefined, defaultAccount = "ingot"): AccountRecord | undefined {
+export function accountForHost(request: FastifyRequest, getAccount: (name: string) => AccountRef | undefined, defaultAccount = "ingot"): AccountRef | undefined {
   const host = request.hostname;
   const label = host.includes(".") && !/^[\d.]+$/.test(host) ? host.split(".")[0] : undefined;
   return (label ? getAccount(label) : undefined) ?? getAccount(defaultAccount);
@@ -64,7 +67,7 @@ function dataActionOf(action: Action, path: string): string {
  */
 export function authenticateDataPlaneToken(
   identity: IdentityService,
-  getAccount: (name: string) => AccountRecord | undefined,
+  getAccount: (name: string) => AccountRef | undefined,
   request: FastifyRequest,
   token: string,
   action: Action,

@@ -50,6 +50,8 @@ export function registerIdentityRoutes(app: FastifyInstance, identity: IdentityS
         scope: str("scope"),
         resource: str("resource"),
         grantType,
+        // ARM SDKs ask for `{endpoint}/.default`; pointed at Ingot, that is Ingot's own URL.
+        selfResource: `${request.protocol}://${request.host}`,
       });
       reply.header("cache-control", "no-store, no-cache").header("pragma", "no-cache");
       return result;
