@@ -1,7 +1,7 @@
 // Deployments: desired state in the store; the reconciler makes reality match it. This is
 // where a deployment PUT/PATCH/DELETE is decided (seed 000 rules, reference §1.4–1.9, §5).
 import { randomUUID } from "node:crypto";
-import { errors } from "../errors.ts";
+import { errors, IngotError } from "../errors.ts";
 import type { Catalog, CatalogModel } from "../catalog/catalog.ts";
 import type { DeploymentResolver, ResolvedDeployment } from "../generation/service.ts";
 import type { DeploymentOptions, DeploymentRecord, ModelRef, OperationRecord, ProvisioningProgress, Store } from "../ports.ts";
@@ -231,9 +231,23 @@ export class DeploymentService implements DeploymentResolver {
     return operation;
   }
 
-  /** Whether any deployment serves this model (a model cannot be deleted while deployed). */
+  /** The deployments serving this model, in any account. */
   deploymentsOf(ref: ModelRef): DeploymentRecord[] {
     return this.#store.listDeployments().filter((d) => sameModel(d.model, ref));
+  }
+
+  /** Deletes an account's custom model; refused while any deployment serves it (reference §5). */
+  removeCustomModel(account: string, ref: ModelRef): void {
+    const registry = this.#catalog.registry;
+    const entry = registry?.get(ref);
+    if (!registry || !entry || entry.account !== account) throw new IngotError("not_found", "NotFound", `Custom model ${ref.name} (version ${ref.version}) does not exist in account '${account}'.`);
+    const serving = this.deploymentsOf(ref);
+    if (serving.length)
+      throw errors.conflict(
+        "ModelInUse",
+        `Custom model ${ref.name} cannot be deleted while it is deployed (${serving.map((d) => `'${d.name}'${d.account === account ? "" : ` in account '${d.account}'`}`).join(", ")}). Delete the deployments first.`,
+      );
+    registry.remove(ref);
   }
 
   /** Quota use per usage name for an account: what GET …/usages reports. */
