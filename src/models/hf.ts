@@ -51,7 +51,7 @@ export function hfFileUrl(base: string, f: HfFile): string {
 export function describeBase(base: BaseUrl): string {
   switch (base.source) {
     case "option":
-      return `The download base URL is ${base.url} (the modelsBaseUrl option).`;
+      return `The download base URL is ${base.url} (set by --base-url / the modelsBaseUrl option).`;
     case "HF_ENDPOINT":
       return `The download base URL is ${base.url} (from HF_ENDPOINT).`;
     default:
