@@ -18,6 +18,8 @@ Options:
   --threads N                llama.cpp threads per model (default ${defaultThreads()}; never more than free cores)
   --sequences N              parallel sequences per model (default 8)
   --log-level LEVEL          pino level (default info)
+  --quota N                  quota units per usage name per account (default 2000)
+  --models-base-url URL      where hf: weights download from (default env HF_ENDPOINT, else https://huggingface.co)
   --tls-cert FILE            serve https with this PEM certificate (with --tls-key)
   --tls-key FILE             the certificate's PEM private key
   --tls self-signed          serve https with a certificate made once in DATA_DIR/tls/cert.pem;
@@ -38,6 +40,8 @@ export async function upCommand(argv: string[]): Promise<number> {
       sequences: { type: "string" },
       "log-level": { type: "string" },
       "tls-cert": { type: "string" },
+      quota: { type: "string" },
+      "models-base-url": { type: "string" },
       "tls-key": { type: "string" },
       tls: { type: "string" },
       help: { type: "boolean", short: "h" },
@@ -73,10 +77,12 @@ export async function upCommand(argv: string[]): Promise<number> {
     threads: int("threads", values.threads),
     sequences: int("sequences", values.sequences),
     logLevel: values["log-level"],
+    modelsBaseUrl: values["models-base-url"],
+    ...(values.quota !== undefined ? { deploymentPolicy: { quotaPerUsage: int("quota", values.quota) } } : {}),
   });
   const address = await ingot.app.listen({ port, host });
   for (const [name, key] of Object.entries(ingot.generatedKeys))
-    process.stderr.write(`ingot: generated ${name} for account 'ingot': ${key}  (shown once; stored hashed)\n`);
+    process.stderr.write(`ingot: generated ${name} for account 'ingot': ${key}  (shown once here; later: ingot keys list)\n`);
   process.stderr.write(`ingot: listening on ${address}; loading deployments tiny-chat, tiny-embed…\n`);
   if (tls) process.stderr.write(`ingot: https with certificate ${tls.certFile} (clients: NODE_EXTRA_CA_CERTS=${tls.certFile}); management token: ingot token --data-dir ${dataDir}\n`);
   ingot.ready.then(() => process.stderr.write(`ingot: ready — try: curl ${address}/openai/v1/chat/completions -H "api-key: <key>" -H "content-type: application/json" -d '{"model":"tiny-chat","messages":[{"role":"user","content":"hi"}]}'\n`));

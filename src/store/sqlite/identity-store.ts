@@ -42,8 +42,8 @@ export class SqliteIdentityStore implements IdentityStore {
   listSubscriptions(tenantId?: string): { subscriptionId: string; tenantId: string }[] {
     const rows = (
       tenantId === undefined
-        ? this.#db.prepare("SELECT id, tenant FROM subscriptions ORDER BY created_at, id").all()
-        : this.#db.prepare("SELECT id, tenant FROM subscriptions WHERE tenant = ? ORDER BY created_at, id").all(tenantId)
+        ? this.#db.prepare("SELECT id, tenant FROM subscriptions ORDER BY created_at, rowid").all()
+        : this.#db.prepare("SELECT id, tenant FROM subscriptions WHERE tenant = ? ORDER BY created_at, rowid").all(tenantId)
     ) as { id: string; tenant: string }[];
     return rows.map((r) => ({ subscriptionId: r.id, tenantId: r.tenant }));
   }
@@ -92,8 +92,8 @@ export class SqliteIdentityStore implements IdentityStore {
   listRoleAssignments(principalId?: string): RoleAssignment[] {
     const rows = (
       principalId === undefined
-        ? this.#db.prepare("SELECT * FROM role_assignments ORDER BY created_at, id").all()
-        : this.#db.prepare("SELECT * FROM role_assignments WHERE principal = ? ORDER BY created_at, id").all(principalId)
+        ? this.#db.prepare("SELECT * FROM role_assignments ORDER BY created_at, rowid").all()
+        : this.#db.prepare("SELECT * FROM role_assignments WHERE principal = ? ORDER BY created_at, rowid").all(principalId)
     ) as { id: string; principal: string; role: RoleName; scope: string; created_at: number }[];
     return rows.map((r) => ({ id: r.id, principalId: r.principal, role: r.role, scope: r.scope, createdAt: r.created_at }));
   }
