@@ -260,7 +260,8 @@ async function hashFile(path: string, length: number): Promise<Hash> {
   return hash;
 }
 
-async function sizeOf(path: string): Promise<number | undefined> {
+/** The file's size, or undefined when it does not exist. */
+export async function sizeOf(path: string): Promise<number | undefined> {
   try {
     return (await stat(path)).size;
   } catch {

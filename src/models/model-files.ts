@@ -12,7 +12,7 @@ import { IngotError, errors } from "../core/errors.ts";
 import type { ModelFiles, ModelRef, WeightsProgress } from "../core/ports.ts";
 import { BUILTIN_MODELS, builtinRecipeHash, ensureBuiltinModel } from "../gguf/builtin.ts";
 import type { BuiltinModelName } from "../gguf/builtin.ts";
-import { downloadVerified } from "./download.ts";
+import { downloadVerified, sizeOf } from "./download.ts";
 import type { DownloadResult } from "./download.ts";
 import { describeBase, hfFileUrl, parseHfUri, resolveBaseUrl } from "./hf.ts";
 import type { BaseUrl } from "./hf.ts";
@@ -126,20 +126,20 @@ export class LocalModelFiles implements ModelFiles {
       const idx = await readJson<{ sha256: string; bytes: number }>(join(this.#modelsDir, `builtin-${name}-${builtinRecipeHash(name)}.json`));
       if (!idx) return { state: "not-built" };
       const path = join(this.#modelsDir, `${idx.sha256}.gguf`);
-      const size = await sized(path);
+      const size = await sizeOf(path);
       return size !== undefined && size === idx.bytes ? { state: "cached", path, sizeBytes: size } : { state: "not-built" };
     }
     if (w.startsWith("file:")) {
-      const size = await sized(w.slice(5));
+      const size = await sizeOf(w.slice(5));
       return size === undefined ? { state: "missing" } : { state: "cached", path: w.slice(5), sizeBytes: size };
     }
     const pin = this.#expected(model);
     if (pin.sha256) {
       const path = join(this.#modelsDir, `${pin.sha256}.gguf`);
-      const size = await sized(path);
+      const size = await sizeOf(path);
       if (size !== undefined && (pin.sizeBytes === undefined || size === pin.sizeBytes)) return { state: "cached", path, sizeBytes: size };
     }
-    const part = await sized(join(this.#modelsDir, this.#partName(model, pin.sha256)));
+    const part = await sizeOf(join(this.#modelsDir, this.#partName(model, pin.sha256)));
     if (part !== undefined) return { state: "partial", bytes: part, totalBytes: pin.sizeBytes };
     return { state: "missing" };
   }
@@ -220,7 +220,7 @@ export class LocalModelFiles implements ModelFiles {
       const pin = expected.sha256 ? { sha256: expected.sha256, sizeBytes: expected.sizeBytes } : await readJson<WeightsPin>(indexPath);
       if (!pin?.sha256) return undefined;
       const path = join(this.#modelsDir, `${pin.sha256}.gguf`);
-      const size = await sized(path);
+      const size = await sizeOf(path);
       if (size === undefined || (pin.sizeBytes !== undefined && size !== pin.sizeBytes)) return undefined;
       return { path, sha256: pin.sha256, sizeBytes: size };
     };
@@ -257,13 +257,7 @@ export class LocalModelFiles implements ModelFiles {
   }
 }
 
-async function sized(path: string): Promise<number | undefined> {
-  try {
-    return (await stat(path)).size;
-  } catch {
-    return undefined;
-  }
-}
+
 
 async function readJson<T>(path: string): Promise<T | undefined> {
   try {

@@ -3,12 +3,12 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { FastifyRequest } from "fastify";
-import { IngotError } from "../../src/core/errors.ts";
 import { IdentityService } from "../../src/core/identity/service.ts";
 import type { AccountRecord } from "../../src/core/ports.ts";
 import { accountForHost, authenticateDataPlaneToken, bearerToken, managementPrincipal } from "../../src/http/identity/bearer.ts";
 import { SqliteIdentityStore } from "../../src/store/sqlite/identity-store.ts";
 import { SqliteStore } from "../../src/store/sqlite/store.ts";
+import { caught } from "./caught.ts";
 
 const SUB = "00000000-0000-0000-0000-000000000000";
 const accounts: Record<string, Pick<AccountRecord, "name" | "subscription" | "resourceGroup">> = {
@@ -28,15 +28,7 @@ function setup() {
   return identity;
 }
 
-function error(fn: () => unknown): IngotError {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof IngotError, String(e));
-    return e;
-  }
-  assert.fail("expected an error");
-}
+const error = caught;
 
 test("bearerToken reads 'Authorization: Bearer <token>' only", () => {
   assert.equal(bearerToken(req({ authorization: "Bearer abc.def.ghi" })), "abc.def.ghi");

@@ -2,12 +2,12 @@
 // the client-credentials grant with Entra ID's errors.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { IngotError } from "../../src/core/errors.ts";
 import { ROLE_NAMES, scopeCovers } from "../../src/core/identity/roles.ts";
 import { DEFAULT_SUBSCRIPTION_ID, DEFAULT_TENANT_ID, IdentityService } from "../../src/core/identity/service.ts";
 import type { Action, Principal, RoleName } from "../../src/core/identity/types.ts";
 import { SqliteIdentityStore } from "../../src/store/sqlite/identity-store.ts";
 import { SqliteStore } from "../../src/store/sqlite/store.ts";
+import { caught } from "./caught.ts";
 
 const SUB = DEFAULT_SUBSCRIPTION_ID;
 const GROUP = `/subscriptions/${SUB}/resourceGroups/ingot`;
@@ -25,15 +25,7 @@ function principalOf(identity: IdentityService, appId: string): Principal {
   return identity.servicePrincipals().find((p) => p.appId === appId)!;
 }
 
-function error(fn: () => unknown): IngotError {
-  try {
-    fn();
-  } catch (e) {
-    assert.ok(e instanceof IngotError, String(e));
-    return e;
-  }
-  assert.fail("expected an error");
-}
+const error = caught;
 
 test("each role grants exactly its documented actions", () => {
   const identity = setup();
