@@ -57,6 +57,8 @@ export interface DatasetInspection {
   examples: number;
   /** Trained (unmasked) tokens per example, in file order. */
   tokens: number[];
+  /** All tokens of each example as rendered for training (prompt included): sizes the training window. */
+  lengths: number[];
   /** Examples longer than the context: 1-based line numbers and their token counts. */
   tooLong: { line: number; tokens: number }[];
 }
