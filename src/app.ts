@@ -6,11 +6,13 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { FastifyInstance } from "fastify";
 import { AccountService } from "./core/accounts/service.ts";
+import { AccountModels } from "./core/catalog/account-models.ts";
 import { Catalog } from "./core/catalog/catalog.ts";
 import type { CatalogModelInput } from "./core/catalog/catalog.ts";
 import type { ModelRef } from "./core/ports.ts";
 import { Reconciler } from "./core/deployments/reconciler.ts";
 import { DeploymentService } from "./core/deployments/service.ts";
+import { FileService } from "./core/files/service.ts";
 import type { DeploymentPolicy } from "./core/deployments/service.ts";
 import { IdentityService } from "./core/identity/service.ts";
 import { SqliteIdentityStore } from "./store/sqlite/identity-store.ts";
@@ -23,6 +25,10 @@ import { buildServer } from "./http/server.ts";
 import { LocalModelFiles } from "./models/model-files.ts";
 import { SqliteModelRegistry } from "./store/sqlite/model-registry-store.ts";
 import { SqliteStore } from "./store/sqlite/store.ts";
+import { SqliteFileStore } from "./store/sqlite/file-store.ts";
+import { FsBlobStore } from "./store/blobs/fs-blob-store.ts";
+import { checkUrl, openDownload } from "./lib/url-download.ts";
+import type { ResolvedAddress } from "./lib/url-download.ts";
 
 export interface IngotOptions {
   dataDir: string;
@@ -46,6 +52,12 @@ export interface IngotOptions {
   modelsBaseUrl?: string;
   /** Milliseconds since the epoch; tests inject a clock to step through rate-limit windows and expiry rules. */
   clock?: () => number;
+  /** Largest file an upload or import may hold (default 512 MB, as Azure). */
+  maxFileBytes?: number;
+  /** File imports may fetch plain http and loopback, private, link-local and metadata addresses (off: SSRF protection). */
+  allowPrivateImportUrls?: boolean;
+  /** DNS for file imports (default: the system resolver); tests map names to addresses with it. */
+  importLookup?: (hostname: string) => Promise<ResolvedAddress[]>;
 }
 
 export interface Ingot {
@@ -58,6 +70,7 @@ export interface Ingot {
   identity: IdentityService;
   accounts: AccountService;
   deployments: DeploymentService;
+  files: FileService;
   catalog: Catalog;
   close(): Promise<void>;
 }
@@ -83,9 +96,18 @@ export function createIngot(options: IngotOptions): Ingot {
   const { account, generated } = accounts.ensureDefaultAccount(options.apiKey);
   const deployments = new DeploymentService(store, catalog, { clock, policy: options.deploymentPolicy, ownerOf: (ref) => catalog.ownerOf(ref) });
   deployments.ensureDefaults(account.name, options.extraDeployments);
-  // Deleting an account takes its deployments with it (their models unload if unused).
+  const importPolicy = { allowPrivate: options.allowPrivateImportUrls ?? false, lookup: options.importLookup };
+  const fileService = new FileService(
+    new SqliteFileStore(store.database),
+    new FsBlobStore(join(options.dataDir, "blobs", "files")),
+    { check: async (url) => { const checked = await checkUrl(url, importPolicy); return () => openDownload(checked, importPolicy); } },
+    { maxBytes: options.maxFileBytes, clock, log: (level, msg, fields) => log(level, msg, fields) },
+  );
+  fileService.resume();
+  // Deleting an account takes its deployments with it (their models unload if unused), and its files.
   accounts.setBeforeDelete((name) => {
     for (const d of deployments.list(name)) deployments.delete(name, d.name);
+    void fileService.deleteAll(name);
   });
 
   let app: FastifyInstance | undefined;
@@ -93,6 +115,7 @@ export function createIngot(options: IngotOptions): Ingot {
   const engine = new LlamaCppEngine({ threads: options.threads ?? defaultThreads(), sequences: options.sequences ?? 8, log });
   const metrics = new IngotMetrics(engine);
   const generation = new GenerationService(engine, deployments, metrics, new InMemoryRateLimiter(options.clock ?? Date.now));
+  const modelFiles = new LocalModelFiles(catalog, join(options.dataDir, "models"), { baseUrl: options.modelsBaseUrl });
   let reconciled = false;
   const ctx: AppContext = {
     generation,
@@ -100,22 +123,26 @@ export function createIngot(options: IngotOptions): Ingot {
     modelOwner: (ref) => catalog.ownerOf(ref),
     accounts,
     deployments,
+    files: fileService,
     catalog,
+    models: new AccountModels(catalog, deployments, modelFiles),
     engine,
     metrics,
     settings: { skipApiVersionCheck: options.skipApiVersionCheck ?? false, bodyLimit: options.bodyLimit ?? 4 * 1024 * 1024 },
     isReady: () => reconciled,
   };
   app = buildServer(ctx, { level: options.logLevel ?? "info" }, options.tls);
-  const files = new LocalModelFiles(catalog, join(options.dataDir, "models"), { baseUrl: options.modelsBaseUrl });
   const sequences = options.sequences ?? 8;
-  const reconciler = new Reconciler({ deployments, catalog, engine, files, sequences, log: (m, f) => log("info", m, f) });
+  const reconciler = new Reconciler({ deployments, catalog, engine, files: modelFiles, sequences, log: (m, f) => log("info", m, f) });
   deployments.onChange((accountName, name, operation) => void reconciler.changed(accountName, name, operation));
   const ready = reconciler.reconcileAll().then(() => {
     reconciled = true;
   });
   // Lifecycle rules (idle fine-tuned deployments, DeveloperTier expiry) also run on reads; this catches quiet servers.
-  const sweeper = setInterval(() => deployments.sweep(), 60_000);
+  const sweeper = setInterval(() => {
+    deployments.sweep();
+    fileService.sweepExpired();
+  }, 60_000);
   sweeper.unref();
 
   return {
@@ -125,10 +152,12 @@ export function createIngot(options: IngotOptions): Ingot {
     identity,
     accounts,
     deployments,
+    files: fileService,
     catalog,
     async close() {
       clearInterval(sweeper);
       await app.close();
+      await fileService.close();
       await engine.close();
       store.close();
     },

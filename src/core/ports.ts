@@ -11,6 +11,26 @@ export interface EngineModel {
   embeddings: boolean;
 }
 
+/** A LoRA adapter attached to a loaded base: fine-tuned deployments share their base's runner and weights. */
+export interface EngineAdapter {
+  /** Names the adapter in generate/embed targets (the custom model's engine key). */
+  id: string;
+  /** The adapter GGUF. */
+  path: string;
+}
+
+/** What a request runs on: a loaded base, optionally through one of its adapters. */
+export interface EngineTarget {
+  key: string;
+  adapter?: string;
+}
+
+/**
+ * Parallel sequences of an adapter's own context: fewer than the base's, since each adapter
+ * context holds its own KV cache and fine-tuned deployments usually see less traffic.
+ */
+export const adapterSequencesFor = (sequences: number) => Math.max(1, Math.ceil(sequences / 4));
+
 export type GenerateInput =
   | {
       kind: "chat";
@@ -44,16 +64,22 @@ export interface EngineStatus {
   error?: string;
   activeSequences: number;
   queuedRequests: number;
+  /** Adapters attached to this base (they run in the same process). */
+  adapters?: { id: string; state: "loading" | "ready" | "failed"; error?: string }[];
 }
 
 export interface Engine {
   readonly name: string;
   /** Loads (or finds loaded) a model; resolves once it answers. */
   load(model: EngineModel): Promise<void>;
+  /** Unloads the base and every adapter attached to it. */
   unload(key: string): Promise<void>;
+  /** Attaches an adapter to the loaded base `key`; resolves once it answers. A failure leaves the base serving. */
+  loadAdapter(key: string, adapter: EngineAdapter): Promise<void>;
+  unloadAdapter(key: string, adapterId: string): Promise<void>;
   /** Throws IngotError before the first event for a request the model cannot honour (e.g. a schema it cannot enforce). */
-  generate(key: string, params: GenerateParams, signal: AbortSignal): AsyncIterable<EngineEvent>;
-  embed(key: string, inputs: string[], signal: AbortSignal): Promise<{ vectors: number[][]; promptTokens: number }>;
+  generate(target: EngineTarget, params: GenerateParams, signal: AbortSignal): AsyncIterable<EngineEvent>;
+  embed(target: EngineTarget, inputs: string[], signal: AbortSignal): Promise<{ vectors: number[][]; promptTokens: number }>;
   status(): EngineStatus[];
   close(): Promise<void>;
 }
@@ -150,11 +176,26 @@ export interface Store {
   close(): void;
 }
 
+/** A verified local weights file. */
+export interface WeightsFile {
+  path: string;
+  sha256: string;
+  sizeBytes?: number;
+}
+
 /** Where model weights come from: resolves a catalog model to a verified local file. */
 export interface ModelFiles {
-  ensure(model: ModelRef, onProgress?: (p: WeightsProgress) => void): Promise<{ path: string; sha256: string; sizeBytes?: number }>;
+  /**
+   * The model's weights; for a LoRA custom model (`lora:` weights) `path` is its base's
+   * weights and `adapter` the adapter file, checked against the base.
+   */
+  ensure(model: ModelRef, onProgress?: (p: WeightsProgress) => void): Promise<WeightsFile & { adapter?: WeightsFile }>;
   /** Throws an IngotError saying what to do when the model would not fit in free memory. */
   checkFits(path: string, contextLength: number, sequences: number, modelName: string): Promise<void>;
+  /** The same for one more adapter context (the adapter plus its own KV cache) on a base already loaded. */
+  checkAdapterFits(basePath: string, adapterPath: string, contextLength: number, sequences: number, modelName: string): Promise<void>;
+  /** Deletes the file behind a removed custom model's weights URI (its `lora:` adapter); other schemes are left alone. */
+  discard(weights: string): Promise<void>;
 }
 
 /** Progress of fetching weights (download, verification, building a built-in model). */

@@ -1,7 +1,9 @@
 // What the http layer is given: the core services it translates to, and its settings.
 import type { AccountService } from "../core/accounts/service.ts";
+import type { AccountModels } from "../core/catalog/account-models.ts";
 import type { Catalog } from "../core/catalog/catalog.ts";
 import type { DeploymentService } from "../core/deployments/service.ts";
+import type { FileService } from "../core/files/service.ts";
 import type { GenerationService } from "../core/generation/service.ts";
 import type { IdentityService } from "../core/identity/service.ts";
 import type { Engine, ModelRef } from "../core/ports.ts";
@@ -13,7 +15,11 @@ export interface AppContext {
   modelOwner(ref: ModelRef): string | undefined;
   accounts: AccountService;
   deployments: DeploymentService;
+  /** Uploaded and imported files (datasets, results). */
+  files: FileService;
   catalog: Catalog;
+  /** The models API's view of the catalog per account (base and custom models). */
+  models: AccountModels;
   engine: Engine;
   metrics: IngotMetrics;
   /** Tokens, principals and roles (management auth, the token endpoint, data-plane tokens). */

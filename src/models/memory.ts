@@ -94,6 +94,15 @@ export async function estimateMemory(path: string, contextLength: number, sequen
   return estimateFromDimensions(dimensionsOf(info.metadata), st.size, contextLength, sequences);
 }
 
+/**
+ * One more context over loaded weights, for a LoRA adapter: the adapter file (loaded into
+ * memory), and the base's per-context KV cache and compute buffers for `sequences`.
+ */
+export async function estimateAdapterMemory(basePath: string, adapterPath: string, contextLength: number, sequences: number): Promise<MemoryEstimate> {
+  const [info, st] = await Promise.all([readGguf(basePath), stat(adapterPath)]);
+  return estimateFromDimensions(dimensionsOf(info.metadata), st.size, contextLength, sequences);
+}
+
 /** Memory this process may still use: free memory, capped by a cgroup limit when there is one. */
 export function availableMemory(): number {
   return process.availableMemory();

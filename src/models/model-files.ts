@@ -1,10 +1,12 @@
 // Resolves catalog models to verified local weight files: built-in models are built
 // deterministically on first use, `file:` weights are checked in place, `hf:` weights are
-// downloaded (resumable, sha256-verified) into the models dir, addressed by sha256.
+// downloaded (resumable, sha256-verified) into the models dir, addressed by sha256, and
+// `lora:` weights resolve to the base's weights plus the adapter, checked against the base.
 // Concurrent ensure() calls for the same weights share one download.
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { readFile, rename, stat, writeFile } from "node:fs/promises";
+import type { Stats } from "node:fs";
+import { readFile, rename, stat, unlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { Catalog, CatalogModel } from "../core/catalog/catalog.ts";
 import type { ModelRegistry, WeightsPin } from "../core/catalog/registry.ts";
@@ -16,7 +18,8 @@ import { downloadVerified, sizeOf } from "./download.ts";
 import type { DownloadResult } from "./download.ts";
 import { describeBase, hfFileUrl, parseHfUri, resolveBaseUrl } from "./hf.ts";
 import type { BaseUrl } from "./hf.ts";
-import { availableMemory, checkMemory, estimateMemory } from "./memory.ts";
+import { adapterProblem } from "./adapter-check.ts";
+import { availableMemory, checkMemory, estimateAdapterMemory, estimateMemory } from "./memory.ts";
 import type { MemoryEstimate } from "./memory.ts";
 
 export interface ModelFile {
@@ -71,13 +74,14 @@ export class LocalModelFiles implements ModelFiles {
     return resolveBaseUrl(this.#options.baseUrl, this.#options.env ?? process.env);
   }
 
-  ensure(ref: ModelRef, onProgress?: (p: WeightsProgress) => void): Promise<ModelFile> {
+  ensure(ref: ModelRef, onProgress?: (p: WeightsProgress) => void): Promise<ModelFile & { adapter?: ModelFile }> {
     let model: CatalogModel;
     try {
       model = this.#catalog.find(ref);
     } catch (e) {
       return Promise.reject(e);
     }
+    if (model.weights.startsWith("lora:")) return this.#withAdapter(model, onProgress);
     let job = this.#inFlight.get(model.weights);
     if (!job) {
       const listeners = new Set<(p: WeightsProgress) => void>();
@@ -107,6 +111,22 @@ export class LocalModelFiles implements ModelFiles {
     checkMemory(estimate, (this.#options.availableMemory ?? availableMemory)(), modelName);
   }
 
+  /** The same for one more adapter context on a loaded base: the adapter's weights plus the context's KV cache and buffers. */
+  async checkAdapterFits(basePath: string, adapterPath: string, contextLength: number, sequences: number, modelName = "the adapter"): Promise<void> {
+    const estimate = await estimateAdapterMemory(basePath, adapterPath, contextLength, sequences);
+    checkMemory(estimate, (this.#options.availableMemory ?? availableMemory)(), modelName);
+  }
+
+  /** Deletes a removed custom model's adapter file (`lora:` weights); other weights are shared or the operator's. */
+  async discard(weights: string): Promise<void> {
+    if (!weights.startsWith("lora:")) return;
+    const path = weights.slice(5);
+    for (const stamp of this.#hashes.keys()) if (stamp.startsWith(`${path}:`)) this.#hashes.delete(stamp);
+    await unlink(path).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== "ENOENT") throw e;
+    });
+  }
+
   /** The estimate checkFits() compares with free memory. */
   estimate(path: string, contextLength: number, sequences: number): Promise<MemoryEstimate> {
     return estimateMemory(path, contextLength, sequences);
@@ -129,7 +149,7 @@ export class LocalModelFiles implements ModelFiles {
       const size = await sizeOf(path);
       return size !== undefined && size === idx.bytes ? { state: "cached", path, sizeBytes: size } : { state: "not-built" };
     }
-    if (w.startsWith("file:")) {
+    if (w.startsWith("file:") || w.startsWith("lora:")) {
       const size = await sizeOf(w.slice(5));
       return size === undefined ? { state: "missing" } : { state: "cached", path: w.slice(5), sizeBytes: size };
     }
@@ -166,6 +186,55 @@ export class LocalModelFiles implements ModelFiles {
     throw errors.internal(`Weights '${w}' of ${model.name} use an unknown scheme.`);
   }
 
+  /**
+   * A LoRA custom model: its base's weights (built, downloaded or checked as for the base
+   * itself) and the adapter file, which must exist, match a recorded sha256, and fit the base.
+   */
+  async #withAdapter(model: CatalogModel, onProgress?: (p: WeightsProgress) => void): Promise<ModelFile & { adapter: ModelFile }> {
+    const baseRef = model.baseModel;
+    if (!baseRef) throw errors.internal(`Custom model ${model.name} has lora: weights but no baseModel.`);
+    const base = await this.ensure(baseRef, onProgress);
+    if (base.adapter) throw errors.internal(`The base model of ${model.name} (${baseRef.name}) is itself an adapter; adapters apply to base models only.`);
+    const path = model.weights.slice(5);
+    let st;
+    try {
+      st = await stat(path);
+    } catch {
+      throw new IngotError(
+        "invalid_request",
+        "ModelWeightsMissing",
+        `The adapter of ${model.name} is missing: ${path} does not exist. The fine-tuned model's files were removed; fine-tune again, or deploy another checkpoint.`,
+        { param: "properties.model" },
+      );
+    }
+    const sha256 = await this.#hashOnce(path, st, () => {});
+    if (model.sha256 && sha256 !== model.sha256)
+      throw new IngotError("unavailable", "ModelChecksumMismatch", `The adapter of ${model.name} at ${path} changed since it was registered: expected sha256 ${model.sha256}, got ${sha256}.`);
+    const problem = await adapterProblem(path, base.path);
+    if (problem)
+      throw new IngotError(
+        "invalid_request",
+        "InvalidAdapter",
+        `The adapter of ${model.name} at ${path} cannot be served over ${baseRef.name}: ${problem}. Fine-tune again, or deploy another checkpoint.`,
+        { param: "properties.model" },
+      );
+    return { ...base, adapter: { path, sha256, sizeBytes: st.size } };
+  }
+
+  /** sha256 of a local file, computed once per path, size and mtime. */
+  async #hashOnce(path: string, st: Stats, emit: (p: WeightsProgress) => void): Promise<string> {
+    const stamp = `${path}:${st.size}:${st.mtimeMs}`;
+    let sha256 = this.#hashes.get(stamp);
+    if (!sha256) {
+      emit({ phase: "verifying", bytes: 0, totalBytes: st.size });
+      const hash = createHash("sha256");
+      for await (const chunk of createReadStream(path, { highWaterMark: 8 << 20 })) hash.update(chunk as Buffer);
+      sha256 = hash.digest("hex");
+      this.#hashes.set(stamp, sha256);
+    }
+    return sha256;
+  }
+
   /** A GGUF the operator placed on disk (bring your own model); hashed once per size and mtime. */
   async #localFile(model: CatalogModel, path: string, emit: (p: WeightsProgress) => void): Promise<ModelFile> {
     let st;
@@ -179,15 +248,7 @@ export class LocalModelFiles implements ModelFiles {
         { param: "properties.model" },
       );
     }
-    const stamp = `${path}:${st.size}:${st.mtimeMs}`;
-    let sha256 = this.#hashes.get(stamp);
-    if (!sha256) {
-      emit({ phase: "verifying", bytes: 0, totalBytes: st.size });
-      const hash = createHash("sha256");
-      for await (const chunk of createReadStream(path, { highWaterMark: 8 << 20 })) hash.update(chunk as Buffer);
-      sha256 = hash.digest("hex");
-      this.#hashes.set(stamp, sha256);
-    }
+    const sha256 = await this.#hashOnce(path, st, emit);
     if (model.sha256 && sha256 !== model.sha256)
       throw new IngotError(
         "unavailable",

@@ -40,5 +40,5 @@ test("a local Q8_0 GGUF deploys and answers through AzureOpenAI", async () => {
   assert.equal(r.model, "tiny-q8");
   assert.ok(r.usage!.completion_tokens >= 1);
   const models = await server.v1().models.list();
-  assert.ok(models.data.some((m) => m.id === "my-q8" && m.owned_by === "Custom"));
+  assert.ok(models.data.some((m) => m.id === "tiny-q8" && m.owned_by === "Custom"));
 });

@@ -20,6 +20,10 @@ Options:
   --log-level LEVEL          pino level (default info)
   --quota N                  quota units per usage name per account (default 2000)
   --models-base-url URL      where hf: weights download from (default env HF_ENDPOINT, else https://huggingface.co)
+  --max-file-bytes N         largest file an upload or import may hold (default 536870912, 512 MB)
+  --allow-private-import-urls
+                             let POST /openai/files/import fetch plain http and loopback, private,
+                             link-local and metadata addresses (refused by default: SSRF protection)
   --tls-cert FILE            serve https with this PEM certificate (with --tls-key)
   --tls-key FILE             the certificate's PEM private key
   --tls self-signed          serve https with a certificate made once in DATA_DIR/tls/cert.pem;
@@ -42,6 +46,8 @@ export async function upCommand(argv: string[]): Promise<number> {
       "tls-cert": { type: "string" },
       quota: { type: "string" },
       "models-base-url": { type: "string" },
+      "max-file-bytes": { type: "string" },
+      "allow-private-import-urls": { type: "boolean" },
       "tls-key": { type: "string" },
       tls: { type: "string" },
       help: { type: "boolean", short: "h" },
@@ -78,6 +84,8 @@ export async function upCommand(argv: string[]): Promise<number> {
     sequences: int("sequences", values.sequences),
     logLevel: values["log-level"],
     modelsBaseUrl: values["models-base-url"],
+    maxFileBytes: int("max-file-bytes", values["max-file-bytes"]),
+    allowPrivateImportUrls: values["allow-private-import-urls"] ?? false,
     ...(values.quota !== undefined ? { deploymentPolicy: { quotaPerUsage: int("quota", values.quota) } } : {}),
   });
   const address = await ingot.app.listen({ port, host });

@@ -53,8 +53,9 @@ export interface CatalogModel {
   maxContextLength?: number;
   /**
    * Where the weights come from: `builtin:<name>` (built by Ingot), `file:<absolute path>`,
-   * `hf:<owner>/<repo>/<path/in/repo.gguf>[@<revision>]`, or `none` (no open weights: served
-   * only through an upstream).
+   * `hf:<owner>/<repo>/<path/in/repo.gguf>[@<revision>]`, `lora:<absolute path>` (a LoRA adapter
+   * over `baseModel`, served in the base's runner), or `none` (no open weights: served only
+   * through an upstream).
    */
   weights: string;
   /** Lowercase hex sha256 of the weights file; absent: recorded at the first download (trust on first use). */
@@ -67,6 +68,10 @@ export interface CatalogModel {
   license: string;
   /** For custom (fine-tuned or registered) models: the catalog model they derive from. */
   baseModel?: ModelRef;
+  /** For fine-tuned models and checkpoints: the job (`ftjob-…`) that produced them. */
+  fineTuneJob?: string;
+  /** For a checkpoint (`ftchkpt-…`): the job (`ftjob-…`) it is a checkpoint of. */
+  checkpointOf?: string;
   /** Default: `upstream` when weights are `none`, else `llamacpp`. */
   engine?: "llamacpp" | "upstream";
   /** Where the sha256/size came from (catalog files only; informational). */

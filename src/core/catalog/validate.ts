@@ -20,7 +20,7 @@ const BUILTIN_RE = /^builtin:[a-z0-9][a-z0-9-]*$/;
 const KNOWN_KEYS = new Set([
   "format", "name", "version", "isDefaultVersion", "publisher", "description", "capabilities", "contextLength",
   "maxContextLength", "weights", "sha256", "sizeBytes", "skus", "lifecycleStatus", "deprecation", "license",
-  "baseModel", "engine", "sources",
+  "baseModel", "engine", "sources", "fineTuneJob", "checkpointOf",
 ]);
 const SKU_KEYS = new Set(["name", "usageName", "minCapacity", "maxCapacity", "defaultCapacity", "step"]);
 
@@ -30,7 +30,8 @@ export function weightsProblem(weights: string): string | undefined {
   if (weights.startsWith("builtin:")) return BUILTIN_RE.test(weights) ? undefined : "a built-in name is lowercase letters, digits and dashes (builtin:tiny-chat)";
   if (weights.startsWith("file:")) return weights.slice(5).startsWith("/") ? undefined : "file: weights need an absolute path (file:/models/x.gguf)";
   if (weights.startsWith("hf:")) return HF_RE.test(weights) ? undefined : "use hf:<owner>/<repo>/<path/in/repo.gguf>[@<revision>]";
-  return "use builtin:<name>, file:<absolute path>, hf:<owner>/<repo>/<file.gguf>[@<revision>] or none";
+  if (weights.startsWith("lora:")) return weights.slice(5).startsWith("/") ? undefined : "lora: adapters need an absolute path (lora:/data/adapters/x.gguf)";
+  return "use builtin:<name>, file:<absolute path>, hf:<owner>/<repo>/<file.gguf>[@<revision>], lora:<absolute path> or none";
 }
 
 /**
@@ -121,6 +122,10 @@ export function validateCatalogModel(raw: unknown, where: string): CatalogModel 
     baseModel = { format: b.format as string, name: b.name as string, version: b.version as string };
   }
 
+  if (weights.startsWith("lora:") && !baseModel) fail("baseModel", "is required with lora: weights: name the catalog model the adapter applies to");
+  const fineTuneJob = optStr("fineTuneJob");
+  const checkpointOf = optStr("checkpointOf");
+
   const engine = m.engine ?? (weights === "none" ? "upstream" : "llamacpp");
   if (engine !== "llamacpp" && engine !== "upstream") fail("engine", `'${String(engine)}' is not one of llamacpp, upstream`);
   if (engine === "llamacpp" && weights === "none") fail("engine", "llamacpp needs weights; a model without open weights is served by an upstream (engine: upstream)");
@@ -141,6 +146,8 @@ export function validateCatalogModel(raw: unknown, where: string): CatalogModel 
   if (deprecation !== undefined) out.deprecation = deprecation;
   if (baseModel !== undefined) out.baseModel = baseModel;
   if (sources !== undefined) out.sources = sources;
+  if (fineTuneJob !== undefined) out.fineTuneJob = fineTuneJob;
+  if (checkpointOf !== undefined) out.checkpointOf = checkpointOf;
   return out;
 }
 

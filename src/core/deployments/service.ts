@@ -19,6 +19,14 @@ const TOUCH_INTERVAL_MS = 60_000;
 
 /** Loaded models are shared: deployments of one catalog model use one engine slot. */
 export const engineKeyOf = (m: ModelRef) => `${m.format}/${m.name}@${m.version}`;
+
+/** A custom model served as a LoRA adapter in its base's runner (rather than as weights of its own). */
+export const isAdapterModel = (m: CatalogModel): m is CatalogModel & { baseModel: ModelRef } => m.baseModel !== undefined && m.weights.startsWith("lora:");
+
+/** Where a model runs: its own engine slot, or (an adapter model) its base's slot through the adapter. */
+export function engineTargetOf(m: CatalogModel): { key: string; adapter?: string } {
+  return isAdapterModel(m) ? { key: engineKeyOf(m.baseModel), adapter: engineKeyOf(m) } : { key: engineKeyOf(m) };
+}
 export const sameModel = (a: ModelRef, b: ModelRef) => a.format === b.format && a.name === b.name && a.version === b.version;
 const label = (m: ModelRef) => `${m.name} (format '${m.format}', version '${m.version}')`;
 
@@ -310,6 +318,7 @@ export class DeploymentService implements DeploymentResolver {
     const now = this.#clock();
     if (now - (d.lastUsedAt ?? 0) >= TOUCH_INTERVAL_MS) this.#store.touchDeployment(account, name, now);
     const model = this.#catalog.find(d.model);
-    return { account, name: d.name, sku: d.sku, modelName: d.model.name, engineKey: engineKeyOf(d.model), capabilities: model.capabilities };
+    const target = engineTargetOf(model);
+    return { account, name: d.name, sku: d.sku, modelName: d.model.name, engineKey: target.key, adapter: target.adapter, capabilities: model.capabilities };
   }
 }

@@ -22,6 +22,10 @@ export interface FileRecord {
   format: DatasetFormat | null;
   examples: number | null;
   createdAt: number;
+  /** Hex sha256 of the content, once it is complete. */
+  sha256?: string | null;
+  /** When the file is deleted by itself (`expires_after`); null: kept until deleted. */
+  expiresAt?: number | null;
 }
 
 /** What fine-tuning needs of the files service. */

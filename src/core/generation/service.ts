@@ -21,6 +21,8 @@ export interface ResolvedDeployment {
   /** The model name reported in responses (e.g. "tiny-chat"). */
   modelName: string;
   engineKey: string;
+  /** The LoRA adapter on the engine's base a fine-tuned deployment runs through. */
+  adapter?: string;
   capabilities: Capability[];
 }
 
@@ -135,7 +137,7 @@ export class GenerationService {
     const started = Date.now();
     let embedded: { vectors: number[][]; promptTokens: number };
     try {
-      embedded = await this.#engine.embed(d.engineKey, req.inputs, signal);
+      embedded = await this.#engine.embed({ key: d.engineKey, adapter: d.adapter }, req.inputs, signal);
       admission.settle(embedded.promptTokens);
     } finally {
       admission.release();
@@ -166,7 +168,7 @@ export class GenerationService {
       sources = await Promise.all(
         Array.from({ length: n }, (_, i) => {
           const params = paramsFor(i);
-          return primed(this.#engine.generate(d.engineKey, { ...params, sampling: { ...params.sampling, seed: seedFor(params.sampling.seed, i) } }, signal));
+          return primed(this.#engine.generate({ key: d.engineKey, adapter: d.adapter }, { ...params, sampling: { ...params.sampling, seed: seedFor(params.sampling.seed, i) } }, signal));
         }),
       );
     } catch (e) {

@@ -1,7 +1,9 @@
 // The embedded llama.cpp engine: one runner process per loaded base model, shared by every
-// deployment of that model. A runner that dies fails its in-flight requests and is restarted.
+// deployment of that model and by the LoRA adapters (fine-tuned models) attached to it. A
+// runner that dies fails its in-flight requests and is restarted with its adapters.
 import { errors, IngotError } from "../../core/errors.ts";
-import type { Engine, EngineEvent, EngineModel, EngineStatus, GenerateParams } from "../../core/ports.ts";
+import { adapterSequencesFor } from "../../core/ports.ts";
+import type { Engine, EngineAdapter, EngineEvent, EngineModel, EngineStatus, EngineTarget, GenerateParams } from "../../core/ports.ts";
 import { AsyncQueue } from "../../lib/async-queue.ts";
 import { prepareChat } from "./chat-format.ts";
 import type { FromRunner, RunnerPrompt } from "./protocol.ts";
@@ -12,7 +14,16 @@ export interface LlamaCppEngineOptions {
   threads: number;
   /** Parallel sequences per loaded model (continuous batching slots). */
   sequences: number;
+  /** Parallel sequences of each adapter's context (default adapterSequencesFor(sequences)). */
+  adapterSequences?: number;
   log?: (level: "info" | "warn" | "error", message: string, fields?: Record<string, unknown>) => void;
+}
+
+interface AdapterSlot {
+  adapter: EngineAdapter;
+  state: "loading" | "ready" | "failed";
+  error?: string;
+  ready: Promise<void>;
 }
 
 interface Slot {
@@ -22,6 +33,7 @@ interface Slot {
   error?: string;
   ready: Promise<void>;
   restarts: number;
+  adapters: Map<string, AdapterSlot>;
 }
 
 const MAX_RESTART_DELAY_MS = 10_000;
@@ -39,7 +51,7 @@ export class LlamaCppEngine implements Engine {
   load(model: EngineModel): Promise<void> {
     const existing = this.#slots.get(model.key);
     if (existing && existing.state !== "failed") return existing.ready;
-    const slot = { model, state: "loading", restarts: 0 } as Slot;
+    const slot = { model, state: "loading", restarts: 0, adapters: existing?.adapters ?? new Map() } as Slot;
     this.#slots.set(model.key, slot);
     this.#startRunner(slot);
     return slot.ready;
@@ -51,7 +63,12 @@ export class LlamaCppEngine implements Engine {
       { modelPath: model.path, threads: this.#options.threads, sequences: this.#options.sequences, contextLength: model.contextLength, embeddings: model.embeddings },
       (code, signal) => this.#onRunnerExit(slot, code, signal),
     );
-    slot.ready = slot.client.start().then(
+    const started = slot.client.start().then(async () => {
+      // A restarted runner gets back the adapters that were serving before it died.
+      for (const a of slot.adapters.values()) if (a.state === "ready") await this.#attach(slot, a).catch(() => {});
+      if (!slot.client.pid) throw new Error("the runner exited while its adapters were being attached again");
+    });
+    slot.ready = started.then(
       () => {
         slot.state = "ready";
         slot.error = undefined;
@@ -87,15 +104,73 @@ export class LlamaCppEngine implements Engine {
     await slot.client.stop();
   }
 
-  async #readyClient(key: string): Promise<RunnerClient> {
+  loadAdapter(key: string, adapter: EngineAdapter): Promise<void> {
     const slot = this.#slots.get(key);
+    if (!slot) return Promise.reject(errors.unavailable(`The base model ${key} is not loaded; load it before attaching ${adapter.id}.`));
+    const existing = slot.adapters.get(adapter.id);
+    if (existing && existing.state !== "failed" && existing.adapter.path === adapter.path) return existing.ready;
+    const a = { adapter, state: "loading" } as AdapterSlot;
+    slot.adapters.set(adapter.id, a);
+    a.ready = (async () => {
+      // Another file under the same id (the model was re-registered): the old context goes first.
+      if (existing) await this.#detach(slot, existing);
+      await slot.ready;
+      await this.#attach(slot, a);
+    })();
+    a.ready.catch(() => {});
+    return a.ready;
+  }
+
+  async #attach(slot: Slot, a: AdapterSlot): Promise<void> {
+    const { id, path } = a.adapter;
+    try {
+      await slot.client.call((rid) => ({ type: "load_adapter", id: rid, adapter: id, path, sequences: this.#adapterSequences }), "adapter_loaded");
+    } catch (e) {
+      a.state = "failed";
+      a.error = `The LoRA adapter of ${id} (${path}) could not be attached to its base ${slot.model.key}: ${e instanceof Error ? e.message : String(e)}`;
+      throw new IngotError("unavailable", "AdapterLoadFailed", a.error);
+    }
+    a.state = "ready";
+    a.error = undefined;
+    // Detached while it was attaching: free the context it just got.
+    if (slot.adapters.get(id) !== a) await this.#detach(slot, a);
+  }
+
+  async #detach(slot: Slot, a: AdapterSlot): Promise<void> {
+    if (a.state === "loading") await a.ready.catch(() => {});
+    if (a.state !== "ready" || !slot.client.pid) return;
+    a.state = "failed";
+    a.error = "detached";
+    await slot.client.call((rid) => ({ type: "unload_adapter", id: rid, adapter: a.adapter.id }), "adapter_unloaded").catch(() => {});
+  }
+
+  async unloadAdapter(key: string, adapterId: string): Promise<void> {
+    const slot = this.#slots.get(key);
+    const a = slot?.adapters.get(adapterId);
+    if (!slot || !a) return;
+    slot.adapters.delete(adapterId);
+    await this.#detach(slot, a);
+  }
+
+  get #adapterSequences(): number {
+    return this.#options.adapterSequences ?? adapterSequencesFor(this.#options.sequences);
+  }
+
+  async #readyClient(target: EngineTarget): Promise<RunnerClient> {
+    const slot = this.#slots.get(target.key);
     if (!slot) throw errors.unavailable("The model for this deployment is not loaded yet. Retry in a few seconds.");
     if (slot.state === "restarting" || slot.state === "loading") await slot.ready.catch(() => {});
     if (slot.state !== "ready") throw errors.unavailable(`The model for this deployment is not available: ${slot.error ?? slot.state}.`);
+    if (target.adapter !== undefined) {
+      const a = slot.adapters.get(target.adapter);
+      if (!a) throw errors.unavailable("The fine-tuned model for this deployment is not loaded yet. Retry in a few seconds.");
+      if (a.state === "loading") await a.ready.catch(() => {});
+      if (a.state !== "ready") throw errors.unavailable(`The fine-tuned model for this deployment is not available: ${a.error ?? a.state}.`);
+    }
     return slot.client;
   }
 
-  async *generate(key: string, params: GenerateParams, signal: AbortSignal): AsyncIterable<EngineEvent> {
+  async *generate(target: EngineTarget, params: GenerateParams, signal: AbortSignal): AsyncIterable<EngineEvent> {
     let prompt: RunnerPrompt;
     let grammar: string | undefined;
     let scanner: ToolCallScanner | undefined;
@@ -107,7 +182,7 @@ export class LlamaCppEngine implements Engine {
     } else {
       prompt = { kind: "text", text: params.input.prompt, suffix: params.input.suffix };
     }
-    const client = await this.#readyClient(key);
+    const client = await this.#readyClient(target);
     if (prompt.kind === "text" && prompt.suffix !== undefined && !client.hasFim)
       throw errors.invalid("This model cannot complete with a suffix: it has no fill-in-the-middle tokens. Remove 'suffix' or deploy a model with infill support.", "suffix");
 
@@ -121,6 +196,7 @@ export class LlamaCppEngine implements Engine {
         maxTokens: params.maxTokens,
         stop: params.stop,
         logprobs: params.logprobs,
+        adapter: target.adapter,
         sampling: { ...params.sampling, logitBias: Object.entries(params.sampling.logitBias).map(([t, b]) => [Number(t), b]) },
       }),
       { onMessage: (m) => queue.push(m), onDeath: (e) => queue.fail(e) },
@@ -154,8 +230,10 @@ export class LlamaCppEngine implements Engine {
     }
   }
 
-  async embed(key: string, inputs: string[], signal: AbortSignal): Promise<{ vectors: number[][]; promptTokens: number }> {
-    const client = await this.#readyClient(key);
+  async embed(target: EngineTarget, inputs: string[], signal: AbortSignal): Promise<{ vectors: number[][]; promptTokens: number }> {
+    // node-llama-cpp's embedding context takes no adapters.
+    if (target.adapter !== undefined) throw errors.invalid("Fine-tuned (LoRA) deployments do not serve embeddings; use a deployment of the base model.", "model");
+    const client = await this.#readyClient(target);
     return new Promise((resolve, reject) => {
       const req = client.request((id) => ({ type: "embed", id, inputs }), {
         onMessage: (m) => {
@@ -177,6 +255,7 @@ export class LlamaCppEngine implements Engine {
       error: s.error,
       activeSequences: Math.min(s.client.inFlight, this.#options.sequences),
       queuedRequests: Math.max(0, s.client.inFlight - this.#options.sequences),
+      adapters: [...s.adapters.values()].map((a) => ({ id: a.adapter.id, state: a.state, ...(a.error ? { error: a.error } : {}) })),
     }));
   }
 

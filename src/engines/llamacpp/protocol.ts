@@ -1,5 +1,6 @@
 // The typed protocol between the server (parent) and a runner child process, which holds
-// one loaded base model. Messages travel over the child_process IPC channel.
+// one loaded base model and, per attached LoRA adapter, one more context. Messages travel
+// over the child_process IPC channel.
 import type { TokenLogprob } from "../../core/generation/types.ts";
 
 export interface LoadOptions {
@@ -38,6 +39,20 @@ export interface GenerateMessage {
   /** GBNF text constraining the output, if any. */
   grammar?: string;
   logprobs: number | null;
+  /** Generate through this attached adapter's context (absent: the base context). */
+  adapter?: string;
+}
+
+/** Attaches a LoRA adapter: a context of its own over the shared weights. Answered with adapter_loaded or error. */
+export interface LoadAdapterMessage {
+  type: "load_adapter";
+  id: number;
+  adapter: string;
+  path: string;
+  /** Parallel sequences of the adapter's context (fewer than the base's). */
+  sequences: number;
+  /** LoRA scale (default 1). */
+  scale?: number;
 }
 
 export type ToRunner =
@@ -45,6 +60,9 @@ export type ToRunner =
   | GenerateMessage
   | { type: "cancel"; id: number }
   | { type: "embed"; id: number; inputs: string[] }
+  | LoadAdapterMessage
+  /** Fails the adapter's in-flight requests, frees its context and weights; answered with adapter_unloaded. */
+  | { type: "unload_adapter"; id: number; adapter: string }
   | { type: "shutdown" };
 
 export type FromRunner =
@@ -60,4 +78,6 @@ export type FromRunner =
       cachedTokens: number;
     }
   | { type: "embedded"; id: number; vectors: number[][]; promptTokens: number }
+  | { type: "adapter_loaded"; id: number }
+  | { type: "adapter_unloaded"; id: number }
   | { type: "error"; id: number; code: "invalid_request" | "internal"; message: string; param?: string };

@@ -83,6 +83,24 @@ export class RunnerClient {
     return { id, done: () => this.#listeners.delete(id) };
   }
 
+  /** Sends a request answered by one message of type `expect`; an `error` reply (or the runner's death) rejects. */
+  call<T extends FromRunner["type"]>(build: (id: number) => ToRunner, expect: T): Promise<Extract<FromRunner, { type: T }>> {
+    return new Promise((resolve, reject) => {
+      const req = this.request(build, {
+        onMessage: (m) => {
+          if (m.type === expect) {
+            req.done();
+            resolve(m as Extract<FromRunner, { type: T }>);
+          } else if (m.type === "error") {
+            req.done();
+            reject(new Error(m.message));
+          }
+        },
+        onDeath: reject,
+      });
+    });
+  }
+
   cancel(id: number): void {
     this.#listeners.delete(id);
     this.#send({ type: "cancel", id });

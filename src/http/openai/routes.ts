@@ -4,7 +4,9 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import { errors } from "../../core/errors.ts";
 import { AZURE_OPENAI_VERSIONS, checkApiVersion } from "../api-versions.ts";
 import type { AppContext } from "../context.ts";
+import { registerFileRoutes } from "./files.ts";
 import { handleChat, handleCompletion, handleEmbeddings } from "./handlers.ts";
+import { registerModelsRoutes } from "./models.ts";
 
 type DeploymentParams = { Params: { deployment: string }; Querystring: Record<string, string> };
 
@@ -38,16 +40,7 @@ export function registerOpenAIRoutes(app: FastifyInstance, ctx: AppContext): voi
     app.post(`${prefix}/chat/completions`, dated, async (request, reply) => handleChat(ctx, "openai", request, reply, modelFromBody(request.body), request.body));
     app.post(`${prefix}/completions`, dated, async (request, reply) => handleCompletion(ctx, "openai", request, reply, modelFromBody(request.body), request.body));
     app.post(`${prefix}/embeddings`, dated, async (request, reply) => handleEmbeddings(ctx, request, reply, modelFromBody(request.body), request.body));
-    app.get(`${prefix}/models`, dated, async (request) => ({ object: "list", data: ctx.deployments.list(request.account).map(modelObject) }));
-    app.get<{ Params: { model: string } }>(`${prefix}/models/:model`, dated, async (request) => {
-      const d = ctx.deployments.list(request.account).find((x) => x.name === request.params.model);
-      if (!d) throw errors.deploymentNotFound();
-      return modelObject(d);
-    });
   }
-}
-
-/** On v1, a "model" is a deployment: that is what `model` in a request names. */
-function modelObject(d: { name: string; createdAt: number; model: { format: string } }) {
-  return { id: d.name, object: "model", created: Math.floor(d.createdAt / 1000), owned_by: d.model.format };
+  registerFileRoutes(app, ctx);
+  registerModelsRoutes(app, ctx);
 }

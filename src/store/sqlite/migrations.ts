@@ -93,4 +93,66 @@ export const MIGRATIONS: { version: number; sql: string }[] = [
       );
     `,
   },
+  {
+    // Files (datasets, results): content in blobs/files/, validation outcome here.
+    version: 3,
+    sql: `
+      CREATE TABLE files (
+        id TEXT PRIMARY KEY,
+        account TEXT NOT NULL REFERENCES accounts(name) ON DELETE CASCADE,
+        purpose TEXT NOT NULL,
+        filename TEXT NOT NULL,
+        bytes INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        status_details TEXT,
+        format TEXT,
+        examples INTEGER,
+        sha256 TEXT,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER
+      );
+      CREATE INDEX files_by_account ON files (account, created_at);
+    `,
+  },
+  {
+    // Fine-tuning jobs, their events, checkpoints and per-step metrics (results.csv).
+    version: 4,
+    sql: `
+      CREATE TABLE jobs (
+        id TEXT PRIMARY KEY,
+        account TEXT NOT NULL,
+        status TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        record TEXT NOT NULL
+      );
+      CREATE INDEX jobs_by_account ON jobs (account, created_at);
+      CREATE TABLE job_events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        id TEXT NOT NULL UNIQUE,
+        job TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        level TEXT NOT NULL,
+        message TEXT NOT NULL,
+        type TEXT NOT NULL,
+        data TEXT
+      );
+      CREATE INDEX job_events_by_job ON job_events (job, seq);
+      CREATE TABLE job_checkpoints (
+        id TEXT PRIMARY KEY,
+        job TEXT NOT NULL,
+        account TEXT NOT NULL,
+        epoch INTEGER NOT NULL,
+        step INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        adapter_path TEXT NOT NULL,
+        metrics TEXT NOT NULL
+      );
+      CREATE TABLE job_metrics (
+        job TEXT NOT NULL,
+        step INTEGER NOT NULL,
+        metrics TEXT NOT NULL,
+        PRIMARY KEY (job, step)
+      );
+    `,
+  },
 ];

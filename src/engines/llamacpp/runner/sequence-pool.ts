@@ -25,6 +25,7 @@ export class SequencePool {
   #ids = new Map<LlamaContextSequence, number>();
   readonly barrier = new StepBarrier();
   #waiters: (() => void)[] = [];
+  #idle: (() => void)[] = [];
   readonly size: number;
 
   constructor(context: LlamaContext) {
@@ -81,8 +82,24 @@ export class SequencePool {
         released = true;
         this.#free.push(sequence);
         this.#wakeNext();
+        this.#checkIdle();
       },
     };
+  }
+
+  /** Resolves once no sequence is leased (before the context is disposed). */
+  idle(): Promise<void> {
+    return new Promise((resolve) => {
+      this.#idle.push(resolve);
+      this.#checkIdle();
+    });
+  }
+
+  #checkIdle(): void {
+    if (this.#free.length < this.size) return;
+    const idle = this.#idle;
+    this.#idle = [];
+    for (const r of idle) r();
   }
 
   /** Wakes every waiter so cancelled ones can leave the queue. */
