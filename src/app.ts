@@ -13,6 +13,10 @@ import type { ModelRef } from "./core/ports.ts";
 import { Reconciler } from "./core/deployments/reconciler.ts";
 import { DeploymentService } from "./core/deployments/service.ts";
 import { FileService } from "./core/files/service.ts";
+import { resolveHyperparameters } from "./core/finetuning/auto.ts";
+import { JobService } from "./core/finetuning/jobs.ts";
+import { SqliteJobStore } from "./store/sqlite/job-store.ts";
+import { LlamaCppTrainer } from "./trainers/llamacpp/trainer.ts";
 import type { DeploymentPolicy } from "./core/deployments/service.ts";
 import { IdentityService } from "./core/identity/service.ts";
 import { SqliteIdentityStore } from "./store/sqlite/identity-store.ts";
@@ -50,6 +54,10 @@ export interface IngotOptions {
   tls?: { cert: string; key: string };
   /** Where hf: weights download from (default: env HF_ENDPOINT, else https://huggingface.co). */
   modelsBaseUrl?: string;
+  /** Compute threads of a training job (default 1: training spins its threads; never more than free cores). */
+  trainingThreads?: number;
+  /** Fine-tuning jobs running at once (default 1); the rest queue. */
+  maxRunningJobs?: number;
   /** Milliseconds since the epoch; tests inject a clock to step through rate-limit windows and expiry rules. */
   clock?: () => number;
   /** Largest file an upload or import may hold (default 512 MB, as Azure). */
@@ -71,6 +79,7 @@ export interface Ingot {
   accounts: AccountService;
   deployments: DeploymentService;
   files: FileService;
+  jobs: JobService;
   catalog: Catalog;
   close(): Promise<void>;
 }
@@ -116,6 +125,19 @@ export function createIngot(options: IngotOptions): Ingot {
   const metrics = new IngotMetrics(engine);
   const generation = new GenerationService(engine, deployments, metrics, new InMemoryRateLimiter(options.clock ?? Date.now));
   const modelFiles = new LocalModelFiles(catalog, join(options.dataDir, "models"), { baseUrl: options.modelsBaseUrl });
+  const jobs = new JobService({
+    store: new SqliteJobStore(store.database),
+    files: fileService,
+    catalog,
+    modelFiles,
+    trainer: new LlamaCppTrainer(),
+    resolveHyperparameters,
+    jobDir: (id) => join(options.dataDir, "blobs", "jobs", id),
+    threads: options.trainingThreads ?? 1,
+    maxRunning: options.maxRunningJobs,
+    clock,
+    log: (m, f) => log("info", m, f),
+  });
   let reconciled = false;
   const ctx: AppContext = {
     generation,
@@ -123,6 +145,7 @@ export function createIngot(options: IngotOptions): Ingot {
     modelOwner: (ref) => catalog.ownerOf(ref),
     accounts,
     deployments,
+    jobs,
     files: fileService,
     catalog,
     models: new AccountModels(catalog, deployments, modelFiles),
@@ -138,6 +161,7 @@ export function createIngot(options: IngotOptions): Ingot {
   const ready = reconciler.reconcileAll().then(() => {
     reconciled = true;
   });
+  jobs.start();
   // Lifecycle rules (idle fine-tuned deployments, DeveloperTier expiry) also run on reads; this catches quiet servers.
   const sweeper = setInterval(() => {
     deployments.sweep();
@@ -153,10 +177,12 @@ export function createIngot(options: IngotOptions): Ingot {
     accounts,
     deployments,
     files: fileService,
+    jobs,
     catalog,
     async close() {
       clearInterval(sweeper);
       await app.close();
+      await jobs.close();
       await fileService.close();
       await engine.close();
       store.close();

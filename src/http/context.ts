@@ -6,6 +6,7 @@ import type { DeploymentService } from "../core/deployments/service.ts";
 import type { FileService } from "../core/files/service.ts";
 import type { GenerationService } from "../core/generation/service.ts";
 import type { IdentityService } from "../core/identity/service.ts";
+import type { JobService } from "../core/finetuning/jobs.ts";
 import type { Engine, ModelRef } from "../core/ports.ts";
 import type { IngotMetrics } from "./ops/metrics.ts";
 
@@ -15,6 +16,8 @@ export interface AppContext {
   modelOwner(ref: ModelRef): string | undefined;
   accounts: AccountService;
   deployments: DeploymentService;
+  /** Fine-tuning jobs. */
+  jobs: JobService;
   /** Uploaded and imported files (datasets, results). */
   files: FileService;
   catalog: Catalog;

@@ -13,6 +13,7 @@ import { registerModelInferenceRoutes } from "./inference/routes.ts";
 import { registerOpenAIRoutes } from "./openai/routes.ts";
 import { registerOpsRoutes } from "./ops/routes.ts";
 import { registerArmRoutes } from "./arm/routes.ts";
+import { registerFineTuningRoutes } from "./openai/fine-tuning.ts";
 
 export function buildServer(ctx: AppContext, logger: FastifyServerOptions["logger"], tls?: { cert: string; key: string }): FastifyInstance {
   const app = Fastify({
@@ -57,5 +58,6 @@ export function buildServer(ctx: AppContext, logger: FastifyServerOptions["logge
   registerOpsRoutes(app, ctx);
   registerIdentityRoutes(app, ctx.identity);
   registerArmRoutes(app, ctx);
+  registerFineTuningRoutes(app, ctx);
   return app;
 }

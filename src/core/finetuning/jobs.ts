@@ -339,6 +339,8 @@ export class JobService {
           job = this.#save({ ...job, trainedTokens: ev.trainedTokens, estimatedFinish });
           this.#event(job.id, "info", `Step ${ev.metrics.step}/${totalSteps}: training loss=${ev.metrics.trainLoss.toFixed(4)}`, "metrics", metricsData(ev.metrics, totalSteps));
         } else if (ev.type === "checkpoint") {
+          // Full-validation figures come with the epoch's checkpoint; they belong to that step's results row.
+          this.#d.store.addMetrics(job.id, ev.metrics);
           const checkpoint: CheckpointRecord = { id: `ftchkpt-${hex()}`, jobId: job.id, account: job.account, epoch: ev.epoch, step: ev.step, createdAt: this.#clock(), adapterPath: ev.adapterPath, metrics: ev.metrics };
           this.#d.store.putCheckpoint(checkpoint);
           this.#register(job, checkpoint.id, ev.adapterPath, checkpoint.id);
