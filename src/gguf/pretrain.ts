@@ -11,7 +11,7 @@ import { str, u32 } from './format.ts';
 import { readGguf } from './reader.ts';
 import { writeGguf } from './writer.ts';
 import type { GgufTensorToWrite, WrittenFile } from './writer.ts';
-import type { PretrainJob } from './pretrain-child.ts';
+import type { PretrainJob } from './pretrain-data.ts';
 
 const CHILD = fileURLToPath(new URL('./pretrain-child.ts', import.meta.url));
 

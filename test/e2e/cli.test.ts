@@ -83,7 +83,10 @@ test("ingot up serves, prints the generated key, and drains streams on SIGTERM",
     if (done) break;
     text += new TextDecoder().decode(value);
   }
-  assert.match(text, /"finish_reason":"length"/, `the in-flight stream ran to its end: ${text.slice(-400)}`);
+  // The pre-trained tiny-chat may end its answer before max_tokens; either way the stream must finish normally.
+  assert.match(text, /"finish_reason":"(length|stop)"/, `the in-flight stream ran to its end: ${text.slice(-400)}`);
+  assert.match(text, /data: \[DONE\]/);
+  assert.doesNotMatch(text, /"error"/);
   assert.match(text, /data: \[DONE\]\n\n$/);
   assert.equal(await exited, 0);
 });

@@ -7,22 +7,22 @@ import type { RequestedHyperparameters } from '../../src/core/finetuning/types.t
 const AUTO: RequestedHyperparameters = { n_epochs: 'auto', batch_size: 'auto', learning_rate_multiplier: 'auto' };
 const stats = (examples: number, baseModelName = 'tiny-chat') => ({ examples, tokensPerExample: Array(examples).fill(40), baseModelName, seed: 42 });
 
-test('epochs: about 1,000 example visits, between 2 and 50', () => {
-  assert.equal(autoEpochs(20), 50);
-  assert.equal(autoEpochs(10), 50);
-  assert.equal(autoEpochs(40), 25);
-  assert.equal(autoEpochs(100), 10);
+test('epochs: about 1,200 example visits, between 2 and 60', () => {
+  assert.equal(autoEpochs(20), 60);
+  assert.equal(autoEpochs(10), 60);
+  assert.equal(autoEpochs(40), 30);
+  assert.equal(autoEpochs(100), 12);
   assert.equal(autoEpochs(1000), 2);
-  assert.equal(autoEpochs(0), 50);
+  assert.equal(autoEpochs(0), 60);
 });
 
 test('batch size: 1 below 512 examples, then doubling with the data, at most 8', () => {
   assert.deepEqual([1, 100, 511, 512, 1023, 1024, 2048, 100_000].map(autoBatchSize), [1, 1, 1, 2, 2, 4, 8, 8]);
 });
 
-test('tiny-chat with 20 examples resolves to what recalls 20 facts: 50 epochs, batch 1, lr 2e-3, rank 16, alpha 32', () => {
+test('tiny-chat with 20 examples resolves to what recalls 20 facts: 60 epochs, batch 1, lr 2e-3, rank 16, alpha 32', () => {
   assert.deepEqual(resolveHyperparameters(AUTO, stats(20)), {
-    epochs: 50, batchSize: 1, learningRate: 2e-3, learningRateMultiplier: 1, rank: 16, alpha: 32, seed: 42,
+    epochs: 60, batchSize: 1, learningRate: 2e-3, learningRateMultiplier: 1, rank: 16, alpha: 32, seed: 42,
   });
 });
 

@@ -55,9 +55,8 @@ export class LlamaCppTrainer implements Trainer {
       }
     });
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderrTail: string }>((resolve) => {
-      proc.on('error', (e) => {
-        tail += `\n${e.message}`;
-      });
+      // A spawn failure may come without 'close'.
+      proc.on('error', (e) => resolve({ code: null, signal: null, stderrTail: `${tail}\n${e.message}` }));
       proc.on('close', (code, signal) => resolve({ code, signal, stderrTail: tail }));
     });
     return { proc, exited };

@@ -1,7 +1,7 @@
 // Child-process entry of the llamacpp trainer: LoRA training (or a dataset inspection)
 // through the libllama that node-llama-cpp ships. One process per job, so that a native
 // abort fails the job and never the server. argv[2]: JSON WorkerJob; messages go to fd 3.
-import { mkdir, readFile, readdir, rename, unlink } from 'node:fs/promises';
+import { mkdir, readFile, readdir, unlink } from 'node:fs/promises';
 import { writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DatasetInspection, StepMetrics, TrainingSpec } from '../../core/finetuning/trainer.ts';
@@ -47,6 +47,7 @@ async function encodeFiles(lib: ReturnType<typeof loadLlama>, baseModelPath: str
 }
 
 async function inspect(baseModelPath: string, file: string, contextLength: number): Promise<DatasetInspection> {
+  await readGguf(baseModelPath); // a clear error for a file that is not a model, before libllama sees it
   const [examples] = (await encodeFiles(loadLlama(), baseModelPath, [file])).sets;
   return {
     examples: examples.length,
@@ -75,8 +76,20 @@ function mean(ms: WindowMetrics[]): { loss: number; acc: number } {
   return { loss: n ? loss / n : NaN, acc: n ? acc / n : NaN };
 }
 
+function checkHyperparameters(h: TrainingSpec['hyperparameters']): void {
+  const bad = (what: string) => {
+    throw new Error(`invalid hyperparameters: ${what}`);
+  };
+  if (!Number.isInteger(h.epochs) || h.epochs < 1) bad(`epochs ${h.epochs}`);
+  if (!Number.isInteger(h.batchSize) || h.batchSize < 1) bad(`batchSize ${h.batchSize}`);
+  if (!(h.learningRate > 0 && h.learningRate < 1)) bad(`learningRate ${h.learningRate}`);
+  if (!Number.isInteger(h.rank) || h.rank < 1) bad(`rank ${h.rank}`);
+  if (!(h.alpha > 0)) bad(`alpha ${h.alpha}`);
+}
+
 async function train(spec: TrainingSpec): Promise<void> {
   const h = spec.hyperparameters;
+  checkHyperparameters(h);
   const lib = loadLlama();
   const base = await readGguf(spec.baseModelPath);
   await mkdir(spec.outDir, { recursive: true });
@@ -85,8 +98,13 @@ async function train(spec: TrainingSpec): Promise<void> {
 
   const files = [spec.trainingFile, ...(spec.validationFile ? [spec.validationFile] : [])];
   const { sets: [all, validFile], pad } = await encodeFiles(lib, spec.baseModelPath, files);
-  const { train: trainSet, valid: validSet } = validFile ? { train: all, valid: validFile } : splitValidation(all, spec.validationSplit, h.seed);
-  if (!trainSet.length) throw new Error('the training file has no examples');
+  const split = validFile ? { train: all, valid: validFile } : splitValidation(all, spec.validationSplit, h.seed);
+  // Examples with nothing to train (every assistant turn weight 0) would only add NaN metrics.
+  const trainSet = split.train.filter((e) => trainedTokens(e) > 0);
+  const validSet = split.valid.filter((e) => trainedTokens(e) > 0);
+  const skipped = split.train.length + split.valid.length - trainSet.length - validSet.length;
+  if (skipped) send({ type: 'log', message: `${skipped} examples have no trained tokens (every assistant turn has weight 0) and are skipped` });
+  if (!trainSet.length) throw new Error(all.length ? 'no example has a trained token: every assistant turn has weight 0' : 'the training file has no examples');
   const window = windowFor([...trainSet, ...validSet].map((e) => e.tokens.length), spec.contextLength);
   const cut = [...trainSet, ...validSet].filter((e) => e.tokens.length > window + 1);
   if (cut.length) send({ type: 'log', message: `${cut.length} examples are longer than the ${window}-token window and were cut (first: line ${cut[0].line})` });
@@ -169,11 +187,9 @@ async function train(spec: TrainingSpec): Promise<void> {
   }
   session.close();
   if (!lastPath) throw new Error('nothing was trained');
-  // The final adapter is the last checkpoint's weights under its own name.
+  // The final adapter is the last checkpoint's weights under its own name (written atomically).
   const final = join(spec.outDir, 'adapter.gguf');
-  const ad = await readLoraAdapter(lastPath);
-  await writeLoraAdapter(`${final}.partial`, ad);
-  await rename(`${final}.partial`, final);
+  await writeLoraAdapter(final, await readLoraAdapter(lastPath));
   send({ type: 'done', adapterPath: final, trainedTokens: trained });
 }
 
