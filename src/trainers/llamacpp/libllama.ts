@@ -14,7 +14,6 @@ export type Ptr = unknown;
 
 // enum ggml_op values used by the hooks (ggml.h of this release).
 export const GGML_OP = { NONE: 0, MUL_MAT: 29, CROSS_ENTROPY_LOSS: 96, CROSS_ENTROPY_LOSS_BACK: 97, OPT_STEP_ADAMW: 98 } as const;
-export const GGML_TENSOR_FLAG_PARAM = 4;
 const GGML_TYPE_I32 = 26;
 
 // struct ggml_tensor field offsets (336 bytes in all).
@@ -109,7 +108,6 @@ export const ChatMessage = koffi.struct('ingot_llama_chat_message', { role: 'con
 // bool cb_eval(struct ggml_tensor * t, bool ask, void * user_data)
 export const EvalCallback = koffi.proto('bool ingot_cb_eval(void *t, bool ask, void *ud)');
 export const ParamFilter = koffi.proto('bool ingot_param_filter(void *t, void *ud)');
-export const LogCallback = koffi.proto('void ingot_log_cb(int level, const char *text, void *ud)');
 
 function checkLayouts(): void {
   const want: [TypeObject, Record<string, number>, number][] = [
@@ -140,7 +138,6 @@ export interface LlamaLib {
   modelSave(model: Ptr, path: string): void;
   modelGetVocab(model: Ptr): Ptr;
   modelChatTemplate(model: Ptr): string | null;
-  modelNParams(model: Ptr): number;
   initFromModel(model: Ptr, params: Record<string, unknown>): Ptr;
   free(ctx: Ptr): void;
   nCtx(ctx: Ptr): number;
@@ -157,7 +154,6 @@ export interface LlamaLib {
   decodeOne(ctx: Ptr, token: number): number;
   optInit(ctx: Ptr, model: Ptr, params: Record<string, unknown>): void;
   optEpoch(ctx: Ptr, dataset: Ptr, resultTrain: Ptr, resultEval: Ptr, idataSplit: number, cbTrain: Ptr, cbEval: Ptr): void;
-  logSet(cb: Ptr): void;
   // libggml-base
   setParam(t: Ptr): void;
   nbytes(t: Ptr): number;
@@ -170,9 +166,7 @@ export interface LlamaLib {
   resultFree(r: Ptr): void;
   resultReset(r: Ptr): void;
   tensorGet(t: Ptr, out: Uint8Array, offset: number, size: number): void;
-  tensorSet(t: Ptr, data: Uint8Array, offset: number, size: number): void;
   constantOptimizerParams: Ptr;
-  filterAll: Ptr;
 }
 
 let cached: LlamaLib | undefined;
@@ -211,7 +205,6 @@ export function loadLlama(): LlamaLib {
     modelSave: llama.func('void llama_model_save_to_file(void *model, const char *path)'),
     modelVocab: llama.func('void *llama_model_get_vocab(void *model)'),
     modelTemplate: llama.func('const char *llama_model_chat_template(void *model, const char *name)'),
-    modelNParams: llama.func('uint64_t llama_model_n_params(void *model)'),
     init: llama.func('void *llama_init_from_model(void *model, ingot_llama_context_params params)'),
     free: llama.func('void llama_free(void *ctx)'),
     nCtx: llama.func('uint32_t llama_n_ctx(void *ctx)'),
@@ -229,7 +222,6 @@ export function loadLlama(): LlamaLib {
     decode: llama.func('int32_t llama_decode(void *ctx, ingot_llama_batch batch)'),
     optInit: llama.func('void llama_opt_init(void *ctx, void *model, ingot_llama_opt_params params)'),
     optEpoch: llama.func('void llama_opt_epoch(void *ctx, void *ds, void *rtrain, void *reval, int64_t split, void *cbt, void *cbe)'),
-    logSet: llama.func('void llama_log_set(void *cb, void *ud)'),
     setParam: base.func('void ggml_set_param(void *t)'),
     nbytes: base.func('size_t ggml_nbytes(void *t)'),
     dsInit: base.func('void *ggml_opt_dataset_init(int type_data, int type_label, int64_t ne_datapoint, int64_t ne_label, int64_t ndata, int64_t ndata_shard)'),
@@ -241,7 +233,6 @@ export function loadLlama(): LlamaLib {
     resultFree: base.func('void ggml_opt_result_free(void *r)'),
     resultReset: base.func('void ggml_opt_result_reset(void *r)'),
     tensorGet: base.func('void ggml_backend_tensor_get(void *t, _Out_ uint8_t *data, size_t offset, size_t size)'),
-    tensorSet: base.func('void ggml_backend_tensor_set(void *t, const uint8_t *data, size_t offset, size_t size)'),
   };
 
   const lib: LlamaLib = {
@@ -255,7 +246,6 @@ export function loadLlama(): LlamaLib {
     modelSave: (m, path) => f.modelSave(m, path),
     modelGetVocab: (m) => f.modelVocab(m),
     modelChatTemplate: (m) => f.modelTemplate(m, null) as string | null,
-    modelNParams: (m) => Number(f.modelNParams(m)),
     initFromModel: (m, params) => f.init(m, params),
     free: (c) => f.free(c),
     nCtx: (c) => f.nCtx(c) as number,
@@ -297,7 +287,6 @@ export function loadLlama(): LlamaLib {
     },
     optInit: (ctx, m, params) => f.optInit(ctx, m, params),
     optEpoch: (ctx, ds, rt, re, split, cbt, cbe) => f.optEpoch(ctx, ds, rt, re, split, cbt, cbe),
-    logSet: (cb) => f.logSet(cb, null),
     setParam: (t) => f.setParam(t),
     nbytes: (t) => Number(f.nbytes(t)),
     datasetInit: (ctxLen, ndata) => f.dsInit(GGML_TYPE_I32, GGML_TYPE_I32, ctxLen, ctxLen, ndata, 1),
@@ -309,9 +298,7 @@ export function loadLlama(): LlamaLib {
     resultFree: (r) => f.resultFree(r),
     resultReset: (r) => f.resultReset(r),
     tensorGet: (t, out, offset, size) => f.tensorGet(t, out, offset, size),
-    tensorSet: (t, data, offset, size) => f.tensorSet(t, data, offset, size),
     constantOptimizerParams: base.symbol('ggml_opt_get_constant_optimizer_params'),
-    filterAll: llama.symbol('llama_opt_param_filter_all'),
   };
   lib.backendInit();
   cached = lib;
@@ -332,9 +319,6 @@ export function tensorSrc(t: Ptr, i: number): bigint {
 }
 export function tensorData(t: Ptr): bigint {
   return BigInt(koffi.decode(t, TENSOR.data, 'uint64_t') as number | bigint);
-}
-export function tensorType(t: Ptr): number {
-  return koffi.decode(t, TENSOR.type, 'int32_t') as number;
 }
 export function tensorNe(t: Ptr): number[] {
   return [0, 1, 2, 3].map((i) => Number(koffi.decode(t, TENSOR.ne + 8 * i, 'int64_t')));

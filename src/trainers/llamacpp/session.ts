@@ -10,6 +10,7 @@
 // - llama_opt_epoch ignores n_threads until one llama_decode has run: warm-up decode;
 // - n_ctx is padded to a multiple of 256, and every datapoint is exactly n_ctx tokens;
 // - the graph node budget is 8·n_tensors: extra unattached "budget" adapters raise it;
+// - AdamW steps after every window: for batches, the hook turns all but the last into no-ops;
 // - loss mask: ggml's cross-entropy backward is (softmax − label)/rows, so a zero label
 //   row still pushes gradient; the hook zeroes the masked rows of CROSS_ENTROPY_LOSS_BACK's
 //   output instead (and rescales the rest to a mean over trained tokens).
@@ -106,7 +107,6 @@ export class TrainingSession {
   #adamStep = 0;
   #biasCorrection = [1, 1];
   #noopStep = false;
-
   #adamParamsDone = 0n;
   #batchTrained = 0;
   #closed = false;
@@ -114,7 +114,6 @@ export class TrainingSession {
   constructor(lib: LlamaLib, opts: SessionOptions) {
     this.lib = lib;
     this.#mask = opts.maskLoss ?? true;
-
     this.#noGradZero = opts.noGradZero ?? false;
     const mp = lib.modelDefaultParams();
     mp.n_gpu_layers = 0;
@@ -141,7 +140,7 @@ export class TrainingSession {
       n_ctx: opts.window, n_batch: opts.window, n_ubatch: opts.ubatch ?? opts.window, n_seq_max: 1,
       n_threads: opts.threads, n_threads_batch: opts.threads,
       flash_attn_type: 0, // FLASH_ATTN_EXT has no backward pass
-      type_k: 0, type_v: 0, // F32 KV: gradients flow through the cache copies
+      type_k: 0, type_v: 0, // F32 KV cache: the attention backward reads K/V from it
       cb_eval: this.#cb, cb_eval_user_data: null,
       no_perf: true, embeddings: false,
     });
