@@ -1,6 +1,7 @@
 // `npm run bench`: Ingot's decode speed against node-llama-cpp called directly and
 // against llama.cpp's own llama-bench and llama-server, on random-weight models with
 // real shapes. Prints a table per model and writes a JSON summary to the cache.
+import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { availableParallelism, cpus } from "node:os";
 import { fileURLToPath } from "node:url";
@@ -179,6 +180,9 @@ async function main(): Promise<void> {
   const out = o.engine === "src" ? LAST_RUN_JSON : LAST_RUN_JSON.replace(/\.json$/, `-${o.engine}.json`);
   writeFileSync(out, JSON.stringify(summary, null, 2) + "\n");
   console.log(`\nJSON summary: ${out}`);
+  // Training throughput (LoRA vs full fine-tune) is part of the benchmark; it runs on its own too: npm run bench:training.
+  console.log("\nTraining throughput (bench/training.ts):");
+  execFileSync(process.execPath, [fileURLToPath(new URL("./training.ts", import.meta.url))], { stdio: "inherit" });
 }
 
 try {

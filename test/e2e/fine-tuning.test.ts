@@ -192,3 +192,25 @@ test("a job on a file that failed validation is a 400; an example longer than th
   assert.match(failed.error?.message ?? "", /line 5 \(\d+ tokens\)/);
   assert.equal(failed.error?.param, "training_file");
 });
+
+test("pause keeps the last checkpoint; resume continues from it to success; DELETE removes a finished job", async () => {
+  const created = await azure.fineTuning.jobs.create({ model: "tiny-chat", training_file: trainingFile, hyperparameters: { n_epochs: 3 } });
+  for (let i = 0; ; i++) {
+    if ((await azure.fineTuning.jobs.checkpoints.list(created.id)).data.length > 0) break;
+    assert.ok(i < 1200, "no checkpoint appeared");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const paused = await azure.fineTuning.jobs.pause(created.id);
+  assert.equal(paused.status, "paused");
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(server.ingot.jobs.trainerPid(created.id), undefined, "pausing stops the trainer");
+  await assert.rejects(azure.fineTuning.jobs.pause(created.id), (e: { status?: number }) => e.status === 400);
+  assert.equal((await azure.fineTuning.jobs.resume(created.id)).status, "queued");
+  const done = await waitFor(created.id, (j) => ["succeeded", "failed"].includes(j.status));
+  assert.equal(done.status, "succeeded", JSON.stringify(done.error));
+  const events = await azure.fineTuning.jobs.listEvents(created.id, { limit: 100 });
+  assert.ok(events.data.some((e) => /resumed from the checkpoint of epoch/.test(e.message)));
+  const del = await fetch(`${server.url}/openai/fine_tuning/jobs/${created.id}?api-version=${API_VERSION}`, { method: "DELETE", headers: { "api-key": API_KEY } });
+  assert.equal(del.status, 204);
+  await assert.rejects(azure.fineTuning.jobs.retrieve(created.id), (e: { status?: number }) => e.status === 404);
+});
