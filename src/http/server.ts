@@ -14,6 +14,7 @@ import { registerOpenAIRoutes } from "./openai/routes.ts";
 import { registerOpsRoutes } from "./ops/routes.ts";
 import { registerArmRoutes } from "./arm/routes.ts";
 import { registerFineTuningRoutes } from "./openai/fine-tuning.ts";
+import { registerPortalRoutes } from "./portal.ts";
 
 export function buildServer(ctx: AppContext, logger: FastifyServerOptions["logger"], tls?: { cert: string; key: string }): FastifyInstance {
   const app = Fastify({
@@ -59,5 +60,6 @@ export function buildServer(ctx: AppContext, logger: FastifyServerOptions["logge
   registerIdentityRoutes(app, ctx.identity);
   registerArmRoutes(app, ctx);
   registerFineTuningRoutes(app, ctx);
+  registerPortalRoutes(app);
   return app;
 }

@@ -1,0 +1,198 @@
+// Portal entry: sign-in, then a shell (account/project switcher, navigation) around the pages.
+import { StrictMode, useEffect, useState } from "react";
+import { createRoot } from "react-dom/client";
+import { accountId, arm, DEFAULT_SUBSCRIPTION, loadSession, saveSession, signIn, switchAccount } from "./api.ts";
+import type { Session } from "./api.ts";
+import { CatalogPage } from "./pages/Catalog.tsx";
+import { DeploymentsPage } from "./pages/Deployments.tsx";
+import { FineTuningPage } from "./pages/FineTuning.tsx";
+import { JobPage } from "./pages/Job.tsx";
+import { PlaygroundPage } from "./pages/Playground.tsx";
+import { UsagePage } from "./pages/Usage.tsx";
+import { ErrorBox, Field, navigate, SessionContext, useRoute, useSession } from "./ui.tsx";
+import "./styles.css";
+
+const NAV: [string, string][] = [
+  ["catalog", "Model catalog"],
+  ["deployments", "Deployments"],
+  ["playground", "Playground"],
+  ["fine-tuning", "Fine-tuning"],
+  ["usage", "Usage"],
+];
+
+function SignIn({ onSignedIn }: { onSignedIn(s: Session): void }) {
+  const [draft, setDraft] = useState<Session>({ mode: "token", secret: "", subscription: DEFAULT_SUBSCRIPTION, resourceGroup: "ingot", account: "ingot", project: "default" });
+  const [error, setError] = useState<unknown>(null);
+  const [busy, setBusy] = useState(false);
+  const set = (patch: Partial<Session>) => setDraft((d) => ({ ...d, ...patch }));
+  return (
+    <main className="signin">
+      <h1>
+        <span className="logo" /> Ingot
+      </h1>
+      <p>Sign in to your Ingot server with a token or an account key.</p>
+      <form
+        onSubmit={async (e) => {
+          e.preventDefault();
+          setBusy(true);
+          setError(null);
+          try {
+            onSignedIn(await signIn(draft));
+          } catch (err) {
+            setError(err);
+          } finally {
+            setBusy(false);
+          }
+        }}
+      >
+        <div className="tabs" role="tablist">
+          <button type="button" role="tab" aria-selected={draft.mode === "token"} onClick={() => set({ mode: "token" })}>
+            Token
+          </button>
+          <button type="button" role="tab" aria-selected={draft.mode === "key"} onClick={() => set({ mode: "key" })}>
+            Account key
+          </button>
+        </div>
+        {draft.mode === "token" ? (
+          <Field label="Access token" hint={<>Print one with <code>ingot token</code> (or <code>az account get-access-token</code>'s equivalent). A token opens every page.</>}>
+            <textarea name="token" rows={4} value={draft.secret} onChange={(e) => set({ secret: e.target.value })} placeholder="eyJhbGciOi…" />
+          </Field>
+        ) : (
+          <Field label="Account key" hint={<>Printed at first start, or <code>ingot keys list</code>. A key opens the data plane of its account: playground, files and fine-tuning; deploying needs a token.</>}>
+            <input name="key" type="password" value={draft.secret} onChange={(e) => set({ secret: e.target.value })} />
+          </Field>
+        )}
+        <details>
+          <summary>Account and project</summary>
+          <Field label="Subscription">
+            <input name="subscription" value={draft.subscription} onChange={(e) => set({ subscription: e.target.value })} />
+          </Field>
+          <Field label="Resource group">
+            <input name="resourceGroup" value={draft.resourceGroup} onChange={(e) => set({ resourceGroup: e.target.value })} />
+          </Field>
+          <Field label="Account">
+            <input name="account" value={draft.account} onChange={(e) => set({ account: e.target.value })} />
+          </Field>
+          <Field label="Project">
+            <input name="project" value={draft.project} onChange={(e) => set({ project: e.target.value })} />
+          </Field>
+        </details>
+        <ErrorBox error={error} />
+        <button type="submit" className="primary" disabled={busy}>
+          {busy ? "Signing in…" : "Sign in"}
+        </button>
+      </form>
+    </main>
+  );
+}
+
+function AccountSwitcher() {
+  const { session, setSession } = useSession();
+  const [accounts, setAccounts] = useState<{ name: string; resourceGroup: string }[]>([]);
+  const [error, setError] = useState<unknown>(null);
+  useEffect(() => {
+    if (session.mode !== "token") return;
+    arm(session, "GET", `/subscriptions/${encodeURIComponent(session.subscription)}/providers/Microsoft.CognitiveServices/accounts`)
+      .then((list) => setAccounts(list.value.map((a: { name: string; id: string }) => ({ name: a.name, resourceGroup: a.id.split("/")[4] }))))
+      .catch(setError);
+  }, [session.mode, session.secret, session.subscription]);
+  return (
+    <div className="switcher">
+      <label>
+        Account{" "}
+        {session.mode === "token" && accounts.length > 0 ? (
+          <select
+            name="account"
+            value={`${session.resourceGroup}/${session.account}`}
+            onChange={async (e) => {
+              const [resourceGroup, account] = e.target.value.split("/");
+              try {
+                setSession(await switchAccount({ ...session, resourceGroup }, account));
+              } catch (err) {
+                setError(err);
+              }
+            }}
+          >
+            {accounts.map((a) => (
+              <option key={`${a.resourceGroup}/${a.name}`} value={`${a.resourceGroup}/${a.name}`}>
+                {a.name} ({a.resourceGroup})
+              </option>
+            ))}
+          </select>
+        ) : (
+          <b title={accountId(session)}>{session.account}</b>
+        )}
+      </label>
+      <label>
+        Project{" "}
+        <input
+          name="project"
+          className="narrow"
+          defaultValue={session.project}
+          onBlur={(e) => e.target.value.trim() && e.target.value !== session.project && setSession({ ...session, project: e.target.value.trim() })}
+          onKeyDown={(e) => e.key === "Enter" && (e.target as HTMLInputElement).blur()}
+        />
+      </label>
+      <span className="badge">{session.mode === "token" ? "token" : "key"}</span>
+      <button className="small" onClick={() => setSession(null)}>
+        Sign out
+      </button>
+      {error ? <ErrorBox error={error} onDismiss={() => setError(null)} /> : null}
+    </div>
+  );
+}
+
+function Page() {
+  const { parts } = useRoute();
+  switch (parts[0]) {
+    case "catalog":
+      return <CatalogPage />;
+    case "deployments":
+      return <DeploymentsPage />;
+    case "playground":
+      return <PlaygroundPage />;
+    case "fine-tuning":
+      return parts[1] === "jobs" && parts[2] ? <JobPage id={parts[2]} /> : <FineTuningPage />;
+    case "usage":
+      return <UsagePage />;
+    default:
+      navigate("/catalog");
+      return null;
+  }
+}
+
+function App() {
+  const [session, setSessionState] = useState<Session | null>(loadSession);
+  const { parts } = useRoute();
+  const setSession = (s: Session | null) => {
+    saveSession(s);
+    setSessionState(s);
+  };
+  if (!session) return <SignIn onSignedIn={setSession} />;
+  return (
+    <SessionContext.Provider value={{ session, setSession }}>
+      <header className="top">
+        <a href="#/catalog" className="brand">
+          <span className="logo" /> Ingot
+        </a>
+        <AccountSwitcher key={`${session.account}/${session.project}`} />
+      </header>
+      <nav className="side">
+        {NAV.map(([id, label]) => (
+          <a key={id} href={`#/${id}`} className={parts[0] === id ? "active" : ""}>
+            {label}
+          </a>
+        ))}
+      </nav>
+      <main className="content" key={`${session.account}/${session.project}`}>
+        <Page />
+      </main>
+    </SessionContext.Provider>
+  );
+}
+
+createRoot(document.getElementById("root")!).render(
+  <StrictMode>
+    <App />
+  </StrictMode>,
+);
