@@ -20,7 +20,9 @@ import { LlamaCppTrainer } from "./trainers/llamacpp/trainer.ts";
 import type { DeploymentPolicy } from "./core/deployments/service.ts";
 import { IdentityService } from "./core/identity/service.ts";
 import { SqliteIdentityStore } from "./store/sqlite/identity-store.ts";
-import { GenerationService } from "./core/generation/service.ts";
+import { GenerationService, usageSinks } from "./core/generation/service.ts";
+import { UsageService } from "./core/usage/service.ts";
+import { SqliteUsageStore } from "./store/sqlite/usage-store.ts";
 import { InMemoryRateLimiter } from "./core/quotas/rate-limiter.ts";
 import { LlamaCppEngine } from "./engines/llamacpp/engine.ts";
 import type { AppContext } from "./http/context.ts";
@@ -123,7 +125,8 @@ export function createIngot(options: IngotOptions): Ingot {
   const log = (level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => app?.log[level](fields ?? {}, msg);
   const engine = new LlamaCppEngine({ threads: options.threads ?? defaultThreads(), sequences: options.sequences ?? 8, log });
   const metrics = new IngotMetrics(engine);
-  const generation = new GenerationService(engine, deployments, metrics, new InMemoryRateLimiter(options.clock ?? Date.now));
+  const usage = new UsageService(new SqliteUsageStore(store.database), clock);
+  const generation = new GenerationService(engine, deployments, usageSinks(metrics, usage), new InMemoryRateLimiter(options.clock ?? Date.now));
   const modelFiles = new LocalModelFiles(catalog, join(options.dataDir, "models"), { baseUrl: options.modelsBaseUrl });
   const jobs = new JobService({
     store: new SqliteJobStore(store.database),
@@ -149,8 +152,10 @@ export function createIngot(options: IngotOptions): Ingot {
     files: fileService,
     catalog,
     models: new AccountModels(catalog, deployments, modelFiles),
+    weightsStatus: (m) => modelFiles.status(m),
     engine,
     metrics,
+    usage,
     settings: { skipApiVersionCheck: options.skipApiVersionCheck ?? false, bodyLimit: options.bodyLimit ?? 4 * 1024 * 1024 },
     isReady: () => reconciled,
   };

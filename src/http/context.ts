@@ -1,7 +1,7 @@
 // What the http layer is given: the core services it translates to, and its settings.
 import type { AccountService } from "../core/accounts/service.ts";
 import type { AccountModels } from "../core/catalog/account-models.ts";
-import type { Catalog } from "../core/catalog/catalog.ts";
+import type { Catalog, CatalogModel } from "../core/catalog/catalog.ts";
 import type { DeploymentService } from "../core/deployments/service.ts";
 import type { FileService } from "../core/files/service.ts";
 import type { GenerationService } from "../core/generation/service.ts";
@@ -9,6 +9,7 @@ import type { IdentityService } from "../core/identity/service.ts";
 import type { JobService } from "../core/finetuning/jobs.ts";
 import type { Engine, ModelRef } from "../core/ports.ts";
 import type { IngotMetrics } from "./ops/metrics.ts";
+import type { UsageService } from "../core/usage/service.ts";
 
 export interface AppContext {
   generation: GenerationService;
@@ -23,8 +24,12 @@ export interface AppContext {
   catalog: Catalog;
   /** The models API's view of the catalog per account (base and custom models). */
   models: AccountModels;
+  /** Whether a model's weights are on this machine (the catalog's `weightsStatus`); absent: not reported. */
+  weightsStatus?(model: CatalogModel): Promise<{ state: "cached" | "partial" | "missing" | "not-built" | "upstream"; sizeBytes?: number; bytes?: number }>;
   engine: Engine;
   metrics: IngotMetrics;
+  /** Usage history per deployment (Azure Monitor metrics). */
+  usage: UsageService;
   /** Tokens, principals and roles (management auth, the token endpoint, data-plane tokens). */
   identity: IdentityService;
   settings: {

@@ -32,7 +32,17 @@ export interface DeploymentResolver {
 }
 
 export interface UsageSink {
-  record(entry: { account: string; deployment: string; usage: Usage; firstTokenMs?: number; durationMs: number }): void;
+  record(entry: { account: string; deployment: string; model: string; usage: Usage; firstTokenMs?: number; durationMs: number }): void;
+  /** A request the deployment's rate limit refused (429). */
+  rateLimited?(entry: { account: string; deployment: string; model: string }): void;
+}
+
+/** Several sinks as one (Prometheus counters and the usage history). */
+export function usageSinks(...sinks: UsageSink[]): UsageSink {
+  return {
+    record: (entry) => sinks.forEach((s) => s.record(entry)),
+    rateLimited: (entry) => sinks.forEach((s) => s.rateLimited?.(entry)),
+  };
 }
 
 /** Per-call options from the surface that was called. */
@@ -83,6 +93,9 @@ export class GenerationService {
     let admission: Admission;
     try {
       admission = await this.#limiter.admit(key, policy, estimate.total, { operation, apiVersion: opts.apiVersion ?? "v1", deployment: d.name, sequences });
+    } catch (e) {
+      if ((e as { status?: number }).status === 429) this.#usage?.rateLimited?.({ account: d.account, deployment: d.name, model: d.modelName });
+      throw e;
     } finally {
       const limits = await this.#limiter.snapshot(key, policy);
       if (limits) opts.onLimits?.(limits);
@@ -144,7 +157,7 @@ export class GenerationService {
     }
     const { vectors, promptTokens } = embedded;
     const sized = vectors.map((v) => resize(v, req.dimensions));
-    this.#usage?.record({ account, deployment: d.name, usage: { promptTokens, completionTokens: 0, cachedTokens: 0 }, durationMs: Date.now() - started });
+    this.#usage?.record({ account, deployment: d.name, model: d.modelName, usage: { promptTokens, completionTokens: 0, cachedTokens: 0 }, durationMs: Date.now() - started });
     return { model: d.modelName, vectors: sized, promptTokens };
   }
 
@@ -186,7 +199,7 @@ export class GenerationService {
       usage,
       chunks: undefined as unknown as AsyncIterable<ChatChunk>,
     };
-    const record = (firstTokenMs?: number) => this.#usage?.record({ account, deployment: d.name, usage, firstTokenMs, durationMs: Date.now() - started });
+    const record = (firstTokenMs?: number) => this.#usage?.record({ account, deployment: d.name, model: d.modelName, usage, firstTokenMs, durationMs: Date.now() - started });
     stream.chunks = (async function* (): AsyncGenerator<ChatChunk> {
       let firstTokenMs: number | undefined;
       let ended = 0;

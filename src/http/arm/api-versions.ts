@@ -20,3 +20,17 @@ export function checkArmApiVersion(value: unknown, skip: boolean): void {
     "api-version",
   );
 }
+
+/** Azure Monitor's metrics api-versions (Microsoft.Insights/metrics). */
+export const MONITOR_VERSIONS = ["2018-01-01", "2019-07-01", "2021-05-01", "2023-10-01", "2024-02-01"];
+
+export function checkMonitorApiVersion(value: unknown, skip: boolean): void {
+  if (value === undefined || value === "")
+    throw errors.armInvalid("MissingApiVersionParameter", "The api-version query parameter (?api-version=) is required for all requests. Use e.g. ?api-version=2023-10-01.", "api-version");
+  if (skip || (typeof value === "string" && MONITOR_VERSIONS.includes(value))) return;
+  throw errors.armInvalid(
+    "NoRegisteredProviderFound",
+    `No registered resource provider found for API version '${String(value)}' for type 'metrics'. The supported api-versions are '${MONITOR_VERSIONS.join(", ")}'.`,
+    "api-version",
+  );
+}

@@ -10,8 +10,8 @@ import type { Action, Principal } from "../../core/identity/types.ts";
 import type { AccountRecord, OperationRecord } from "../../core/ports.ts";
 import type { AppContext } from "../context.ts";
 import { managementPrincipal } from "../identity/bearer.ts";
-import { checkArmApiVersion } from "./api-versions.ts";
-import { accountBody, accountId, deploymentBody, modelBody, operationBody, PROVIDER, usageBody } from "./shapes.ts";
+import { checkArmApiVersion, checkMonitorApiVersion } from "./api-versions.ts";
+import { accountBody, accountId, deploymentBody, metricsBody, modelBody, operationBody, PROVIDER, usageBody } from "./shapes.ts";
 
 type Params = Record<string, string>;
 type Query = Record<string, string | undefined>;
@@ -56,6 +56,7 @@ function armRoutes(app: FastifyInstance, ctx: AppContext): void {
     method: "GET" | "PUT" | "PATCH" | "DELETE" | "POST",
     url: string,
     handler: (r: { principal: Principal; params: Params; query: Query; body: Body; request: FastifyRequest; reply: FastifyReply }) => unknown,
+    checkApiVersion: (value: unknown, skip: boolean) => void = checkArmApiVersion,
   ) =>
     app.route({
       method,
@@ -63,7 +64,7 @@ function armRoutes(app: FastifyInstance, ctx: AppContext): void {
       config: { surface: "arm" },
       handler: async (request, reply) => {
         const query = request.query as Query;
-        checkArmApiVersion(query["api-version"], ctx.settings.skipApiVersionCheck);
+        checkApiVersion(query["api-version"], ctx.settings.skipApiVersionCheck);
         const principal = authenticate(request);
         const body = request.body === undefined || request.body === null ? undefined : request.body;
         if (body !== undefined && (typeof body !== "object" || Array.isArray(body)))
@@ -158,15 +159,17 @@ function armRoutes(app: FastifyInstance, ctx: AppContext): void {
       const owner = ctx.modelOwner(m);
       return owner === undefined || owner === accountName;
     });
-  const modelList = (models: CatalogModel[]) => models.map((m) => modelBody(m, ctx.catalog.isDefaultVersion(m)));
+  /** Ingot extra: whether each model's weights are on this machine (a failed check just leaves the field out). */
+  const weightsOf = (m: CatalogModel) => (ctx.weightsStatus ? ctx.weightsStatus(m).catch(() => undefined) : Promise.resolve(undefined));
+  const modelList = (models: CatalogModel[]) => Promise.all(models.map(async (m) => modelBody(m, ctx.catalog.isDefaultVersion(m), await weightsOf(m))));
 
-  route("GET", `${ACCOUNT}/models`, ({ principal, params }) => {
+  route("GET", `${ACCOUNT}/models`, async ({ principal, params }) => {
     const a = account(principal, params, "read", op("accounts", "models/read"));
-    return { value: modelList(modelsFor(a.name)) };
+    return { value: await modelList(modelsFor(a.name)) };
   });
 
-  route("GET", `${LOCATION}/models`, () => ({
-    value: modelList(modelsFor(undefined)).map((model) => ({ kind: "AIServices", skuName: "S0", model })),
+  route("GET", `${LOCATION}/models`, async () => ({
+    value: (await modelList(modelsFor(undefined))).map((model) => ({ kind: "AIServices", skuName: "S0", model })),
   }));
 
   const usages = (accounts: AccountRecord[], filter: string | undefined) => {
@@ -183,6 +186,18 @@ function armRoutes(app: FastifyInstance, ctx: AppContext): void {
   };
 
   route("GET", `${ACCOUNT}/usages`, ({ principal, params, query }) => usages([account(principal, params, "read", op("accounts", "usages/read"))], query.$filter));
+
+  // Azure Monitor metrics of the account: tokens and requests per deployment over time (the portal's usage page).
+  route(
+    "GET",
+    `${ACCOUNT}/providers/Microsoft.Insights/metrics`,
+    ({ principal, params, query }) => {
+      const a = account(principal, params, "read", "Microsoft.Insights/metrics/read");
+      const result = ctx.usage.query(a.name, { metricnames: query.metricnames, timespan: query.timespan, interval: query.interval, aggregation: query.aggregation, filter: query.$filter });
+      return metricsBody(accountId(a), a.location, result);
+    },
+    checkMonitorApiVersion,
+  );
 
   route("GET", `${LOCATION}/usages`, ({ principal, params, query }) =>
     usages(

@@ -1,4 +1,5 @@
 // ARM resource bodies (reference §1.3–1.9): accounts, deployments, models, usages, operations.
+import type { UsageService } from "../../core/usage/service.ts";
 import { createHash } from "node:crypto";
 import type { CatalogModel } from "../../core/catalog/catalog.ts";
 import type { AccountRecord, DeploymentRecord, OperationRecord } from "../../core/ports.ts";
@@ -84,8 +85,14 @@ export function deploymentBody(d: DeploymentRecord, account: AccountRecord, mode
   };
 }
 
+/** Whether the weights are on this machine: `cached`, `partial` (a download was interrupted), `missing`/`not-built` (fetched or built on first deploy), `upstream` (no local weights). */
+export interface WeightsState {
+  state: "cached" | "partial" | "missing" | "not-built" | "upstream";
+  bytes?: number;
+}
+
 /** AccountModel (reference §1.7). */
-export function modelBody(m: CatalogModel, isDefaultVersion: boolean) {
+export function modelBody(m: CatalogModel, isDefaultVersion: boolean, weights?: WeightsState) {
   return {
     format: m.format,
     name: m.name,
@@ -105,9 +112,11 @@ export function modelBody(m: CatalogModel, isDefaultVersion: boolean) {
     })),
     systemData: { createdAt: "2026-01-01T00:00:00Z", createdByType: "Application", lastModifiedAt: "2026-01-01T00:00:00Z", lastModifiedByType: "Application" },
     // Ingot extras: what a catalog browser needs (license, weights, context).
+    ...(m.description ? { description: m.description } : {}),
     license: m.license,
     contextLength: m.contextLength,
     ...(m.sizeBytes ? { weightsSizeBytes: m.sizeBytes } : {}),
+    ...(weights ? { weightsStatus: weights.state, weightsCached: weights.state === "cached", ...(weights.state === "partial" && weights.bytes !== undefined ? { weightsDownloadedBytes: weights.bytes } : {}) } : {}),
   };
 }
 
@@ -125,5 +134,29 @@ export function operationBody(op: OperationRecord, subscription: string, locatio
     percentComplete: op.status === "InProgress" ? (percentComplete ?? 0) : 100,
     properties: {},
     ...(op.status === "Failed" ? { error: { code: op.errorCode ?? "DeploymentFailed", message: op.errorMessage ?? "The deployment failed." } } : {}),
+  };
+}
+
+/** Azure Monitor's metrics list reply (Microsoft.Insights/metrics). */
+export function metricsBody(resourceId: string, location: string, r: ReturnType<UsageService["query"]>) {
+  const isoOf = (ms: number) => new Date(ms).toISOString().replace(/\.000Z$/, "Z");
+  return {
+    cost: 0,
+    timespan: `${isoOf(r.from)}/${isoOf(r.to)}`,
+    interval: r.interval,
+    value: r.metrics.map((m) => ({
+      id: `${resourceId}/providers/Microsoft.Insights/metrics/${m.name}`,
+      type: "Microsoft.Insights/metrics",
+      name: { value: m.name, localizedValue: m.localizedName },
+      displayDescription: m.description,
+      unit: "Count",
+      timeseries: m.timeseries.map((t) => ({
+        metadatavalues: t.dimensions.map((d) => ({ name: { value: d.name, localizedValue: d.name }, value: d.value })),
+        data: t.data,
+      })),
+      errorCode: "Success",
+    })),
+    namespace: "Microsoft.CognitiveServices/accounts",
+    resourceregion: location,
   };
 }

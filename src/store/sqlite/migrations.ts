@@ -155,4 +155,21 @@ export const MIGRATIONS: { version: number; sql: string }[] = [
       );
     `,
   },
+  {
+    // Usage history per deployment and minute, for Azure Monitor metrics and the portal's usage page.
+    version: 5,
+    sql: `
+      CREATE TABLE usage_minutes (
+        account TEXT NOT NULL,
+        deployment TEXT NOT NULL,
+        model TEXT NOT NULL,
+        minute INTEGER NOT NULL,
+        status INTEGER NOT NULL,
+        prompt_tokens INTEGER NOT NULL,
+        completion_tokens INTEGER NOT NULL,
+        requests INTEGER NOT NULL,
+        PRIMARY KEY (account, minute, deployment, model, status)
+      );
+    `,
+  },
 ];
