@@ -22,6 +22,8 @@ import { IdentityService } from "./core/identity/service.ts";
 import { SqliteIdentityStore } from "./store/sqlite/identity-store.ts";
 import { GenerationService, usageSinks } from "./core/generation/service.ts";
 import { UsageService } from "./core/usage/service.ts";
+import { ProjectService } from "./core/accounts/projects.ts";
+import { SqliteProjectStore } from "./store/sqlite/project-store.ts";
 import { SqliteUsageStore } from "./store/sqlite/usage-store.ts";
 import { InMemoryRateLimiter } from "./core/quotas/rate-limiter.ts";
 import { LlamaCppEngine } from "./engines/llamacpp/engine.ts";
@@ -116,9 +118,11 @@ export function createIngot(options: IngotOptions): Ingot {
   );
   fileService.resume();
   // Deleting an account takes its deployments with it (their models unload if unused), and its files.
+  const projects = new ProjectService(new SqliteProjectStore(store.database), clock);
   accounts.setBeforeDelete((name) => {
     for (const d of deployments.list(name)) deployments.delete(name, d.name);
     void fileService.deleteAll(name);
+    projects.deleteAll(name);
   });
 
   let app: FastifyInstance | undefined;
@@ -147,6 +151,7 @@ export function createIngot(options: IngotOptions): Ingot {
     identity,
     modelOwner: (ref) => catalog.ownerOf(ref),
     accounts,
+    projects,
     deployments,
     jobs,
     files: fileService,

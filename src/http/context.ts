@@ -10,12 +10,15 @@ import type { JobService } from "../core/finetuning/jobs.ts";
 import type { Engine, ModelRef } from "../core/ports.ts";
 import type { IngotMetrics } from "./ops/metrics.ts";
 import type { UsageService } from "../core/usage/service.ts";
+import type { ProjectService } from "../core/accounts/projects.ts";
 
 export interface AppContext {
   generation: GenerationService;
   /** The account a custom model belongs to; undefined for shared catalog models. */
   modelOwner(ref: ModelRef): string | undefined;
   accounts: AccountService;
+  /** Foundry projects under accounts. */
+  projects: ProjectService;
   deployments: DeploymentService;
   /** Fine-tuning jobs. */
   jobs: JobService;

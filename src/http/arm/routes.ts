@@ -11,7 +11,7 @@ import type { AccountRecord, OperationRecord } from "../../core/ports.ts";
 import type { AppContext } from "../context.ts";
 import { managementPrincipal } from "../identity/bearer.ts";
 import { checkArmApiVersion, checkMonitorApiVersion } from "./api-versions.ts";
-import { accountBody, accountId, deploymentBody, metricsBody, modelBody, operationBody, PROVIDER, usageBody } from "./shapes.ts";
+import { accountBody, accountId, deploymentBody, metricsBody, modelBody, operationBody, projectBody, PROVIDER, usageBody } from "./shapes.ts";
 
 type Params = Record<string, string>;
 type Query = Record<string, string | undefined>;
@@ -136,6 +136,35 @@ function armRoutes(app: FastifyInstance, ctx: AppContext): void {
     authorize(principal, accountId({ subscription: params.subscription, resourceGroup: params.resourceGroup, name: params.account }), "accountWrite", op("accounts", "delete"));
     const deleted = ctx.accounts.delete(params.subscription, params.resourceGroup, params.account);
     return reply.code(deleted ? 200 : 204).send();
+  });
+
+  // ---- Foundry projects ----
+  route("GET", `${ACCOUNT}/projects`, ({ principal, params, request }) => {
+    const a = account(principal, params, "read", op("accounts/projects", "read"));
+    return { value: ctx.projects.list(a).map((p) => projectBody(p, a, baseUrlOf(request))) };
+  });
+  route("GET", `${ACCOUNT}/projects/:project`, ({ principal, params, request }) => {
+    const a = account(principal, params, "read", op("accounts/projects", "read"));
+    const p = ctx.projects.get(a, params.project);
+    if (!p) throw errors.resourceNotFound(`${PROVIDER}/accounts/projects`, `${a.name}/${params.project}`, a.resourceGroup);
+    return projectBody(p, a, baseUrlOf(request));
+  });
+  route("PUT", `${ACCOUNT}/projects/:project`, ({ principal, params, body, request, reply }) => {
+    const a = account(principal, params, "accountWrite", op("accounts/projects", "write"));
+    const props = objectOf(body?.properties) ?? {};
+    const { project, created } = ctx.projects.createOrUpdate(a, params.project, { displayName: props.displayName, description: props.description });
+    reply.code(created ? 201 : 200);
+    return projectBody(project, a, baseUrlOf(request));
+  });
+  route("PATCH", `${ACCOUNT}/projects/:project`, ({ principal, params, body, request }) => {
+    const a = account(principal, params, "accountWrite", op("accounts/projects", "write"));
+    if (!ctx.projects.get(a, params.project)) throw errors.resourceNotFound(`${PROVIDER}/accounts/projects`, `${a.name}/${params.project}`, a.resourceGroup);
+    const props = objectOf(body?.properties) ?? {};
+    return projectBody(ctx.projects.createOrUpdate(a, params.project, { displayName: props.displayName, description: props.description }).project, a, baseUrlOf(request));
+  });
+  route("DELETE", `${ACCOUNT}/projects/:project`, ({ principal, params, reply }) => {
+    const a = account(principal, params, "accountWrite", op("accounts/projects", "delete"));
+    return reply.code(ctx.projects.delete(a, params.project) ? 200 : 204).send();
   });
 
   route("POST", `${ACCOUNT}/listKeys`, ({ principal, params }) => {

@@ -1,5 +1,6 @@
 // ARM resource bodies (reference §1.3–1.9): accounts, deployments, models, usages, operations.
 import type { UsageService } from "../../core/usage/service.ts";
+import type { ProjectRecord } from "../../core/accounts/projects.ts";
 import { createHash } from "node:crypto";
 import type { CatalogModel } from "../../core/catalog/catalog.ts";
 import type { AccountRecord, DeploymentRecord, OperationRecord } from "../../core/ports.ts";
@@ -158,5 +159,24 @@ export function metricsBody(resourceId: string, location: string, r: ReturnType<
     })),
     namespace: "Microsoft.CognitiveServices/accounts",
     resourceregion: location,
+  };
+}
+
+/** A Foundry project (accounts/projects). */
+export function projectBody(p: ProjectRecord, account: AccountRecord, baseUrl: string) {
+  return {
+    id: `${accountId(account)}/projects/${p.name}`,
+    name: p.name,
+    type: "Microsoft.CognitiveServices/accounts/projects",
+    location: account.location,
+    identity: { type: "SystemAssigned" },
+    systemData: { createdAt: iso(p.createdAt), createdByType: "User", lastModifiedAt: iso(p.createdAt), lastModifiedByType: "User" },
+    properties: {
+      provisioningState: "Succeeded",
+      displayName: p.displayName,
+      description: p.description,
+      isDefault: p.isDefault,
+      endpoints: { "AI Foundry API": `${baseUrl}/api/projects/${encodeURIComponent(p.name)}` },
+    },
   };
 }

@@ -172,4 +172,19 @@ export const MIGRATIONS: { version: number; sql: string }[] = [
       );
     `,
   },
+  {
+    // Foundry projects under accounts.
+    version: 6,
+    sql: `
+      CREATE TABLE projects (
+        account TEXT NOT NULL,
+        name TEXT NOT NULL,
+        display_name TEXT NOT NULL,
+        description TEXT NOT NULL,
+        is_default INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (account, name)
+      );
+    `,
+  },
 ];
