@@ -187,7 +187,8 @@ export async function signIn(draft: Session): Promise<Session> {
 
 /** Switches account (token mode): the new account's key for the data plane. */
 export async function switchAccount(s: Session, account: string): Promise<Session> {
-  const next: Session = { ...s, account, dataKey: undefined };
+  // Every AIServices account has a project named 'default'; another account may lack the current one.
+  const next: Session = { ...s, account, project: "default", dataKey: undefined };
   try {
     const keys = await arm(next, "POST", `${accountId(next)}/listKeys`);
     next.dataKey = keys.key1;
@@ -201,3 +202,31 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Masks a key for display: first 4 and last 4 characters. */
 export const mask = (key: string) => (key.length <= 8 ? "••••" : `${key.slice(0, 4)}${"•".repeat(8)}${key.slice(-4)}`);
+
+/** POSTs a multipart form to a data-plane path with upload progress (0–1), e.g. a file upload. */
+export function dataUpload(s: Session, path: string, form: FormData, onProgress?: (fraction: number) => void, signal?: AbortSignal): Promise<any> {
+  return new Promise((resolve, reject) => {
+    const xhr = new XMLHttpRequest();
+    xhr.open("POST", `${dataBase(s)}${path}`);
+    for (const [k, v] of Object.entries(dataHeaders(s))) xhr.setRequestHeader(k, v);
+    xhr.upload.onprogress = (e) => e.lengthComputable && onProgress?.(e.loaded / e.total);
+    xhr.onerror = () => reject(new ApiError(0, "NetworkError", "The upload was interrupted: cannot reach Ingot. Check that the server is running and upload the file again."));
+    xhr.onabort = () => reject(new ApiError(0, "Aborted", "The upload was cancelled."));
+    xhr.onload = async () => {
+      if (xhr.status >= 200 && xhr.status < 300) {
+        try {
+          resolve(xhr.responseText ? JSON.parse(xhr.responseText) : undefined);
+        } catch {
+          reject(new ApiError(xhr.status, "InvalidResponse", "Ingot answered the upload with something that is not JSON."));
+        }
+        return;
+      }
+      const headers = new Headers();
+      const after = xhr.getResponseHeader("retry-after");
+      if (after) headers.set("retry-after", after);
+      reject(await errorFrom(new Response(xhr.responseText, { status: xhr.status, statusText: xhr.statusText, headers })));
+    };
+    signal?.addEventListener("abort", () => xhr.abort());
+    xhr.send(form);
+  });
+}

@@ -12,6 +12,8 @@ import { UsagePage } from "./pages/Usage.tsx";
 import { ErrorBox, Field, navigate, SessionContext, useRoute, useSession } from "./ui.tsx";
 import "./styles.css";
 
+const NEW_PROJECT = "\u0000new";
+
 const NAV: [string, string][] = [
   ["catalog", "Model catalog"],
   ["deployments", "Deployments"],
@@ -89,7 +91,14 @@ function SignIn({ onSignedIn }: { onSignedIn(s: Session): void }) {
 function AccountSwitcher() {
   const { session, setSession } = useSession();
   const [accounts, setAccounts] = useState<{ name: string; resourceGroup: string }[]>([]);
+  const [projects, setProjects] = useState<string[]>([]);
   const [error, setError] = useState<unknown>(null);
+  useEffect(() => {
+    if (session.mode !== "token") return;
+    arm(session, "GET", `${accountId(session)}/projects`)
+      .then((list) => setProjects(list.value.map((p: { name: string }) => p.name)))
+      .catch(() => setProjects([]));
+  }, [session.mode, session.secret, session.account, session.project]);
   useEffect(() => {
     if (session.mode !== "token") return;
     arm(session, "GET", `/subscriptions/${encodeURIComponent(session.subscription)}/providers/Microsoft.CognitiveServices/accounts`)
@@ -125,13 +134,38 @@ function AccountSwitcher() {
       </label>
       <label>
         Project{" "}
-        <input
-          name="project"
-          className="narrow"
-          defaultValue={session.project}
-          onBlur={(e) => e.target.value.trim() && e.target.value !== session.project && setSession({ ...session, project: e.target.value.trim() })}
-          onKeyDown={(e) => e.key === "Enter" && (e.target as HTMLInputElement).blur()}
-        />
+        {session.mode === "token" && projects.length > 0 ? (
+          <select
+            name="project"
+            value={session.project}
+            onChange={async (e) => {
+              if (e.target.value !== NEW_PROJECT) return setSession({ ...session, project: e.target.value });
+              const name = window.prompt("New project name (letters, digits, '-', '_', '.'):")?.trim();
+              if (!name) return;
+              try {
+                await arm(session, "PUT", `${accountId(session)}/projects/${encodeURIComponent(name)}`, { location: "local", identity: { type: "SystemAssigned" }, properties: { displayName: name } });
+                setSession({ ...session, project: name });
+              } catch (err) {
+                setError(err);
+              }
+            }}
+          >
+            {projects.map((p) => (
+              <option key={p} value={p}>
+                {p}
+              </option>
+            ))}
+            <option value={NEW_PROJECT}>+ New project…</option>
+          </select>
+        ) : (
+          <input
+            name="project"
+            className="narrow"
+            defaultValue={session.project}
+            onBlur={(e) => e.target.value.trim() && e.target.value !== session.project && setSession({ ...session, project: e.target.value.trim() })}
+            onKeyDown={(e) => e.key === "Enter" && (e.target as HTMLInputElement).blur()}
+          />
+        )}
       </label>
       <span className="badge">{session.mode === "token" ? "token" : "key"}</span>
       <button className="small" onClick={() => setSession(null)}>

@@ -38,6 +38,6 @@ test("a wrong key is refused in words the user can act on; the right key signs i
 test("a token signs in and shows the account and project", async () => {
   const page = await signedInPage(browser, server);
   assert.equal(await page.locator(".switcher select[name=account]").inputValue(), "ingot/ingot");
-  assert.equal(await page.locator(".switcher input[name=project]").inputValue(), "default");
+  assert.equal(await page.locator(".switcher select[name=project]").inputValue(), "default");
   await screenshot(page, "01-signed-in");
 });
