@@ -99,3 +99,11 @@ export async function dispatch(
   }
   return run(rest);
 }
+
+/** `--output`, checked before any work is done. */
+export function outputFormat(command: string, values: Values, allowed = ["json", "table", "tsv"]): string | undefined {
+  const o = values.output;
+  if (o === undefined) return undefined;
+  if (typeof o !== "string" || !allowed.includes(o)) throw new CliError(`${command}: --output must be ${allowed.join(", ").replace(/, ([^,]+)$/, " or $1")}; got '${String(o)}'.`, 2);
+  return o;
+}

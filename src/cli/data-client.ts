@@ -123,7 +123,7 @@ export class DataClient {
 
   async #fetch(method: string, path: string, opts: CallOptions): Promise<Response> {
     const headers: Record<string, string> = { "api-key": await this.key() };
-    let body: BodyInit | undefined;
+    let body: string | FormData | undefined;
     if (opts.json !== undefined) {
       headers["content-type"] = "application/json";
       body = JSON.stringify(opts.json);

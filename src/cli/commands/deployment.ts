@@ -2,6 +2,7 @@
 // deployment …`, against a running Ingot's ARM API.
 import { parseArgs } from "node:util";
 import { accountPath, ArmClient, CliError, printOutput } from "../arm-client.ts";
+import { formatEta, ProgressLine, RateMeter } from "../progress.ts";
 
 const COMMON = `  -n, --name ACCOUNT          account name (default ingot)
   -g, --resource-group RG     resource group (default ingot)
@@ -28,6 +29,12 @@ show/delete options:
   --deployment-name NAME
 common options:
 ${COMMON}
+
+Examples:
+  ingot deployment create -g ingot -n ingot --deployment-name my-chat --model-name tiny-chat \\
+    --model-format Ingot --sku-name GlobalStandard --sku-capacity 10
+  ingot deployment list -o table
+  ingot deployment delete --deployment-name my-chat
 `;
 
 const OPTIONS = {
@@ -110,19 +117,24 @@ export async function deploymentCommand(argv: string[]): Promise<number> {
 /** Polls the deployment, drawing its download/load progress on stderr, until Succeeded or Failed. */
 async function waitUntilSettled(arm: ArmClient, path: string, initial: any): Promise<any> {
   let body = initial;
-  const tty = process.stderr.isTTY;
-  let lastLine = "";
+  const line = new ProgressLine();
+  const meter = new RateMeter(10_000);
   while (!["Succeeded", "Failed", "Canceled"].includes(body.properties.provisioningState)) {
     const p = body.properties.provisioningDetails ?? {};
     const mb = (n: number) => (n / 1e6).toFixed(1);
-    const line = `${body.name}: ${body.properties.provisioningState} ${p.phase ?? ""} ${Math.floor(p.percentComplete ?? 0)}%${p.totalBytes ? ` (${mb(p.bytes ?? 0)}/${mb(p.totalBytes)} MB)` : ""}`;
-    if (line !== lastLine) process.stderr.write(tty ? `\r${line}\u001b[K` : `${line}\n`);
-    lastLine = line;
+    const detail: string[] = [];
+    if (p.totalBytes) {
+      meter.add(Date.now(), p.bytes ?? 0);
+      const rate = meter.rate();
+      detail.push(`(${mb(p.bytes ?? 0)}/${mb(p.totalBytes)} MB)`);
+      if (rate) detail.push(`${mb(rate)} MB/s`, `ETA ${formatEta((p.totalBytes - (p.bytes ?? 0)) / rate)}`);
+    }
+    const state = `${body.properties.provisioningState}${p.phase ? ` ${p.phase}` : ""}`;
+    line.update({ label: `${body.name}: ${state}`, fraction: typeof p.percentComplete === "number" ? p.percentComplete / 100 : undefined, detail: detail.join("  "), key: state });
     await new Promise((r) => setTimeout(r, 500));
     body = (await arm.call("GET", path)).body;
   }
-  if (tty) process.stderr.write("\r\u001b[K");
   const state = body.properties.provisioningState;
-  process.stderr.write(state === "Succeeded" ? `${body.name}: Succeeded\n` : `${body.name}: ${state}: ${body.properties.provisioningDetails?.error ?? "see the deployment's operation for the reason"}\n`);
+  line.end(state === "Succeeded" ? `${body.name}: Succeeded` : `${body.name}: ${state}: ${body.properties.provisioningDetails?.error ?? "see the deployment's operation for the reason"}`);
   return body;
 }

@@ -12,6 +12,10 @@ const HELP = `Usage: ingot keys <list|regenerate> [options]
   --token TOKEN               bearer token (default INGOT_TOKEN, else the local admin's from --data-dir)
   --data-dir DIR              data dir of the local server (default ./.ingot)
   -o, --output json|table|tsv output format (default json)
+
+Examples:
+  ingot keys list -o table
+  ingot keys regenerate --key-name Key2
 `;
 
 export async function keysCommand(argv: string[]): Promise<number> {

@@ -22,6 +22,7 @@ import { LocalModelFiles } from "../../models/model-files.ts";
 import type { WeightsStatus } from "../../models/model-files.ts";
 import { SqliteModelRegistry } from "../../store/sqlite/model-registry-store.ts";
 import { SqliteStore } from "../../store/sqlite/store.ts";
+import { formatEta, ProgressLine, RateMeter } from "../progress.ts";
 
 const CATALOG_DIR = fileURLToPath(new URL("../../../catalog/", import.meta.url));
 
@@ -460,49 +461,24 @@ function formatTable(rows: string[][]): string {
   return rows.map((r) => r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i]))).join("  ")).join("\n") + "\n";
 }
 
-/** Percent, MB/s and ETA on stderr: redrawn in place on a terminal, a line every few seconds otherwise. */
+/** Percent, MB/s and ETA on stderr: redrawn in place (with a bar) on a terminal, a line per phase and per percent otherwise. */
 function progressBar(io: ModelsIo, label: string) {
-  let first: { t: number; bytes: number } | undefined;
-  let lastLine = 0;
-  let lastPhase = "";
-  let drawn = false;
+  const line = new ProgressLine({ write: io.err, tty: io.tty, columns: io.tty ? process.stderr.columns : undefined });
+  const meter = new RateMeter(10_000);
   const update = (p: WeightsProgress) => {
     const now = Date.now();
-    first ??= { t: now, bytes: p.bytes };
-    const phaseChanged = p.phase !== lastPhase;
-    lastPhase = p.phase;
-    if (!io.tty && !phaseChanged && now - lastLine < 2000) return;
-    lastLine = now;
-    const secs = (now - first.t) / 1000;
-    const rate = secs > 0.2 ? (p.bytes - first.bytes) / secs : 0;
-    const parts = [`${p.phase.padEnd(11)} ${label}`];
-    if (p.totalBytes) parts.push(`${((100 * p.bytes) / p.totalBytes).toFixed(1).padStart(5)}%`, `${(p.bytes / 1e6).toFixed(1)}/${(p.totalBytes / 1e6).toFixed(1)} MB`);
-    else if (p.bytes) parts.push(`${(p.bytes / 1e6).toFixed(1)} MB`);
-    if (p.phase === "downloading" && rate > 0) {
-      parts.push(`${(rate / 1e6).toFixed(1)} MB/s`);
-      if (p.totalBytes) parts.push(`ETA ${eta((p.totalBytes - p.bytes) / rate)}`);
+    if (p.phase === "downloading") meter.add(now, p.bytes);
+    const detail: string[] = [];
+    if (p.totalBytes) detail.push(`${(p.bytes / 1e6).toFixed(1)}/${(p.totalBytes / 1e6).toFixed(1)} MB`);
+    else if (p.bytes) detail.push(`${(p.bytes / 1e6).toFixed(1)} MB`);
+    const rate = meter.rate();
+    if (p.phase === "downloading" && rate) {
+      detail.push(`${(rate / 1e6).toFixed(1)} MB/s`);
+      if (p.totalBytes) detail.push(`ETA ${formatEta((p.totalBytes - p.bytes) / rate)}`);
     }
-    const line = parts.join("  ");
-    if (io.tty) {
-      io.err(`\r${line.padEnd(100)}`);
-      drawn = true;
-    } else io.err(line + "\n");
+    line.update({ label: `${p.phase.padEnd(11)} ${label}`, fraction: p.totalBytes ? p.bytes / p.totalBytes : undefined, detail: detail.join("  "), key: p.phase });
   };
-  return {
-    update,
-    end: () => {
-      if (drawn) io.err("\n");
-    },
-  };
-}
-
-function eta(seconds: number): string {
-  if (!Number.isFinite(seconds)) return "?";
-  const s = Math.round(seconds);
-  const h = Math.floor(s / 3600);
-  const mm = String(Math.floor((s % 3600) / 60)).padStart(h ? 2 : 1, "0");
-  const ss = String(s % 60).padStart(2, "0");
-  return h ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
+  return { update, end: () => line.end() };
 }
 
 async function hashFile(path: string): Promise<{ sha256: string; sizeBytes: number }> {
