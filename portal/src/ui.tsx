@@ -22,6 +22,8 @@ export function useRoute(): { parts: string[]; query: URLSearchParams } {
   useEffect(() => {
     const on = () => setHash(location.hash);
     window.addEventListener("hashchange", on);
+    // The hash may have changed between render and this effect (a redirect during render).
+    on();
     return () => window.removeEventListener("hashchange", on);
   }, []);
   const [path, q = ""] = hash.replace(/^#\/?/, "").split("?");

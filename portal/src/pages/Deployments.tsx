@@ -1,4 +1,315 @@
-// Placeholder: replaced by the page's implementation.
+// Deployments (`#/deployments`, `#/deployments/{name}`): the account's deployments with their
+// provisioning state (live progress while creating), model and SKU; a deployment's endpoints on
+// every surface, its keys (masked, copyable), ready-to-paste code, capacity edits and deletion.
+import { useEffect, useState } from "react";
+import { accountId, arm, mask, sleep } from "../api.ts";
+import { DeploymentProgress, getDeployment, isSettled, limitsText, listDeployments, skuFamily, skuLabel } from "../components/DeployDialog.tsx";
+import type { ArmDeployment } from "../components/DeployDialog.tsx";
+import { EndpointsTable, endpointsFor, Snippets } from "../components/Snippets.tsx";
+import type { DeploymentKind } from "../components/Snippets.tsx";
+import { CopyButton, ErrorBox, Field, Modal, navigate, ProgressBar, usePoll, useRoute, useSession } from "../ui.tsx";
+import { TokenNotice } from "./Catalog.tsx";
+
+export const kindOf = (d: ArmDeployment): DeploymentKind => (d.properties.capabilities?.embeddings === "true" ? "embeddings" : d.properties.capabilities?.chatCompletion === "true" ? "chat" : "completions");
+const isChat = (d: ArmDeployment) => d.properties.capabilities?.chatCompletion === "true";
+const date = (iso?: string) => (iso ? new Date(iso).toLocaleString() : "—");
+
 export function DeploymentsPage() {
-  return <h1>Deployments</h1>;
+  const { parts } = useRoute();
+  const { session } = useSession();
+  if (session.mode !== "token")
+    return (
+      <>
+        <h1>Deployments</h1>
+        <TokenNotice what="deployments" />
+      </>
+    );
+  return parts[1] ? <DeploymentDetail key={parts[1]} name={parts[1]} /> : <DeploymentList />;
+}
+
+function StateCell({ d }: { d: ArmDeployment }) {
+  const state = d.properties.provisioningState;
+  return (
+    <div className="state-cell">
+      <span className={`state-${state}`} data-testid="state">
+        {state}
+      </span>
+      {!isSettled(state) ? <DeploymentProgress deployment={d} /> : null}
+      {state === "Failed" && d.properties.provisioningDetails?.error ? <div className="field-error">{d.properties.provisioningDetails.error}</div> : null}
+    </div>
+  );
+}
+
+function DeploymentList() {
+  const { session } = useSession();
+  const [fast, setFast] = useState(true);
+  const { value, error } = usePoll(() => listDeployments(session), fast ? 800 : 4000, [session, fast]);
+  useEffect(() => {
+    if (value) setFast(value.some((d) => !isSettled(d.properties.provisioningState)));
+  }, [value]);
+  return (
+    <>
+      <div className="page-head row">
+        <h1>Deployments</h1>
+        <span className="spacer" />
+        <button className="primary" onClick={() => navigate("/catalog")}>
+          + Deploy model
+        </button>
+      </div>
+      <ErrorBox error={error} />
+      {!value && !error ? <ProgressBar value={null} label="Loading deployments…" /> : null}
+      {value && value.length === 0 ? (
+        <div className="notice">
+          No deployments yet. Pick a model in the <a href="#/catalog">model catalog</a> and deploy it.
+        </div>
+      ) : null}
+      {value && value.length > 0 ? (
+        <table data-testid="deployments">
+          <thead>
+            <tr>
+              <th>Name</th>
+              <th>Model</th>
+              <th>State</th>
+              <th>Type</th>
+              <th>Capacity</th>
+              <th>Rate limits</th>
+              <th>Created</th>
+            </tr>
+          </thead>
+          <tbody>
+            {value.map((d) => (
+              <tr key={d.name} data-deployment={d.name}>
+                <td>
+                  <a href={`#/deployments/${encodeURIComponent(d.name)}`}>
+                    <b>{d.name}</b>
+                  </a>
+                </td>
+                <td>
+                  {d.properties.model.name} <span className="muted">v{d.properties.model.version}</span>
+                  <div className="muted small">{d.properties.model.format}</div>
+                </td>
+                <td className="state-col">
+                  <StateCell d={d} />
+                </td>
+                <td>{skuLabel(d.sku.name)}</td>
+                <td>{d.sku.capacity.toLocaleString("en-US")}</td>
+                <td className="small">{limitsText(d.sku.name, d.sku.capacity)}</td>
+                <td className="small muted">{date(d.systemData?.createdAt)}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
+    </>
+  );
+}
+
+function DeploymentDetail({ name }: { name: string }) {
+  const { session } = useSession();
+  const [settled, setSettled] = useState(false);
+  const { value: d, error, reload } = usePoll(() => getDeployment(session, name), settled ? 5000 : 800, [session, name, settled]);
+  const [keys, setKeys] = useState<{ key1: string; key2: string } | null>(null);
+  const [keysError, setKeysError] = useState<unknown>(null);
+  const [confirmDelete, setConfirmDelete] = useState(false);
+  const [editing, setEditing] = useState(false);
+  useEffect(() => {
+    if (d) setSettled(isSettled(d.properties.provisioningState));
+  }, [d]);
+  useEffect(() => {
+    arm(session, "POST", `${accountId(session)}/listKeys`).then(setKeys, setKeysError);
+  }, [session]);
+
+  const origin = location.origin;
+  const kind = d ? kindOf(d) : "chat";
+  return (
+    <>
+      <div className="crumbs">
+        <a href="#/deployments">Deployments</a> / <span>{name}</span>
+      </div>
+      <div className="page-head row">
+        <h1 data-testid="deployment-title">{name}</h1>
+        {d ? <StateCell d={d} /> : null}
+        <span className="spacer" />
+        {d && isChat(d) ? (
+          <a className="button" href={`#/playground?deployment=${encodeURIComponent(name)}`}>
+            Open in playground
+          </a>
+        ) : null}
+        {d ? <button onClick={() => setEditing(true)}>Edit capacity</button> : null}
+        {d ? (
+          <button className="danger" onClick={() => setConfirmDelete(true)}>
+            Delete
+          </button>
+        ) : null}
+      </div>
+      {error ? (
+        <>
+          <ErrorBox error={error} />
+          <p>
+            <a href="#/deployments">Back to the deployments</a>
+          </p>
+        </>
+      ) : null}
+      {!d && !error ? <ProgressBar value={null} label="Loading the deployment…" /> : null}
+      {d ? (
+        <>
+          <div className="grid2">
+            <div className="card">
+              <h3>Deployment info</h3>
+              <dl className="kv">
+                <dt>Model</dt>
+                <dd>
+                  <a href={`#/catalog/${encodeURIComponent(d.properties.model.format)}/${encodeURIComponent(d.properties.model.name)}`}>{d.properties.model.name}</a>{" "}
+                  <span className="muted">
+                    version {d.properties.model.version} · {d.properties.model.format}
+                  </span>
+                </dd>
+                <dt>Type</dt>
+                <dd>
+                  {skuLabel(d.sku.name)} <span className="muted">({d.sku.name})</span>
+                </dd>
+                <dt>Capacity</dt>
+                <dd>
+                  {d.sku.capacity.toLocaleString("en-US")} {skuFamily(d.sku.name) === "provisioned" ? "PTU" : "K tokens per minute"}
+                </dd>
+                <dt>Rate limits</dt>
+                <dd>{limitsText(d.sku.name, d.sku.capacity)}</dd>
+                <dt>Created</dt>
+                <dd>{date(d.systemData?.createdAt)}</dd>
+                <dt>Resource id</dt>
+                <dd className="small">
+                  <code className="url">{d.id}</code>
+                </dd>
+              </dl>
+            </div>
+            <div className="card" data-testid="keys">
+              <h3>Keys</h3>
+              <ErrorBox error={keysError} />
+              {keys ? (
+                <>
+                  <KeyRow label="Key 1" value={keys.key1} />
+                  <KeyRow label="Key 2" value={keys.key2} />
+                  <p className="muted small">
+                    Send a key as <code>api-key: …</code> (or <code>Authorization: Bearer …</code>). Both work; regenerate one while clients use the other.
+                  </p>
+                </>
+              ) : !keysError ? (
+                <ProgressBar value={null} label="Loading keys…" />
+              ) : null}
+            </div>
+          </div>
+          <h2>Endpoints</h2>
+          <EndpointsTable endpoints={endpointsFor(origin, session.project, name, kind)} />
+          <h2>Code</h2>
+          <Snippets origin={origin} deployment={name} kind={kind} />
+        </>
+      ) : null}
+      {confirmDelete && d ? <DeleteDialog name={name} onClose={() => setConfirmDelete(false)} /> : null}
+      {editing && d ? (
+        <EditCapacityDialog
+          deployment={d}
+          onClose={() => {
+            setEditing(false);
+            reload();
+          }}
+        />
+      ) : null}
+    </>
+  );
+}
+
+function KeyRow({ label, value }: { label: string; value: string }) {
+  const [shown, setShown] = useState(false);
+  return (
+    <div className="key-row row">
+      <span className="key-label">{label}</span>
+      <code className="key" data-testid="key">
+        {shown ? value : mask(value)}
+      </code>
+      <button className="small" onClick={() => setShown(!shown)}>
+        {shown ? "Hide" : "Show"}
+      </button>
+      <CopyButton text={value} />
+    </div>
+  );
+}
+
+function DeleteDialog({ name, onClose }: { name: string; onClose(): void }) {
+  const { session } = useSession();
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const remove = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      await arm(session, "DELETE", `${accountId(session)}/deployments/${encodeURIComponent(name)}`);
+      // DELETE answers 202 while the model unloads: wait until the deployment is gone.
+      for (let i = 0; i < 120; i++) {
+        try {
+          await getDeployment(session, name);
+        } catch (e) {
+          if ((e as { status?: number }).status === 404) break;
+          throw e;
+        }
+        await sleep(500);
+      }
+      onClose();
+      navigate("/deployments");
+    } catch (e) {
+      setError(e);
+      setBusy(false);
+    }
+  };
+  return (
+    <Modal title="Delete deployment" onClose={busy ? () => undefined : onClose}>
+      <p>
+        Delete <b>{name}</b>? Apps that call it will get <code>404 DeploymentNotFound</code> until you deploy a model under this name again. The model stays in the catalog.
+      </p>
+      <ErrorBox error={error} />
+      {busy ? <ProgressBar value={null} label="Deleting…" /> : null}
+      <div className="row actions">
+        <span className="spacer" />
+        <button onClick={onClose} disabled={busy}>
+          Cancel
+        </button>
+        <button className="danger" onClick={remove} disabled={busy}>
+          Delete
+        </button>
+      </div>
+    </Modal>
+  );
+}
+
+function EditCapacityDialog({ deployment, onClose }: { deployment: ArmDeployment; onClose(): void }) {
+  const { session } = useSession();
+  const [capacity, setCapacity] = useState(deployment.sku.capacity);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const save = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      await arm(session, "PATCH", `${accountId(session)}/deployments/${encodeURIComponent(deployment.name)}`, { sku: { name: deployment.sku.name, capacity } });
+      onClose();
+    } catch (e) {
+      setError(e);
+      setBusy(false);
+    }
+  };
+  return (
+    <Modal title={`Edit ${deployment.name}`} onClose={onClose}>
+      <Field label={`Capacity (${skuLabel(deployment.sku.name)})`} hint={Number.isFinite(capacity) ? limitsText(deployment.sku.name, capacity) : "Enter a whole number."}>
+        <input name="capacity" type="number" min={1} value={Number.isFinite(capacity) ? capacity : ""} onChange={(e) => setCapacity(e.target.valueAsNumber)} />
+      </Field>
+      <p className="muted small">The new limits apply at once; nothing reloads.</p>
+      <ErrorBox error={error} />
+      <div className="row actions">
+        <span className="spacer" />
+        <button onClick={onClose}>Cancel</button>
+        <button className="primary" onClick={save} disabled={busy || !Number.isInteger(capacity)}>
+          Save
+        </button>
+      </div>
+    </Modal>
+  );
 }

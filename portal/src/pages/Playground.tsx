@@ -1,4 +1,278 @@
-// Placeholder: replaced by the page's implementation.
+// Chat playground (`#/playground?deployment=NAME`): streaming chat with any chat deployment
+// through the project endpoint (OpenAI v1), with a system message, temperature, max tokens,
+// JSON mode and the conversation so far; a stop button; tokens used and time to first token.
+import { useEffect, useRef, useState } from "react";
+import { stream } from "../api.ts";
+import { isSettled, listDeployments } from "../components/DeployDialog.tsx";
+import type { ArmDeployment } from "../components/DeployDialog.tsx";
+import { ErrorBox, Field, navigate, useRoute, useSession } from "../ui.tsx";
+
+interface Message {
+  role: "user" | "assistant";
+  content: string;
+}
+
+interface Stats {
+  promptTokens?: number;
+  completionTokens?: number;
+  totalTokens?: number;
+  ttftMs?: number;
+  totalMs: number;
+  finishReason?: string | null;
+  stopped?: boolean;
+}
+
+const KNOWN_KEY = "ingot.playground.deployments";
+const known = (): string[] => {
+  try {
+    return JSON.parse(localStorage.getItem(KNOWN_KEY) ?? "[]");
+  } catch {
+    return [];
+  }
+};
+const remember = (name: string) => localStorage.setItem(KNOWN_KEY, JSON.stringify([...new Set([name, ...known()])].slice(0, 20)));
+
 export function PlaygroundPage() {
-  return <h1>Playground</h1>;
+  const { session } = useSession();
+  const { query } = useRoute();
+  const wanted = query.get("deployment") ?? "";
+  const [deployments, setDeployments] = useState<ArmDeployment[] | null>(null);
+  const [listError, setListError] = useState<unknown>(null);
+  const [deployment, setDeployment] = useState(wanted);
+  const [typed, setTyped] = useState("");
+  const [system, setSystem] = useState("You are a helpful assistant.");
+  const [temperature, setTemperature] = useState(0.7);
+  const [maxTokens, setMaxTokens] = useState(256);
+  const [jsonMode, setJsonMode] = useState(false);
+  const [messages, setMessages] = useState<Message[]>([]);
+  const [draft, setDraft] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [stats, setStats] = useState<Stats | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  const abort = useRef<AbortController | null>(null);
+  const chatEnd = useRef<HTMLDivElement | null>(null);
+
+  useEffect(() => {
+    if (session.mode !== "token") {
+      setDeployments([]);
+      return;
+    }
+    listDeployments(session).then((list) => {
+      setDeployments(list);
+      const chat = list.filter((d) => d.properties.capabilities?.chatCompletion === "true");
+      setDeployment((cur) => cur || chat.find((d) => d.properties.provisioningState === "Succeeded")?.name || chat[0]?.name || "");
+    }, setListError);
+  }, [session]);
+  useEffect(() => {
+    if (wanted) setDeployment(wanted);
+  }, [wanted]);
+  useEffect(() => {
+    chatEnd.current?.scrollIntoView?.({ block: "nearest" });
+  }, [messages]);
+  useEffect(() => () => abort.current?.abort(), []);
+
+  const chatDeployments = (deployments ?? []).filter((d) => d.properties.capabilities?.chatCompletion === "true");
+  const names = session.mode === "token" ? chatDeployments.map((d) => d.name) : [...new Set([...(wanted ? [wanted] : []), ...known()])];
+  const options = deployment && !names.includes(deployment) ? [deployment, ...names] : names;
+  const current = chatDeployments.find((d) => d.name === deployment);
+  const notReady = current && current.properties.provisioningState !== "Succeeded";
+
+  const send = async () => {
+    const text = draft.trim();
+    if (!text || busy) return;
+    if (!deployment) {
+      setError({ code: "NoDeployment", message: "Pick a chat deployment first, or deploy a chat model from the model catalog." });
+      return;
+    }
+    const history: Message[] = [...messages, { role: "user", content: text }];
+    setMessages([...history, { role: "assistant", content: "" }]);
+    setDraft("");
+    setError(null);
+    setBusy(true);
+    const controller = new AbortController();
+    abort.current = controller;
+    const started = performance.now();
+    const s: Stats = { totalMs: 0 };
+    setStats(null);
+    let answer = "";
+    try {
+      const body = {
+        model: deployment,
+        messages: [...(system.trim() ? [{ role: "system", content: system }] : []), ...history],
+        temperature,
+        max_tokens: maxTokens,
+        stream: true,
+        stream_options: { include_usage: true },
+        ...(jsonMode ? { response_format: { type: "json_object" } } : {}),
+      };
+      for await (const chunk of stream(session, "/chat/completions", body, controller.signal)) {
+        const choice = chunk.choices?.[0];
+        const delta: string | undefined = choice?.delta?.content;
+        if (delta) {
+          if (s.ttftMs === undefined) s.ttftMs = performance.now() - started;
+          answer += delta;
+          const snapshot = answer;
+          setMessages((m) => [...m.slice(0, -1), { role: "assistant", content: snapshot }]);
+        }
+        if (choice?.finish_reason) s.finishReason = choice.finish_reason;
+        if (chunk.usage) {
+          s.promptTokens = chunk.usage.prompt_tokens;
+          s.completionTokens = chunk.usage.completion_tokens;
+          s.totalTokens = chunk.usage.total_tokens;
+        }
+      }
+      if (controller.signal.aborted) s.stopped = true;
+      if (session.mode !== "token") remember(deployment);
+    } catch (e) {
+      if ((e as Error).name === "AbortError" || controller.signal.aborted) s.stopped = true;
+      else setError(e);
+      if (!answer) setMessages((m) => (m.at(-1)?.role === "assistant" && !m.at(-1)?.content && !s.stopped ? m.slice(0, -1) : m));
+    } finally {
+      s.totalMs = performance.now() - started;
+      setStats({ ...s });
+      setBusy(false);
+      abort.current = null;
+    }
+  };
+
+  return (
+    <>
+      <div className="page-head row">
+        <h1>Chat playground</h1>
+        <span className="spacer" />
+        {current ? (
+          <a href={`#/deployments/${encodeURIComponent(current.name)}`} className="muted">
+            View code for {current.name}
+          </a>
+        ) : null}
+      </div>
+      <ErrorBox error={listError} />
+      <div className="playground">
+        <section className="card setup">
+          <h3>Setup</h3>
+          <Field label="Deployment" hint={session.mode === "token" && deployments && chatDeployments.length === 0 ? "No chat deployments yet." : undefined}>
+            <select name="deployment" value={deployment} onChange={(e) => setDeployment(e.target.value)}>
+              {options.length === 0 ? <option value="">No chat deployments</option> : null}
+              {options.map((n) => {
+                const d = chatDeployments.find((x) => x.name === n);
+                return (
+                  <option key={n} value={n}>
+                    {n}
+                    {d ? ` (${d.properties.model.name}${isSettled(d.properties.provisioningState) && d.properties.provisioningState === "Succeeded" ? "" : `, ${d.properties.provisioningState}`})` : ""}
+                  </option>
+                );
+              })}
+            </select>
+          </Field>
+          {session.mode !== "token" ? (
+            <div className="row">
+              <input name="customDeployment" placeholder="Deployment name" value={typed} onChange={(e) => setTyped(e.target.value)} className="grow" />
+              <button
+                className="small"
+                disabled={!typed.trim()}
+                onClick={() => {
+                  setDeployment(typed.trim());
+                  setTyped("");
+                }}
+              >
+                Use
+              </button>
+            </div>
+          ) : null}
+          {session.mode !== "token" ? <p className="muted small">Signed in with a key: type a deployment name (listing deployments needs a token).</p> : null}
+          {session.mode === "token" && deployments && chatDeployments.length === 0 ? (
+            <button className="small" onClick={() => navigate("/catalog")}>
+              Deploy a chat model
+            </button>
+          ) : null}
+          {notReady ? <div className="notice">{current!.name} is {current!.properties.provisioningState}; requests fail until it has Succeeded.</div> : null}
+          <Field label="System message" hint="Instructions the model follows for the whole conversation.">
+            <textarea name="system" rows={5} value={system} onChange={(e) => setSystem(e.target.value)} />
+          </Field>
+          <div className="params">
+            <Field label="Temperature" hint="0 focused – 2 random">
+              <input name="temperature" type="number" min={0} max={2} step={0.1} value={Number.isFinite(temperature) ? temperature : ""} onChange={(e) => setTemperature(e.target.valueAsNumber)} />
+            </Field>
+            <Field label="Max tokens" hint="Longest answer">
+              <input name="maxTokens" type="number" min={1} step={1} value={Number.isFinite(maxTokens) ? maxTokens : ""} onChange={(e) => setMaxTokens(e.target.valueAsNumber)} />
+            </Field>
+          </div>
+          <label className="check">
+            <input name="jsonMode" type="checkbox" checked={jsonMode} onChange={(e) => setJsonMode(e.target.checked)} /> JSON mode{" "}
+            <span className="muted small">(response_format json_object)</span>
+          </label>
+        </section>
+        <section className="card chat-panel">
+          <div className="chat" data-testid="chat">
+            {messages.length === 0 ? <p className="muted empty-chat">Send a message to start chatting{deployment ? ` with ${deployment}` : ""}.</p> : null}
+            {messages.map((m, i) => (
+              <div key={i} className={`msg ${m.role}`}>
+                {m.content || (busy && i === messages.length - 1 ? <span className="typing">…</span> : <span className="muted">(empty answer)</span>)}
+              </div>
+            ))}
+            <div ref={chatEnd} />
+          </div>
+          <ErrorBox error={error} onDismiss={() => setError(null)} />
+          <div className="stats" data-testid="stats">
+            {stats ? statsText(stats) : busy ? "Waiting for the first token…" : "Tokens and time to first token (TTFT) appear here after each answer."}
+          </div>
+          <form
+            className="composer"
+            onSubmit={(e) => {
+              e.preventDefault();
+              void send();
+            }}
+          >
+            <textarea
+              name="message"
+              rows={3}
+              placeholder="Type a message (Enter sends, Shift+Enter adds a line)"
+              value={draft}
+              onChange={(e) => setDraft(e.target.value)}
+              onKeyDown={(e) => {
+                if (e.key === "Enter" && !e.shiftKey) {
+                  e.preventDefault();
+                  void send();
+                }
+              }}
+            />
+            <div className="composer-actions">
+              {busy ? (
+                <button type="button" className="danger" onClick={() => abort.current?.abort()}>
+                  Stop
+                </button>
+              ) : (
+                <button type="submit" className="primary" disabled={!draft.trim()}>
+                  Send
+                </button>
+              )}
+              <button
+                type="button"
+                disabled={busy || messages.length === 0}
+                onClick={() => {
+                  setMessages([]);
+                  setStats(null);
+                  setError(null);
+                }}
+              >
+                Clear chat
+              </button>
+            </div>
+          </form>
+        </section>
+      </div>
+    </>
+  );
+}
+
+function statsText(s: Stats): string {
+  const parts: string[] = [];
+  if (s.totalTokens !== undefined) parts.push(`${s.promptTokens} prompt + ${s.completionTokens} completion = ${s.totalTokens} tokens`);
+  else parts.push(s.stopped ? "tokens: not reported (stopped)" : "tokens: not reported");
+  parts.push(`TTFT ${s.ttftMs === undefined ? "—" : `${Math.round(s.ttftMs)} ms`}`);
+  parts.push(`${(s.totalMs / 1000).toFixed(2)} s total`);
+  if (s.completionTokens && s.ttftMs !== undefined && s.totalMs > s.ttftMs) parts.push(`${(s.completionTokens / ((s.totalMs - s.ttftMs) / 1000)).toFixed(1)} tokens/s`);
+  if (s.stopped) parts.push("stopped");
+  else if (s.finishReason) parts.push(`finish: ${s.finishReason}`);
+  return parts.join(" · ");
 }
