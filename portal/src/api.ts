@@ -230,3 +230,8 @@ export function dataUpload(s: Session, path: string, form: FormData, onProgress?
     xhr.send(form);
   });
 }
+
+/** Azure's file import (dated route only): the server fetches `content_url` (Azure blob SAS or any web location). */
+export function dataImport(s: Session, body: { purpose: string; filename: string; content_url: string }): Promise<any> {
+  return call("/openai/files/import?api-version=2025-04-01-preview", { method: "POST", headers: { ...dataHeaders(s), "content-type": "application/json" }, body: JSON.stringify(body) });
+}

@@ -5,6 +5,8 @@
 // deployed from the job page, answers in the playground, and the deployment is deleted.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
+import { createServer } from "node:http";
+import type { Server } from "node:http";
 import { after, before, test } from "node:test";
 import type { Browser, Page } from "playwright-core";
 import { join } from "node:path";
@@ -38,14 +40,21 @@ const EPOCHS = 10;
 let server: TestServer;
 let browser: Browser;
 let page: Page;
+/** A web location to import from (seed 004's "Azure blob or other shared web locations"). */
+let web: Server;
+let webUrl: string;
 
 before(async () => {
-  server = await startServer();
+  web = createServer((req, res) => (req.url === "/data/imported.jsonl" ? res.end(BROKEN) : res.writeHead(404).end()));
+  await new Promise<void>((resolve) => web.listen(0, "127.0.0.1", resolve));
+  webUrl = `http://127.0.0.1:${(web.address() as { port: number }).port}`;
+  server = await startServer({ allowPrivateImportUrls: true });
   browser = await launchBrowser();
   page = await signedInPage(browser, server);
   page.on("pageerror", (e) => console.log(`# page error: ${e.stack ?? e.message}`));
 });
 after(async () => {
+  web?.close();
   await browser?.close();
   await server?.stop();
 });
@@ -104,6 +113,14 @@ step("the wizard refuses a broken training file, naming its lines", async () => 
   assert.equal(await w.getByRole("button", { name: "Next" }).isDisabled(), true, "a failed file cannot be used");
   assert.match(await testId("wizard-blocker").innerText(), /failed validation/);
   await screenshot(page, "21-wizard-upload-error");
+
+  // The same file imported from a web location is downloaded, then validated the same way.
+  await w.getByRole("tab", { name: "Azure blob or web URL" }).click();
+  await w.locator("input[name=training-url]").fill(`${webUrl}/data/imported.jsonl`);
+  await w.getByRole("button", { name: "Import" }).click();
+  await page.getByText("imported.jsonl failed validation").waitFor();
+  assert.match(await errors.innerText(), /Line 7\s+unknown role 'bot'/);
+  await w.getByRole("tab", { name: "Upload a local file" }).click();
 });
 
 let jobId: string;
@@ -251,13 +268,18 @@ step("the fine-tuned model deploys from the job page, answers in the playground,
   assert.equal(gone.status, 404);
 });
 
-step("Cancel on the job page asks first, then stops a running job", async () => {
+step("Pause and Resume on the job page; Cancel asks first, then stops a running job", async () => {
   const files = (await (await fetch(`${server.url}/openai/v1/files`, { headers: { "api-key": API_KEY } })).json()) as { data: { id: string; filename: string }[] };
   const training = files.data.find((f) => f.filename === "codenames.jsonl")!.id;
   const res = await server.post("/openai/v1/fine_tuning/jobs", { model: "tiny-chat", training_file: training, hyperparameters: { n_epochs: 50 } });
   assert.equal(res.status, 200);
   const { id } = (await res.json()) as { id: string };
   await go(`#/fine-tuning/jobs/${id}`);
+  await page.locator("[data-testid=job-status][data-status=running]").waitFor({ timeout: 60_000 });
+  // Pause keeps the job's progress; Resume continues it.
+  await page.getByRole("button", { name: "Pause" }).click();
+  await page.locator("[data-testid=job-status][data-status=paused]").waitFor({ timeout: 20_000 });
+  await page.getByRole("button", { name: "Resume" }).click();
   await page.locator("[data-testid=job-status][data-status=running]").waitFor({ timeout: 60_000 });
   await page.getByRole("button", { name: "Cancel job" }).click();
   const confirm = page.getByRole("dialog", { name: "Cancel fine-tuning job?" });

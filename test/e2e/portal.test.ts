@@ -129,6 +129,14 @@ test("catalog: search, filter fine-tunable, open tiny-chat's model page", async 
   assert.match(skus, /1,000,000 tokens per minute · 6,000 requests per minute/);
   await screenshot(page, "11-model");
 
+  // Seed 004: Fine-tune on the model page opens the wizard with this base model chosen.
+  await main().getByRole("button", { name: "Fine-tune" }).click();
+  const wizard = page.getByRole("dialog", { name: "Fine-tune a model" });
+  assert.equal(await wizard.getByRole("radio", { name: /tiny-chat/ }).first().isChecked(), true);
+  await wizard.getByRole("button", { name: "Close" }).click();
+  await page.goBack();
+  await main().getByTestId("model-title").waitFor();
+
   // The Ingot extras behind the page, on both model lists: weights on this machine or not.
   const account = await json(await armCall("GET", `${ACCOUNT}/models`));
   const byName = (name: string) => account.value.find((m: { name: string }) => m.name === name);

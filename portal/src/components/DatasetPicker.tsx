@@ -2,6 +2,7 @@
 // pick one already uploaded. After an upload it waits for the server's validation and shows
 // the result: ready, or the problems with their line numbers.
 import { useEffect, useRef, useState } from "react";
+import { dataImport } from "../api.ts";
 import type { Session } from "../api.ts";
 import { ErrorBox, formatBytes, formatTime, ProgressBar } from "../ui.tsx";
 import { Dropzone } from "./Dropzone.tsx";
@@ -50,7 +51,9 @@ export function ValidationResult({ file, role }: { file: FtFile; role: string })
 }
 
 export function DatasetPicker({ session, role, value, onChange, exclude }: { session: Session; role: "training" | "validation"; value: FtFile | null; onChange(f: FtFile | null): void; exclude?: string | null }) {
-  const [mode, setMode] = useState<"upload" | "existing">("upload");
+  const [mode, setMode] = useState<"upload" | "url" | "existing">("upload");
+  const [url, setUrl] = useState("");
+  const [importing, setImporting] = useState(false);
   const [files, setFiles] = useState<FtFile[] | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [upload, setUpload] = useState<{ name: string; fraction: number } | null>(null);
@@ -103,6 +106,28 @@ export function DatasetPicker({ session, role, value, onChange, exclude }: { ses
     }
   };
 
+  // Seed 004's "Azure blob or other shared web locations": the server downloads the file, then validates it.
+  const importUrl = async () => {
+    setError(null);
+    onChange(null);
+    let filename: string;
+    try {
+      filename = decodeURIComponent(new URL(url).pathname.split("/").pop() || "") || "import.jsonl";
+    } catch {
+      setError(new Error("Enter a full URL, e.g. https://account.blob.core.windows.net/data/train.jsonl?<SAS token>."));
+      return;
+    }
+    setImporting(true);
+    try {
+      onChange(await dataImport(session, { purpose: "fine-tune", filename, content_url: url }));
+      void reload();
+    } catch (e) {
+      setError(e);
+    } finally {
+      setImporting(false);
+    }
+  };
+
   const choices = (files ?? []).filter((f) => f.id !== exclude);
   return (
     <div className="dataset-picker">
@@ -110,11 +135,21 @@ export function DatasetPicker({ session, role, value, onChange, exclude }: { ses
         <button type="button" role="tab" aria-selected={mode === "upload"} onClick={() => setMode("upload")}>
           Upload a local file
         </button>
+        <button type="button" role="tab" aria-selected={mode === "url"} onClick={() => setMode("url")}>
+          Azure blob or web URL
+        </button>
         <button type="button" role="tab" aria-selected={mode === "existing"} onClick={() => setMode("existing")}>
           Files already uploaded{files ? ` (${choices.length})` : ""}
         </button>
       </div>
-      {mode === "upload" ? (
+      {mode === "url" ? (
+        <div className="row">
+          <input name={`${role}-url`} type="url" className="grow" placeholder="https://account.blob.core.windows.net/container/train.jsonl?sv=…" value={url} onChange={(e) => setUrl(e.target.value)} />
+          <button type="button" className="primary" disabled={!url.trim() || importing} onClick={importUrl}>
+            {importing ? "Importing…" : "Import"}
+          </button>
+        </div>
+      ) : mode === "upload" ? (
         upload ? (
           <div className="upload-progress" data-testid="upload-progress">
             <ProgressBar value={Math.round(upload.fraction * 100)} label={`Uploading ${upload.name}: ${Math.round(upload.fraction * 100)}%`} />

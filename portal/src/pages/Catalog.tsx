@@ -5,7 +5,7 @@
 import { useMemo, useState } from "react";
 import { DeployDialog, limitsText, listDeployments, listModels, skuLabel } from "../components/DeployDialog.tsx";
 import type { ArmModel } from "../components/DeployDialog.tsx";
-import { ErrorBox, formatBytes, ProgressBar, usePoll, useRoute, useSession } from "../ui.tsx";
+import { ErrorBox, formatBytes, navigate, ProgressBar, usePoll, useRoute, useSession } from "../ui.tsx";
 
 export const CAPABILITY_LABELS: Record<string, string> = {
   chatCompletion: "Chat completion",
@@ -231,6 +231,12 @@ function ModelPage({ format, name }: { format: string; name: string }) {
             <button className="primary" onClick={() => setDeploying(true)} disabled={m.weightsStatus === "upstream" || m.lifecycleStatus === "Deprecated"}>
               Deploy
             </button>
+            {isFineTunable(m) ? (
+              // Seed 004: the model's details page opens the Create custom model wizard with this base model.
+              <button onClick={() => navigate(`/fine-tuning?model=${encodeURIComponent(m.name)}`)} disabled={m.weightsStatus === "upstream"}>
+                Fine-tune
+              </button>
+            ) : null}
           </div>
           {m.description ? <p className="lead">{m.description}</p> : null}
           {m.weightsStatus === "upstream" ? (

@@ -254,6 +254,17 @@ export function JobPage({ id }: { id: string }) {
     }
   };
 
+  /** Azure's pause/resume: a paused job keeps its progress and continues from its last checkpoint. */
+  const pauseOrResume = async (action: "pause" | "resume") => {
+    setActionError(null);
+    try {
+      await data(session, "POST", `/fine_tuning/jobs/${encodeURIComponent(id)}/${action}`);
+      refresh();
+    } catch (e) {
+      setActionError(e);
+    }
+  };
+
   /** Custom models are registered under the base model's format, version 1: find it through ARM. */
   const openDeploy = async (t: DeployTarget) => {
     setActionError(null);
@@ -314,6 +325,12 @@ export function JobPage({ id }: { id: string }) {
             {downloading ? "Downloading…" : "Download results.csv"}
           </button>
         ))}
+        {job.status === "running" ? <button onClick={() => pauseOrResume("pause")}>Pause</button> : null}
+        {job.status === "paused" ? (
+          <button className="primary" onClick={() => pauseOrResume("resume")}>
+            Resume
+          </button>
+        ) : null}
         {isCancellable(job.status) ? (
           <button className="danger" onClick={() => setConfirmCancel(true)}>
             Cancel job
