@@ -3,23 +3,18 @@
 // their endpoint serves the OpenAI v1 surface. Errors say what to change.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { CognitiveServicesManagementClient } from "@azure/arm-cognitiveservices";
-import { ClientSecretCredential } from "@azure/identity";
+import type { CognitiveServicesManagementClient } from "@azure/arm-cognitiveservices";
 import OpenAI from "openai";
 import { API_KEY, json, startServer } from "./harness.ts";
 import type { TestServer } from "./harness.ts";
+import { armSdkClient, POLL, RG, SUB } from "./arm-sdk-client.ts";
 
-const SUB = "00000000-0000-0000-0000-000000000000";
-const RG = "ingot";
-const POLL = { updateIntervalInMs: 100 };
 let server: TestServer;
 let arm: CognitiveServicesManagementClient;
 
 before(async () => {
   server = await startServer({ https: true });
-  const sp = server.ingot.identity.createServicePrincipal({ displayName: "projects-test", role: "Contributor", scope: `/subscriptions/${SUB}` });
-  const credential = new ClientSecretCredential(sp.tenant, sp.appId, sp.password, { authorityHost: server.url, disableInstanceDiscovery: true });
-  arm = new CognitiveServicesManagementClient(credential, SUB, { endpoint: server.url });
+  arm = armSdkClient(server, "projects-test");
 });
 after(() => server.stop());
 

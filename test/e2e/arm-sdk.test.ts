@@ -2,24 +2,18 @@
 // @azure/identity ClientSecretCredential whose authority is this Ingot, over HTTPS.
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
-import { CognitiveServicesManagementClient } from "@azure/arm-cognitiveservices";
-import { ClientSecretCredential } from "@azure/identity";
+import type { CognitiveServicesManagementClient } from "@azure/arm-cognitiveservices";
 import { AzureOpenAI } from "openai";
 import { API_VERSION, startServer } from "./harness.ts";
 import type { TestServer } from "./harness.ts";
+import { armSdkClient, POLL, RG, SUB } from "./arm-sdk-client.ts";
 
-const SUB = "00000000-0000-0000-0000-000000000000";
-const RG = "ingot";
-const POLL = { updateIntervalInMs: 100 };
 let server: TestServer;
 let arm: CognitiveServicesManagementClient;
 
 before(async () => {
   server = await startServer({ https: true });
-  const sp = server.ingot.identity.createServicePrincipal({ displayName: "sdk-test", role: "Contributor", scope: `/subscriptions/${SUB}` });
-  const credential = new ClientSecretCredential(sp.tenant, sp.appId, sp.password, { authorityHost: server.url, disableInstanceDiscovery: true });
-  // Only the endpoint changes: the SDK then asks for a token for `${endpoint}/.default`, which Ingot serves.
-  arm = new CognitiveServicesManagementClient(credential, SUB, { endpoint: server.url });
+  arm = armSdkClient(server, "sdk-test");
 });
 after(() => server.stop());
 

@@ -1,4 +1,4 @@
-// Resource-manager api-versions (reference §1.1).
+// Resource-manager api-versions (reference §1.1), and Azure Monitor's for metrics.
 import { errors } from "../../core/errors.ts";
 
 export const ARM_VERSIONS = [
@@ -10,27 +10,22 @@ export const ARM_VERSIONS = [
   "2026-01-15-preview", "2026-03-15-preview", "2026-05-15-preview", "2026-07-15-preview", "2026-09-15-preview",
 ];
 
-export function checkArmApiVersion(value: unknown, skip: boolean): void {
-  if (value === undefined || value === "")
-    throw errors.armInvalid("MissingApiVersionParameter", "The api-version query parameter (?api-version=) is required for all requests. Use e.g. ?api-version=2024-10-01.", "api-version");
-  if (skip || (typeof value === "string" && ARM_VERSIONS.includes(value))) return;
-  throw errors.armInvalid(
-    "NoRegisteredProviderFound",
-    `No registered resource provider found for API version '${String(value)}' for type 'accounts'. The supported api-versions are '${ARM_VERSIONS.join(", ")}'. (Start Ingot with --skip-api-version-check to accept any.)`,
-    "api-version",
-  );
-}
-
 /** Azure Monitor's metrics api-versions (Microsoft.Insights/metrics). */
 export const MONITOR_VERSIONS = ["2018-01-01", "2019-07-01", "2021-05-01", "2023-10-01", "2024-02-01"];
 
-export function checkMonitorApiVersion(value: unknown, skip: boolean): void {
-  if (value === undefined || value === "")
-    throw errors.armInvalid("MissingApiVersionParameter", "The api-version query parameter (?api-version=) is required for all requests. Use e.g. ?api-version=2023-10-01.", "api-version");
-  if (skip || (typeof value === "string" && MONITOR_VERSIONS.includes(value))) return;
-  throw errors.armInvalid(
-    "NoRegisteredProviderFound",
-    `No registered resource provider found for API version '${String(value)}' for type 'metrics'. The supported api-versions are '${MONITOR_VERSIONS.join(", ")}'.`,
-    "api-version",
-  );
+/** A check of `?api-version=` against a resource type's versions, with ARM's error codes. */
+function versionCheck(versions: string[], type: string, example: string, hint = ""): (value: unknown, skip: boolean) => void {
+  return (value, skip) => {
+    if (value === undefined || value === "")
+      throw errors.armInvalid("MissingApiVersionParameter", `The api-version query parameter (?api-version=) is required for all requests. Use e.g. ?api-version=${example}.`, "api-version");
+    if (skip || (typeof value === "string" && versions.includes(value))) return;
+    throw errors.armInvalid(
+      "NoRegisteredProviderFound",
+      `No registered resource provider found for API version '${String(value)}' for type '${type}'. The supported api-versions are '${versions.join(", ")}'.${hint}`,
+      "api-version",
+    );
+  };
 }
+
+export const checkArmApiVersion = versionCheck(ARM_VERSIONS, "accounts", "2024-10-01", " (Start Ingot with --skip-api-version-check to accept any.)");
+export const checkMonitorApiVersion = versionCheck(MONITOR_VERSIONS, "metrics", "2023-10-01");
