@@ -4,7 +4,9 @@
 // in the playground, see its tokens on the usage page, and delete it.
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:http";
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -16,6 +18,11 @@ import { buildModel } from "../../src/gguf/builder.ts";
 import { launchBrowser, screenshot, signedInPage } from "./browser.ts";
 import { API_KEY, json, startServer } from "./harness.ts";
 import type { TestServer } from "./harness.ts";
+
+/** Inside the repo, so pasted snippets resolve the installed openai and @azure-rest packages. */
+const execFileAsync = promisify(execFile);
+const SNIPPET_DIR = join(import.meta.dirname, "../../test-output/snippets");
+mkdirSync(SNIPPET_DIR, { recursive: true });
 
 // page.waitForFunction callbacks run in the page, where `document` exists (the tests' lib has no DOM types).
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -261,6 +268,16 @@ test("deployments: list and detail with endpoints, masked keys and snippets; the
   ] as const) {
     await main().getByTestId("snippets").getByRole("tab", { name: tab }).click();
     assert.match(await main().locator("[data-testid=snippets] pre").innerText(), pattern);
+  }
+
+  // The JavaScript snippets run as pasted (from the repo, where their packages are installed), with the key in the environment.
+  for (const tab of ["JavaScript", "OpenAI v1 (JS)", "AI inference (JS)"]) {
+    await main().getByTestId("snippets").getByRole("tab", { name: tab }).click();
+    const code = await main().locator("[data-testid=snippets] pre").innerText();
+    const file = join(SNIPPET_DIR, `snippet-${tab.replace(/\W+/g, "-")}.mjs`);
+    writeFileSync(file, code);
+    // Not spawnSync: the server under test runs in this process and must keep answering.
+    await execFileAsync(process.execPath, [file], { env: { ...process.env, AZURE_OPENAI_API_KEY: keys.key1 }, timeout: 60_000 }).catch((e) => assert.fail(`${tab} snippet failed:\n${e.stderr ?? e}`));
   }
 });
 

@@ -186,6 +186,36 @@ const response = await client.chat.completions.create({
 });
 console.log(response.choices[0].message.content);`,
     },
+    {
+      id: "openai-v1",
+      label: "OpenAI v1 (JS)",
+      code: `// npm install openai — the OpenAI client on the Foundry project endpoint
+import OpenAI from "openai";
+
+const client = new OpenAI({ baseURL: "${origin}/api/projects/default/openai/v1", apiKey: process.env.${KEY_ENV} });
+
+const response = await client.chat.completions.create({
+  model: "${d}",
+  messages: [{ role: "user", content: "Hello!" }],
+  max_tokens: 50,
+});
+console.log(response.choices[0].message.content);`,
+    },
+    {
+      id: "ai-inference",
+      label: "AI inference (JS)",
+      code: `// npm install @azure-rest/ai-inference @azure/core-auth
+import ModelClient, { isUnexpected } from "@azure-rest/ai-inference";
+import { AzureKeyCredential } from "@azure/core-auth";
+
+const client = ModelClient("${origin}/models", new AzureKeyCredential(process.env.${KEY_ENV})${origin.startsWith("http:") ? ", { allowInsecureConnection: true } /* plain http: the SDK sends keys over it only when asked */" : ""});
+
+const response = await client.path("/chat/completions").post({
+  body: { model: "${d}", messages: [{ role: "user", content: "Hello!" }], max_tokens: 50 },
+});
+if (isUnexpected(response)) throw response.body.error;
+console.log(response.body.choices[0].message.content);`,
+    },
   ];
 }
 
