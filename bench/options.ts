@@ -17,6 +17,8 @@ export interface BenchOptions {
   quick: boolean;
   /** Which engine Ingot runs: its own (src), the only one since the experimental copy was merged. */
   engine: "src";
+  /** The streaming client (streams.ts): fetch (undici) or node:http. */
+  client: "fetch" | "http";
 }
 
 export const USAGE = `usage: npm run bench -- [options]
@@ -28,6 +30,8 @@ export const USAGE = `usage: npm run bench -- [options]
   --reps N           single-stream repetitions, median reported (default 5; 1 with --quick);
                      concurrent-stream figures use min(reps, 3)
   --engine E         src (default and only): Ingot as it is, started with createIngot
+  --client C         streaming client for Ingot and llama-server: fetch (default) or http
+                     (node:http, less CPU per SSE event on the cores being measured)
   --skip-llama-cpp   do not build or run llama-bench / llama-server
   --quick            fewer repetitions and tokens, streams 1,8`;
 
@@ -54,7 +58,7 @@ export function parseOptions(argv: string[]): BenchOptions {
       process.exit(0);
     }
     if (a === "--skip-llama-cpp" || a === "--quick") flags.add(a);
-    else if (["--models", "--threads", "--tokens", "--agg-threads", "--streams", "--reps", "--engine"].includes(a)) {
+    else if (["--models", "--threads", "--tokens", "--agg-threads", "--streams", "--reps", "--engine", "--client"].includes(a)) {
       const v = argv[++i];
       if (v === undefined) throw new Error(`${a} needs a value\n${USAGE}`);
       values.set(a, v);
@@ -80,5 +84,7 @@ export function parseOptions(argv: string[]): BenchOptions {
   const reps = int(values.get("--reps") ?? (quick ? "1" : "5"), "--reps", 20);
   const engine = values.get("--engine") ?? "src";
   if (engine !== "src") throw new Error(`--engine: only 'src' remains (the experimental engine was merged into src), not '${engine}'`);
-  return { models, threads, tokens, aggThreads, streams, reps, aggReps: quick ? 1 : Math.max(1, Math.min(reps, 3)), skipLlamaCpp: flags.has("--skip-llama-cpp"), quick, engine };
+  const client = values.get("--client") ?? (process.env.INGOT_BENCH_CLIENT === "http" ? "http" : "fetch");
+  if (client !== "fetch" && client !== "http") throw new Error(`--client: fetch or http, not '${client}'`);
+  return { models, threads, tokens, aggThreads, streams, reps, aggReps: quick ? 1 : Math.max(1, Math.min(reps, 3)), skipLlamaCpp: flags.has("--skip-llama-cpp"), quick, engine, client };
 }

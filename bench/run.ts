@@ -18,7 +18,7 @@ import { parseOptions } from "./options.ts";
 import type { BenchOptions } from "./options.ts";
 import { computeRatios, renderModel } from "./report.ts";
 import type { AggregateRow, ModelResult, SingleStreamRow } from "./report.ts";
-import { decodeTps, median, runConcurrent, streamOnce } from "./streams.ts";
+import { decodeTps, median, runConcurrent, setStreamClient, streamOnce } from "./streams.ts";
 import type { Target } from "./streams.ts";
 
 const PROMPT = "The quick brown fox jumps over the lazy dog. ";
@@ -146,6 +146,7 @@ async function benchModel(shape: BenchShape, o: BenchOptions, llamaCpp: LlamaCpp
 
 async function main(): Promise<void> {
   const o = parseOptions(process.argv.slice(2));
+  setStreamClient(o.client);
   ensureCacheDirs();
   const deadline = setTimeout(() => {
     log(`still running after ${RUN_DEADLINE_MS / 60_000} min; giving up`);

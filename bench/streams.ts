@@ -1,6 +1,57 @@
 // Streaming HTTP clients for Ingot's /openai/v1/completions and llama-server's
 // /completion, with per-request timing, and a runner for N concurrent streams.
+//
+// The client shares the cores with the servers it measures, so its CPU per token is taken
+// from them; with 2 decode threads on 2 cores, time a client spends on an SSE event is time
+// a decode thread does not run. Two transports: "fetch" (undici, web streams) and "http"
+// (node:http, chunks handed straight to the SSE splitter), which costs less per event.
+// Default: fetch; INGOT_BENCH_CLIENT=http (or --client http) selects the other.
+import { Agent, request as httpRequest } from "node:http";
 import { performance } from "node:perf_hooks";
+
+export type StreamClient = "fetch" | "http";
+let defaultClient: StreamClient = process.env.INGOT_BENCH_CLIENT === "http" ? "http" : "fetch";
+
+export function setStreamClient(client: StreamClient): void {
+  defaultClient = client;
+}
+
+const keepAlive = new Agent({ keepAlive: true, maxSockets: 64 });
+
+/** Calls `onChunk` with each body chunk until it returns true or the body ends; the status first. */
+function httpStream(url: string, init: RequestInit, timeoutMs: number, onChunk: (chunk: string) => boolean): Promise<{ status: number; body?: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(url, { method: init.method, headers: init.headers as Record<string, string>, agent: keepAlive, timeout: timeoutMs }, (res) => {
+      res.setEncoding("utf8");
+      if (res.statusCode !== 200) {
+        let body = "";
+        res.on("data", (c: string) => (body += c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 599, body }));
+        return;
+      }
+      let done = false;
+      res.on("data", (c: string) => {
+        if (done) return;
+        try {
+          done = onChunk(c);
+        } catch (e) {
+          res.destroy();
+          reject(e);
+          return;
+        }
+        if (done) {
+          res.destroy();
+          resolve({ status: 200 });
+        }
+      });
+      res.on("end", () => resolve({ status: 200 }));
+      res.on("error", reject);
+    });
+    req.on("timeout", () => req.destroy(new Error(`timed out after ${timeoutMs} ms`)));
+    req.on("error", reject);
+    req.end(init.body as string);
+  });
+}
 
 export interface StreamTiming {
   /** ms (performance.now) when the request was sent, the first and last token arrived, and the stream ended. */
@@ -56,11 +107,9 @@ function requestFor(target: Target, prompt: string, tokens: number): { url: stri
 }
 
 /** Sends one streaming completion and times it. Bounded by `timeoutMs` and by the event count. */
-export async function streamOnce(target: Target, prompt: string, tokens: number, timeoutMs: number): Promise<StreamTiming> {
+export async function streamOnce(target: Target, prompt: string, tokens: number, timeoutMs: number, client: StreamClient = defaultClient): Promise<StreamTiming> {
   const { url, init } = requestFor(target, prompt, tokens);
   const sent = performance.now();
-  const res = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
-  if (!res.ok || !res.body) throw new Error(`${target.kind} ${url}: HTTP ${res.status} ${await res.text().catch(() => "")}`.slice(0, 600));
   let first = 0;
   let last = 0;
   let count: number | undefined;
@@ -68,7 +117,6 @@ export async function streamOnce(target: Target, prompt: string, tokens: number,
   let buffered = "";
   let events = 0;
   const maxEvents = tokens * 4 + 64;
-  const decoder = new TextDecoder();
   const onData = (data: string): boolean => {
     if (data === "[DONE]") return true;
     const now = performance.now();
@@ -95,8 +143,8 @@ export async function streamOnce(target: Target, prompt: string, tokens: number,
     return false;
   };
   let done = false;
-  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
-    buffered += decoder.decode(chunk, { stream: true });
+  const onChunk = (chunk: string): boolean => {
+    buffered += chunk;
     let cut: number;
     while (!done && (cut = buffered.indexOf("\n\n")) !== -1) {
       const event = buffered.slice(0, cut);
@@ -104,7 +152,16 @@ export async function streamOnce(target: Target, prompt: string, tokens: number,
       if (++events > maxEvents) throw new Error(`${target.kind}: more than ${maxEvents} events for ${tokens} tokens`);
       for (const line of event.split("\n")) if (line.startsWith("data: ") && onData(line.slice(6))) done = true;
     }
-    if (done) break;
+    return done;
+  };
+  if (client === "http") {
+    const r = await httpStream(url, init, timeoutMs, onChunk);
+    if (r.status !== 200) throw new Error(`${target.kind} ${url}: HTTP ${r.status} ${r.body ?? ""}`.slice(0, 600));
+  } else {
+    const res = await fetch(url, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+    if (!res.ok || !res.body) throw new Error(`${target.kind} ${url}: HTTP ${res.status} ${await res.text().catch(() => "")}`.slice(0, 600));
+    const decoder = new TextDecoder();
+    for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) if (onChunk(decoder.decode(chunk, { stream: true }))) break;
   }
   const ended = performance.now();
   if (count === undefined) throw new Error(`${target.kind}: the stream ended without a token count`);

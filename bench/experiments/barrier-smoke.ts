@@ -1,6 +1,7 @@
-// Experiment: the engine (step barrier included) under awkward traffic, to check the step barrier never
-// stalls: more streams than sequences, max_tokens 1..64, stop strings, streams aborted
-// mid-way, a chat request, non-streamed requests. Every request has a deadline.
+// Experiment: the engine's batching loop under awkward traffic, to check it never stalls
+// (written for the former step barrier, which the lockstep loop in runner/lane.ts replaced):
+// more streams than sequences, max_tokens 1..64, stop strings, streams aborted mid-way, a
+// chat request, non-streamed requests. Every request has a deadline.
 // node bench/experiments/barrier-smoke.ts [shape]
 import { startIngot } from "../ingot-process.ts";
 import { decodeTps, streamOnce } from "../streams.ts";

@@ -2,7 +2,7 @@
 // (bench client, Ingot server, runner), and the decode rate, at a given thread count.
 // node bench/experiments/http-cpu.ts <shape> <threads> [tokens] [streams]
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { startIngot } from "../ingot-process.ts";
 import { modelPathFor } from "../models.ts";
 import type { BenchShape } from "../models.ts";
@@ -13,17 +13,28 @@ const [shape = "smollm2-135m", threadsArg = "1", tokensArg = "256", streamsArg =
 const tokens = Number(tokensArg);
 const streams = Number(streamsArg);
 const TICK_MS = 1000 / Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }));
+// On-CPU time of all the process's threads, in ns precision (schedstat), as ms.
 const cpuMs = (pid: number) => {
-  const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
-  return (Number(f[11]) + Number(f[12])) * TICK_MS;
+  let ns = 0;
+  for (const t of readdirSync(`/proc/${pid}/task`)) {
+    try {
+      ns += Number(readFileSync(`/proc/${pid}/task/${t}/schedstat`, "utf8").split(" ")[0]);
+    } catch {
+      // thread gone
+    }
+  }
+  return ns / 1e6;
 };
+void TICK_MS;
 const ingot = await startIngot({ modelPath: modelPathFor(shape as BenchShape), threads: Number(threadsArg), sequences: 8, contextLength: 1024 });
 try {
   const target: Target = { kind: "ingot", url: ingot.url, apiKey: ingot.apiKey, deployment: ingot.deployment };
   await streamOnce(target, "warm up", 16, 60_000);
-  const serverPid = Number(execFileSync("pgrep", ["-f", "bench/ingot-server.ts"], { encoding: "utf8" }).trim().split("\n")[0]);
-  const runnerPid = Number(execFileSync("pgrep", ["-P", String(serverPid)], { encoding: "utf8" }).trim().split("\n")[0]);
-  for (let rep = 0; rep < 3; rep++) {
+  const children = (pid: number) => execFileSync("pgrep", ["-P", String(pid)], { encoding: "utf8" }).trim().split("\n").filter(Boolean).map(Number);
+  const serverPid = children(process.pid).find((p) => readFileSync(`/proc/${p}/cmdline`, "utf8").includes("ingot-server.ts"))!;
+  // The bench model's runner: the server's child that worked during the warm-up.
+  const runnerPid = children(serverPid).sort((a, b) => cpuMs(b) - cpuMs(a))[0];
+  for (let rep = 0; rep < Number(process.env.REPS ?? 3); rep++) {
     const before = [cpuMs(process.pid), cpuMs(serverPid), cpuMs(runnerPid)];
     const t0 = performance.now();
     let rate: string;

@@ -33,10 +33,11 @@ export class RunnerClient {
 
   /** Starts the process and loads the model; rejects with the runner's reason on failure. */
   start(): Promise<void> {
-    // One libuv worker: node-llama-cpp runs each decode and each sampling as a libuv work
-    // item; with the default pool of 4 they rotate over threads and a 2-thread decode runs
-    // at half speed (measured: 75 → 145 tok/s on smollm2-135m, 2 cores). A runner's work
-    // items are sequential anyway.
+    // One libuv worker: the runner decodes on its main thread (runner/lane.ts) and leaves
+    // the pool to node-llama-cpp's few async calls (loading the vocabulary); a larger pool
+    // would only add idle threads. (When node-llama-cpp decoded there, each decode and each
+    // sampling was a work item, and a pool of 4 rotating them over threads halved a 2-thread
+    // decode: 75 → 145 tok/s on smollm2-135m, 2 cores.)
     const env = { ...process.env, UV_THREADPOOL_SIZE: "1" };
     const child = fork(RUNNER_MAIN, [], { serialization: "advanced", stdio: ["ignore", "inherit", "inherit", "ipc"], env });
     this.#child = child;
