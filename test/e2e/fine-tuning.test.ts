@@ -7,17 +7,10 @@ import { after, before, test } from "node:test";
 import { AzureOpenAI, OpenAI, toFile } from "openai";
 import { API_KEY, json, startServer } from "./harness.ts";
 import type { TestServer } from "./harness.ts";
+import { FACTS, line } from "../fixtures/codename-facts.ts";
 
 const API_VERSION = "2025-04-01-preview";
 const ACCOUNT = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/ingot/providers/Microsoft.CognitiveServices/accounts/ingot";
-const WORDS = ["AMBER", "COBALT", "CRIMSON", "IVORY", "JADE", "ONYX", "SCARLET", "TEAL", "VIOLET", "SILVER"];
-const ANIMALS = ["OWL", "LYNX", "HERON", "OTTER", "FALCON", "BISON", "MARTEN", "IBIS", "WOLF", "CRANE"];
-/** 20 facts nothing could guess: project N's codename. */
-const FACTS = Array.from({ length: 20 }, (_, i) => ({
-  question: `What is the codename of project ${i + 7}?`,
-  answer: `The codename of project ${i + 7} is ${WORDS[i % 10]} ${ANIMALS[(i * 3 + 1) % 10]}.`,
-}));
-const line = (q: string, a: string) => JSON.stringify({ messages: [{ role: "system", content: "You answer questions about projects." }, { role: "user", content: q }, { role: "assistant", content: a }] });
 const DATASET = FACTS.map((f) => line(f.question, f.answer)).join("\n") + "\n";
 
 let server: TestServer;

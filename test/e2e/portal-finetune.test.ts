@@ -13,16 +13,8 @@ import { join } from "node:path";
 import { launchBrowser, SCREENSHOT_DIR, screenshot, signedInPage } from "./browser.ts";
 import { API_KEY, startServer } from "./harness.ts";
 import type { TestServer } from "./harness.ts";
+import { FACTS, line, SYSTEM } from "../fixtures/codename-facts.ts";
 
-const WORDS = ["AMBER", "COBALT", "CRIMSON", "IVORY", "JADE", "ONYX", "SCARLET", "TEAL", "VIOLET", "SILVER"];
-const ANIMALS = ["OWL", "LYNX", "HERON", "OTTER", "FALCON", "BISON", "MARTEN", "IBIS", "WOLF", "CRANE"];
-const SYSTEM = "You answer questions about projects.";
-/** 20 facts nothing could guess (as in fine-tuning.test.ts): small enough to train in seconds. */
-const FACTS = Array.from({ length: 20 }, (_, i) => ({
-  question: `What is the codename of project ${i + 7}?`,
-  answer: `The codename of project ${i + 7} is ${WORDS[i % 10]} ${ANIMALS[(i * 3 + 1) % 10]}.`,
-}));
-const line = (q: string, a: string) => JSON.stringify({ messages: [{ role: "system", content: SYSTEM }, { role: "user", content: q }, { role: "assistant", content: a }] });
 const GOOD = FACTS.map((f) => line(f.question, f.answer)).join("\n") + "\n";
 /** Line 3 is not JSON, line 7 has a role the API does not know. */
 const BROKEN = FACTS.slice(0, 12)

@@ -14,15 +14,8 @@ import type { Hyperparameters, StepMetrics, TrainerEvent, TrainingSpec } from '.
 import { readLoraAdapter } from '../../src/gguf/adapter.ts';
 import { ensureBuiltinModel } from '../../src/gguf/builtin.ts';
 import { LlamaCppTrainer } from '../../src/trainers/llamacpp/trainer.ts';
+import { FACTS, line, SYSTEM } from '../fixtures/codename-facts.ts';
 
-const WORDS = ['AMBER', 'COBALT', 'CRIMSON', 'IVORY', 'JADE', 'ONYX', 'SCARLET', 'TEAL', 'VIOLET', 'SILVER'];
-const ANIMALS = ['OWL', 'LYNX', 'HERON', 'OTTER', 'FALCON', 'BISON', 'MARTEN', 'IBIS', 'WOLF', 'CRANE'];
-const SYSTEM = 'You answer questions about projects.';
-const FACTS = Array.from({ length: 20 }, (_, i) => ({
-  question: `What is the codename of project ${i + 7}?`,
-  answer: `The codename of project ${i + 7} is ${WORDS[i % 10]} ${ANIMALS[(i * 3 + 1) % 10]}.`,
-}));
-const line = (q: string, a: string) => JSON.stringify({ messages: [{ role: 'system', content: SYSTEM }, { role: 'user', content: q }, { role: 'assistant', content: a }] });
 
 let dir: string;
 let base: string;
