@@ -26,6 +26,8 @@ async function create() {
     apiKey: options.apiKey,
     threads: options.threads,
     sequences: options.sequences,
+    // Experiments (bench/experiments/abab.ts "ingot:INGOT_STREAM_INTERVAL_MS=0") compare intervals; unset: Ingot's default.
+    ...(process.env.INGOT_STREAM_INTERVAL_MS ? { streamIntervalMs: Number(process.env.INGOT_STREAM_INTERVAL_MS) } : {}),
     logLevel: options.logLevel,
     extraModels: [benchCatalogModel(options.modelPath, options.contextLength)],
     extraDeployments: [{ name: BENCH_DEPLOYMENT, model: benchModelRef() }],

@@ -1,6 +1,7 @@
 // Experiment: decode rate seen at Ingot's engine layer, without HTTP: the runner child
 // process driven through RunnerClient (IPC only), single stream and N concurrent streams.
 // node bench/experiments/runner-ipc.ts <shape> <threads> [tokens] [streams,...]
+// INGOT_STREAM_INTERVAL_MS: the runner's stream interval (default 0: a message per token).
 import { performance } from "node:perf_hooks";
 import { RunnerClient } from "../../src/engines/llamacpp/runner-client.ts";
 import type { FromRunner } from "../../src/engines/llamacpp/protocol.ts";
@@ -10,7 +11,7 @@ import { median } from "../streams.ts";
 
 const [shape = "smollm2-135m", threadsArg = "1", tokensArg = "128", streamsArg = "1,1,1,8,8"] = process.argv.slice(2);
 const tokens = Number(tokensArg);
-const client = new RunnerClient({ modelPath: modelPathFor(shape as BenchShape), threads: Number(threadsArg), sequences: 8, contextLength: 1024, embeddings: false }, () => {});
+const client = new RunnerClient({ modelPath: modelPathFor(shape as BenchShape), threads: Number(threadsArg), sequences: 8, contextLength: 1024, embeddings: false, streamIntervalMs: Number(process.env.INGOT_STREAM_INTERVAL_MS ?? 0) }, () => {});
 await client.start();
 
 function generate(i: number): Promise<{ first: number; last: number; sent: number; ended: number; count: number }> {

@@ -15,9 +15,22 @@ export async function sendSse(reply: FastifyReply, surface: Surface, frames: Asy
     connection: "keep-alive",
     "x-accel-buffering": "no",
   });
+  // Frames that come in one turn of the event loop (a runner sends coalesced tokens in one
+  // message) leave in one socket write: one wakeup of the client instead of one per frame.
+  let corked = false;
+  const uncork = () => {
+    if (!corked) return;
+    corked = false;
+    raw.uncork();
+  };
   try {
     for await (const frame of frames) {
       if (raw.destroyed) break;
+      if (!corked) {
+        corked = true;
+        raw.cork();
+        setImmediate(uncork);
+      }
       raw.write(`data: ${JSON.stringify(frame)}\n\n`);
     }
     if (!raw.destroyed) raw.write("data: [DONE]\n\n");
@@ -25,6 +38,7 @@ export async function sendSse(reply: FastifyReply, surface: Surface, frames: Asy
     onError?.(e);
     if (!raw.destroyed) raw.write(`data: ${JSON.stringify(errorBody(surface, toIngotError(e)))}\n\n`);
   } finally {
+    uncork();
     raw.end();
   }
 }

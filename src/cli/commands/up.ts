@@ -1,7 +1,7 @@
 // `ingot up`: start the server on its embedded defaults (SQLite, local disk, built-in models).
 import { mkdirSync } from "node:fs";
 import { parseArgs } from "node:util";
-import { createIngot, defaultThreads } from "../../app.ts";
+import { createIngot, DEFAULT_STREAM_INTERVAL_MS, defaultThreads } from "../../app.ts";
 import { resolveTls, TlsConfigError } from "../../http/tls.ts";
 
 const HELP = `Usage: ingot up [options]
@@ -17,6 +17,8 @@ Options:
   --skip-api-version-check   accept any api-version
   --threads N                llama.cpp threads per model (default ${defaultThreads()}; never more than free cores)
   --sequences N              parallel sequences per model (default 8)
+  --stream-interval-ms N     send streamed tokens at most every N ms, several at a time; the
+                             first at once (default ${DEFAULT_STREAM_INTERVAL_MS}; 0: each token as it comes)
   --log-level LEVEL          pino level (default info)
   --quota N                  quota units per usage name per account (default 2000)
   --models-base-url URL      where hf: weights download from (default env HF_ENDPOINT, else https://huggingface.co)
@@ -42,6 +44,7 @@ export async function upCommand(argv: string[]): Promise<number> {
       "skip-api-version-check": { type: "boolean" },
       threads: { type: "string" },
       sequences: { type: "string" },
+      "stream-interval-ms": { type: "string" },
       "log-level": { type: "string" },
       "tls-cert": { type: "string" },
       quota: { type: "string" },
@@ -82,6 +85,7 @@ export async function upCommand(argv: string[]): Promise<number> {
     skipApiVersionCheck: values["skip-api-version-check"] ?? false,
     threads: int("threads", values.threads),
     sequences: int("sequences", values.sequences),
+    streamIntervalMs: int("stream-interval-ms", values["stream-interval-ms"]),
     logLevel: values["log-level"],
     modelsBaseUrl: values["models-base-url"],
     maxFileBytes: int("max-file-bytes", values["max-file-bytes"]),

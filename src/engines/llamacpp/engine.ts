@@ -14,6 +14,8 @@ export interface LlamaCppEngineOptions {
   threads: number;
   /** Parallel sequences per loaded model (continuous batching slots). */
   sequences: number;
+  /** Streamed text leaves a runner at most this often, coalesced (runner/outbox.ts); 0: every piece at once. */
+  streamIntervalMs: number;
   /** Parallel sequences of each adapter's context (default adapterSequencesFor(sequences)). */
   adapterSequences?: number;
   log?: (level: "info" | "warn" | "error", message: string, fields?: Record<string, unknown>) => void;
@@ -60,7 +62,14 @@ export class LlamaCppEngine implements Engine {
   #startRunner(slot: Slot): void {
     const { model } = slot;
     slot.client = new RunnerClient(
-      { modelPath: model.path, threads: this.#options.threads, sequences: this.#options.sequences, contextLength: model.contextLength, embeddings: model.embeddings },
+      {
+        modelPath: model.path,
+        threads: this.#options.threads,
+        sequences: this.#options.sequences,
+        contextLength: model.contextLength,
+        embeddings: model.embeddings,
+        streamIntervalMs: this.#options.streamIntervalMs,
+      },
       (code, signal) => this.#onRunnerExit(slot, code, signal),
     );
     const started = slot.client.start().then(async () => {

@@ -11,6 +11,8 @@ export interface LoadOptions {
   /** Context window per sequence. */
   contextLength: number;
   embeddings: boolean;
+  /** Streamed text is sent at most this often, in one message (runner/outbox.ts); 0: per piece. */
+  streamIntervalMs: number;
 }
 
 export interface RunnerSampling {
@@ -64,6 +66,9 @@ export type ToRunner =
   /** Fails the adapter's in-flight requests, frees its context and weights; answered with adapter_unloaded. */
   | { type: "unload_adapter"; id: number; adapter: string }
   | { type: "shutdown" };
+
+/** What one IPC message from a runner carries: a reply, or replies coalesced by its outbox. */
+export type RunnerOutput = FromRunner | FromRunner[];
 
 export type FromRunner =
   | { type: "loaded"; trainContextSize: number; hasFim: boolean }

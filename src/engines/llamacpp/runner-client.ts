@@ -4,7 +4,7 @@ import { fork } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { errors } from "../../core/errors.ts";
-import type { FromRunner, LoadOptions, ToRunner } from "./protocol.ts";
+import type { FromRunner, LoadOptions, RunnerOutput, ToRunner } from "./protocol.ts";
 
 const RUNNER_MAIN = fileURLToPath(new URL("./runner/main.ts", import.meta.url));
 
@@ -43,7 +43,7 @@ export class RunnerClient {
     this.#child = child;
     return new Promise((resolve, reject) => {
       let settled = false;
-      child.on("message", (m: FromRunner) => {
+      const receive = (m: FromRunner) => {
         if (m.type === "loaded") {
           this.hasFim = m.hasFim;
           settled = true;
@@ -53,6 +53,10 @@ export class RunnerClient {
           reject(new Error(m.message));
           child.kill("SIGKILL");
         } else if ("id" in m) this.#listeners.get(m.id)?.onMessage(m);
+      };
+      child.on("message", (m: RunnerOutput) => {
+        if (Array.isArray(m)) for (const one of m) receive(one);
+        else receive(m);
       });
       child.on("exit", (code, signal) => {
         this.#child = undefined;

@@ -135,7 +135,11 @@ export class Lane {
   #disposed = false;
   #trace = process.env.INGOT_RUNNER_TRACE ? new StepTrace() : undefined;
 
-  constructor(lib: LlamaLib, ctx: Ptr, sequences: number, batchSize: number) {
+  #afterDecode: (() => void) | undefined;
+
+  /** `afterDecode` runs right after each successful llama_decode, before sampling. */
+  constructor(lib: LlamaLib, ctx: Ptr, sequences: number, batchSize: number, afterDecode?: () => void) {
+    this.#afterDecode = afterDecode;
     this.lib = lib;
     this.ctx = ctx;
     this.size = sequences;
@@ -310,6 +314,7 @@ export class Lane {
       this.#schedule();
       return;
     }
+    this.#afterDecode?.();
     for (const [r, count] of take) {
       for (let k = 0; k < count; k++) r.slot.tokens.push(r.pending[k]);
       r.pending = count === r.pending.length ? [] : r.pending.slice(count);

@@ -17,6 +17,7 @@ import { runGeneration } from "./generate.ts";
 import { Lane, NativeBatch } from "./lane.ts";
 import { LLAMA_FLASH_ATTN_ENABLED, LLAMA_POOLING_NONE, LLAMA_POOLING_RANK, loadLibllama, NativeViews } from "./libllama.ts";
 import type { LlamaLib, Ptr } from "./libllama.ts";
+import { Outbox } from "./outbox.ts";
 import { PromptRenderer } from "./prompt.ts";
 import { Candidates, RequestSampler } from "./sampler.ts";
 import type { SamplerDeps } from "./sampler.ts";
@@ -50,8 +51,11 @@ const active = new Map<number, { cancelled: boolean; adapter?: string }>();
 /** The last error llama.cpp logged: the C API's NULLs do not say why. */
 let lastLlamaError = "";
 
+/** Replies to the server; streamed text is coalesced over the load message's streamIntervalMs (outbox.ts). */
+let outbox = new Outbox(0, (m) => process.send?.(m));
+
 function send(message: FromRunner): void {
-  process.send?.(message);
+  outbox.send(message);
 }
 
 const BATCH_SIZE = 512;
@@ -111,7 +115,10 @@ const MAX_EMBEDDING_BATCH = 8192;
 
 function newLane(state: Pick<Loaded, "lib" | "model" | "options" | "threadpool">, sequences: number): Lane {
   const ctx = createContext(state, sequences);
-  return new Lane(state.lib, ctx, sequences, Math.min(BATCH_SIZE, Math.ceil((state.options.contextLength * sequences) / 256) * 256));
+  // Text held by the outbox leaves right after a decode, not just before the next one: the
+  // server and the client then do their part while this thread samples.
+  const afterDecode = () => outbox.flushDue();
+  return new Lane(state.lib, ctx, sequences, Math.min(BATCH_SIZE, Math.ceil((state.options.contextLength * sequences) / 256) * 256), afterDecode);
 }
 
 async function load(options: LoadOptions): Promise<void> {
@@ -291,6 +298,7 @@ async function embed(state: Loaded, id: number, inputs: string[]): Promise<void>
 async function handle(message: ToRunner): Promise<void> {
   switch (message.type) {
     case "load":
+      outbox = new Outbox(message.streamIntervalMs, (m) => process.send?.(m));
       try {
         await load(message);
       } catch (e) {
