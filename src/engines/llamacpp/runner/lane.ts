@@ -53,6 +53,13 @@ class StepTrace {
   }
 }
 
+export interface LaneHooks {
+  /** Right after each successful llama_decode, before sampling. */
+  afterDecode?(): void;
+  /** When the last running sequence has finished its step (no decode is coming). */
+  idle?(): void;
+}
+
 /** A generation running on a sequence of this lane. */
 export interface Job {
   /** Called when the logits for its next token are at batch index `idx`: returns the token to evaluate next, or null when the generation is over. */
@@ -135,11 +142,10 @@ export class Lane {
   #disposed = false;
   #trace = process.env.INGOT_RUNNER_TRACE ? new StepTrace() : undefined;
 
-  #afterDecode: (() => void) | undefined;
+  #hooks: LaneHooks;
 
-  /** `afterDecode` runs right after each successful llama_decode, before sampling. */
-  constructor(lib: LlamaLib, ctx: Ptr, sequences: number, batchSize: number, afterDecode?: () => void) {
-    this.#afterDecode = afterDecode;
+  constructor(lib: LlamaLib, ctx: Ptr, sequences: number, batchSize: number, hooks: LaneHooks = {}) {
+    this.#hooks = hooks;
     this.lib = lib;
     this.ctx = ctx;
     this.size = sequences;
@@ -261,7 +267,7 @@ export class Lane {
         r.settle();
       } else running.push(r);
     }
-    if (running.length === 0) return;
+    if (running.length === 0) return this.#hooks.idle?.();
     running.sort((a, b) => a.slot.id - b.slot.id);
 
     // Every sequence that is generating gets its token in; prompts share what is left.
@@ -314,7 +320,7 @@ export class Lane {
       this.#schedule();
       return;
     }
-    this.#afterDecode?.();
+    this.#hooks.afterDecode?.();
     for (const [r, count] of take) {
       for (let k = 0; k < count; k++) r.slot.tokens.push(r.pending[k]);
       r.pending = count === r.pending.length ? [] : r.pending.slice(count);
@@ -338,6 +344,7 @@ export class Lane {
       if (this.#running.size === 0) this.#trace.flush();
     }
     if (this.#running.size > 0) this.#schedule();
+    else this.#hooks.idle?.();
   }
 }
 

@@ -13,7 +13,7 @@
 // Struct layouts are those of llama.h at that release (x86-64/arm64) and are checked at load.
 import koffi from "koffi";
 import type { LibraryHandle, TypeObject } from "koffi";
-import { readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { findLlamaLibs } from "../../../gguf/llama-lib.ts";
 
@@ -167,6 +167,8 @@ export interface LlamaLib {
   /** A persistent ggml threadpool (threads wait polling between graphs, as llama-bench's do). */
   threadpoolNew(threads: number, poll: number): Ptr;
   threadpoolFree(tp: Ptr): void;
+  /** Puts the pool's workers to sleep until the next graph wakes them; absent if the CPU backend does not export it. */
+  threadpoolPause?: (tp: Ptr) => void;
   attachThreadpool(ctx: Ptr, tp: Ptr, tpBatch: Ptr): void;
 }
 
@@ -197,6 +199,10 @@ export function loadLibllama(): LlamaLib {
   const tpFreePtr = procAddress(cpuReg, "ggml_threadpool_free");
   const TpNew = koffi.proto("void *ingot_rt_tp_new(ingot_rt_threadpool_params *p)");
   const TpFree = koffi.proto("void ingot_rt_tp_free(void *tp)");
+  // ggml_threadpool_pause is not among the backend registry's procedures: take it from the
+  // CPU backend variant ggml loaded (dlopen of a loaded path returns that library).
+  const cpuLib = readFileSync("/proc/self/maps", "utf8").match(/\/\S*libggml-cpu[^/\s]*\.so/)?.[0];
+  const tpPause = cpuLib ? koffi.load(cpuLib).func("void ggml_threadpool_pause(void *tp)") : undefined;
 
   const f = {
     modelDefault: llama.func("ingot_rt_model_params llama_model_default_params(void)"),
@@ -292,6 +298,7 @@ export function loadLibllama(): LlamaLib {
     threadpoolFree(tp) {
       if (tpFreePtr) koffi.call(tpFreePtr, TpFree, tp);
     },
+    threadpoolPause: tpPause ? (tp) => tpPause(tp) : undefined,
     attachThreadpool: (c, tp, tpb) => f.attach(c, tp, tpb),
   };
   return cached;

@@ -113,12 +113,22 @@ function embeddingBatch(options: LoadOptions): number {
 
 const MAX_EMBEDDING_BATCH = 8192;
 
+/** Puts the shared threadpool's workers to sleep now rather than after their polling spell; the next decode wakes them. */
+function sleepWorkers(state: Pick<Loaded, "lib" | "threadpool">): void {
+  if (state.threadpool) state.lib.threadpoolPause?.(state.threadpool);
+}
+
 function newLane(state: Pick<Loaded, "lib" | "model" | "options" | "threadpool">, sequences: number): Lane {
   const ctx = createContext(state, sequences);
-  // Text held by the outbox leaves right after a decode, not just before the next one: the
-  // server and the client then do their part while this thread samples.
-  const afterDecode = () => outbox.flushDue();
-  return new Lane(state.lib, ctx, sequences, Math.min(BATCH_SIZE, Math.ceil((state.options.contextLength * sequences) / 256) * 256), afterDecode);
+  return new Lane(state.lib, ctx, sequences, Math.min(BATCH_SIZE, Math.ceil((state.options.contextLength * sequences) / 256) * 256), {
+    // Text held by the outbox leaves right after a decode, not just before the next one: the
+    // server and the client then do their part while this thread samples.
+    afterDecode: () => outbox.flushDue(),
+    // The pool's workers poll for ~160 ms after a graph before they sleep: after a request
+    // that was a core spinning for nothing (and taken from the server, the client or the next
+    // benchmark). Paused, they sleep at once; the next graph wakes them.
+    idle: () => sleepWorkers(state),
+  });
 }
 
 async function load(options: LoadOptions): Promise<void> {
@@ -292,6 +302,7 @@ async function embed(state: Loaded, id: number, inputs: string[]): Promise<void>
     // Generation lanes get a step between two inputs.
     await new Promise((resolve) => setImmediate(resolve));
   }
+  sleepWorkers(state);
   send({ type: "embedded", id, vectors, promptTokens });
 }
 
