@@ -16,29 +16,32 @@ export async function sendSse(reply: FastifyReply, surface: Surface, frames: Asy
     "x-accel-buffering": "no",
   });
   // Frames that come in one turn of the event loop (a runner sends coalesced tokens in one
-  // message) leave in one socket write: one wakeup of the client instead of one per frame.
-  let corked = false;
-  const uncork = () => {
-    if (!corked) return;
-    corked = false;
-    raw.uncork();
+  // message) leave as one chunk in one socket write: one wakeup of the client instead of one
+  // per frame. (res.cork() does not do this: on uncork, Node writes the chunk's size line, each
+  // buffered frame and the closing CRLF with a syscall each, and on loopback every one of those
+  // wakes the client.)
+  let pending = "";
+  const flush = () => {
+    if (!pending) return;
+    const text = pending;
+    pending = "";
+    if (!raw.destroyed) raw.write(text);
   };
   try {
     for await (const frame of frames) {
       if (raw.destroyed) break;
-      if (!corked) {
-        corked = true;
-        raw.cork();
-        setImmediate(uncork);
-      }
-      raw.write(`data: ${JSON.stringify(frame)}\n\n`);
+      if (!pending) setImmediate(flush);
+      pending += `data: ${JSON.stringify(frame)}\n\n`;
     }
-    if (!raw.destroyed) raw.write("data: [DONE]\n\n");
+    pending += "data: [DONE]\n\n";
   } catch (e) {
     onError?.(e);
-    if (!raw.destroyed) raw.write(`data: ${JSON.stringify(errorBody(surface, toIngotError(e)))}\n\n`);
+    pending += `data: ${JSON.stringify(errorBody(surface, toIngotError(e)))}\n\n`;
   } finally {
-    uncork();
-    raw.end();
+    // The rest and the end of the chunked body go in one write.
+    const rest = pending;
+    pending = "";
+    if (raw.destroyed) raw.end();
+    else raw.end(rest);
   }
 }
