@@ -44,6 +44,12 @@ export class AsyncQueue<T> implements AsyncIterable<T> {
     this.#failWaiter = undefined;
   }
 
+  /** Takes the next item if it is already here and `accept` takes it; otherwise leaves the queue as it is. */
+  takeIf(accept: (item: T) => boolean): T | undefined {
+    if (this.#items.length && accept(this.#items[0])) return this.#items.shift();
+    return undefined;
+  }
+
   async next(): Promise<IteratorResult<T>> {
     if (this.#items.length) return { value: this.#items.shift()!, done: false };
     if (this.#hasError) throw this.#error;

@@ -38,7 +38,7 @@ export function trustTestCertificate(): void {
 export async function startServer(
   opts: Pick<
     IngotOptions,
-    "skipApiVersionCheck" | "extraModels" | "extraDeployments" | "clock" | "deploymentPolicy" | "modelsBaseUrl" | "maxFileBytes" | "allowPrivateImportUrls" | "importLookup"
+    "skipApiVersionCheck" | "streamIntervalMs" | "extraModels" | "extraDeployments" | "clock" | "deploymentPolicy" | "modelsBaseUrl" | "maxFileBytes" | "allowPrivateImportUrls" | "importLookup"
   > & { dataDir?: string; https?: boolean } = {},
 ): Promise<TestServer> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), "ingot-e2e-"));

@@ -40,6 +40,8 @@ interface Slot {
 
 const MAX_RESTART_DELAY_MS = 10_000;
 
+const isText = (m: FromRunner) => m.type === "text";
+
 export class LlamaCppEngine implements Engine {
   readonly name = "llamacpp";
   #options: LlamaCppEngineOptions;
@@ -219,8 +221,18 @@ export class LlamaCppEngine implements Engine {
     try {
       for await (const m of queue) {
         if (m.type === "text") {
-          if (!scanner) yield { type: "content", text: m.text, logprobs: m.logprobs };
-          else for (const piece of scanner.push(m.text)) yield piece.type === "content" ? { type: "content", text: piece.text } : { type: "tool_call", call: { name: piece.name, arguments: piece.arguments } };
+          // The tokens that reached the server together (a runner's stream interval sends them
+          // in one message, runner/outbox.ts) go on as one piece: one pass through the
+          // generation pipeline and one SSE chunk, not one per token. Azure's default streaming
+          // also returns content in buffered chunks rather than token by token.
+          let text = m.text;
+          let logprobs = m.logprobs;
+          for (let more = queue.takeIf(isText); more?.type === "text"; more = queue.takeIf(isText)) {
+            text += more.text;
+            if (more.logprobs) logprobs = logprobs ? logprobs.concat(more.logprobs) : more.logprobs;
+          }
+          if (!scanner) yield { type: "content", text, logprobs };
+          else for (const piece of scanner.push(text)) yield piece.type === "content" ? { type: "content", text: piece.text } : { type: "tool_call", call: { name: piece.name, arguments: piece.arguments } };
         } else if (m.type === "done") {
           finished = true;
           const usage = { promptTokens: m.promptTokens, completionTokens: m.completionTokens, cachedTokens: m.cachedTokens };
