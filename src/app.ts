@@ -94,11 +94,13 @@ const CATALOG_DIR = fileURLToPath(new URL("../catalog/", import.meta.url));
 
 /**
  * Streamed text is coalesced over this many ms on its way from a runner (first token at
- * once): one wakeup of the server and the client per interval instead of per token. 20 ms
- * is below what a reader notices (a 60 Hz frame is 17 ms) and lets 2-thread decoding on 2
- * cores keep the time the per-token wakeups took (bench/README.md).
+ * once) and leaves as one chunk: one wakeup of the server and the client per interval
+ * instead of per token. Each such wakeup cost ~0.8 ms of CPU (server and client together)
+ * taken from decoding when its threads fill the cores: at 20 ms, 2-thread SmolLM2-135M on 2
+ * cores ran at 0.94 of llama-bench, at 50 ms 0.98 (bench/README.md). 20 updates a second still
+ * read as a smooth stream; Azure's default streaming returns coarser buffered chunks.
  */
-export const DEFAULT_STREAM_INTERVAL_MS = 20;
+export const DEFAULT_STREAM_INTERVAL_MS = 50;
 
 export function defaultThreads(): number {
   return Math.max(1, Math.min(4, availableParallelism() - 1));
