@@ -27,7 +27,7 @@ export const USAGE = `usage: npm run bench -- [options]
   --tokens N         generated tokens per stream (default 128; 64 with --quick)
   --agg-threads N    threads for the concurrent-streams comparison (default 2, or the most in --threads)
   --streams 1,4,8    concurrent streams (default 1,4,8)
-  --reps N           single-stream repetitions, median reported (default 5; 1 with --quick);
+  --reps N           single-stream rounds (llama-bench run + Ingot stream), medians reported (default 7; 1 with --quick);
                      concurrent-stream figures use min(reps, 3)
   --engine E         src (default and only): Ingot as it is, started with createIngot
   --client C         streaming client for Ingot and llama-server: fetch (default) or http
@@ -81,7 +81,7 @@ export function parseOptions(argv: string[]): BenchOptions {
   const aggThreads = int(values.get("--agg-threads") ?? String(threads.includes(2) ? 2 : Math.max(...threads)), "--agg-threads", 64);
   if (aggThreads > cores) throw new Error(`--agg-threads: ${aggThreads} is more than the ${cores} cores here`);
   const streams = list(values.get("--streams") ?? (quick ? "1,8" : "1,4,8"), "--streams", 8);
-  const reps = int(values.get("--reps") ?? (quick ? "1" : "5"), "--reps", 20);
+  const reps = int(values.get("--reps") ?? (quick ? "1" : "7"), "--reps", 20);
   const engine = values.get("--engine") ?? "src";
   if (engine !== "src") throw new Error(`--engine: only 'src' remains (the experimental engine was merged into src), not '${engine}'`);
   const client = values.get("--client") ?? (process.env.INGOT_BENCH_CLIENT === "http" ? "http" : "fetch");

@@ -7,6 +7,8 @@ export interface SingleStreamRow {
   /** The same direct call with UV_THREADPOOL_SIZE=1 in its process. */
   nodeLlamaCppUv1?: { tps: number; runs: number[] };
   ingot?: { tps: number; runs: number[]; ttftMs: number };
+  /** Median over rounds of Ingot's run over the llama-bench run just before it. */
+  ingotOverLlamaBenchByRound?: number;
   error?: string;
 }
 
@@ -28,6 +30,8 @@ export interface ModelResult {
     nodeLlamaCppOverLlamaBench: Record<string, number | null>;
     /** Ingot at its best thread count over llama-bench at its best. */
     ingotBestOverLlamaBenchBest?: number | null;
+    /** The round-by-round ratio at the thread count where Ingot was fastest. */
+    ingotOverLlamaBenchByRoundAtBest?: number | null;
     ingotOverLlamaServerAt8?: number | null;
   };
 }
@@ -54,6 +58,7 @@ export function computeRatios(r: Omit<ModelResult, "ratios">): ModelResult["rati
     ingotOverLlamaBench,
     nodeLlamaCppOverLlamaBench,
     ingotBestOverLlamaBenchBest: ratio(best(r.single.map((s) => s.ingot?.tps)), best(r.single.map((s) => s.llamaBench?.tps))) ?? null,
+    ingotOverLlamaBenchByRoundAtBest: r.single.reduce<SingleStreamRow | undefined>((a, s) => ((s.ingot?.tps ?? 0) > (a?.ingot?.tps ?? 0) ? s : a), undefined)?.ingotOverLlamaBenchByRound ?? null,
     ingotOverLlamaServerAt8: at8 ? (ratio(at8.ingot?.tps, at8.llamaServer?.tps) ?? null) : undefined,
   };
 }
@@ -64,7 +69,7 @@ export function renderModel(r: ModelResult): string {
   out.push(`Single stream, greedy, ${r.tokens} generated tokens: decode tokens/s (first to last token; median)`);
   out.push(
     table(
-      ["threads", "llama-bench tg", "node-llama-cpp", "nlc uv1", "Ingot HTTP", "nlc/llama-bench", "Ingot/llama-bench", "Ingot TTFT ms"],
+      ["threads", "llama-bench tg", "node-llama-cpp", "nlc uv1", "Ingot HTTP", "nlc/llama-bench", "Ingot/llama-bench", "by round", "Ingot TTFT ms"],
       r.single.map((s) => [
         String(s.threads),
         s.llamaBench ? `${fmt(s.llamaBench.tps)} ±${fmt(s.llamaBench.stddev)}` : "—",
@@ -73,12 +78,14 @@ export function renderModel(r: ModelResult): string {
         fmt(s.ingot?.tps),
         fmt(ratio(s.nodeLlamaCpp?.tps, s.llamaBench?.tps), 3),
         fmt(ratio(s.ingot?.tps, s.llamaBench?.tps), 3),
+        fmt(s.ingotOverLlamaBenchByRound, 3),
         fmt(s.ingot?.ttftMs, 0),
       ]),
     ),
   );
   for (const s of r.single) if (s.error) out.push(`  threads ${s.threads}: ${s.error}`);
-  out.push(`  Ingot (best threads) / llama-bench (best threads): ${fmt(r.ratios.ingotBestOverLlamaBenchBest ?? undefined, 3)}`);
+  out.push(`  Ingot (best threads) / llama-bench (best threads): ${fmt(r.ratios.ingotBestOverLlamaBenchBest ?? undefined, 3)} (medians); round by round at Ingot's best: ${fmt(r.ratios.ingotOverLlamaBenchByRoundAtBest ?? undefined, 3)}`);
+  out.push("  llama-bench and Ingot alternate: each round is one llama-bench run (-r 1) and then one Ingot stream");
   out.push("  nlc uv1 = node-llama-cpp direct with UV_THREADPOOL_SIZE=1 (see the report's findings)");
   out.push(`\nConcurrent streams, ${r.aggregate.threads} threads, ${r.tokens} tokens each: aggregate tokens/s (all tokens / wall time; median)`);
   out.push(

@@ -48,17 +48,30 @@ async function runDirect(modelPath: string, threads: number, o: BenchOptions, en
   return { tps: median(runs), runs };
 }
 
-async function singleStream(target: Target, o: BenchOptions): Promise<{ tps: number; runs: number[]; ttftMs: number }> {
+/**
+ * Single-stream rounds, each a llama-bench run (one repetition) and then an Ingot stream, so
+ * that the machine's drift (llama-bench alone moved 150–200 tok/s on SmolLM2 between runs
+ * minutes apart) hits both alike; the ratio is the median of the rounds' ratios.
+ */
+async function singleStream(target: Target, o: BenchOptions, llamaBench: (() => Promise<number>) | undefined, row: SingleStreamRow): Promise<void> {
   const timeout = requestTimeoutMs(o.tokens, 1);
   await streamOnce(target, PROMPT, Math.min(16, o.tokens), timeout); // warm-up
   const runs: number[] = [];
   const ttfts: number[] = [];
+  const lbRuns: number[] = [];
   for (let i = 0; i < o.reps; i++) {
+    if (llamaBench) lbRuns.push(await llamaBench());
     const t = await streamOnce(target, PROMPT, o.tokens, timeout);
     runs.push(decodeTps(t));
     ttfts.push(t.first - t.sent);
   }
-  return { tps: median(runs), runs, ttftMs: median(ttfts) };
+  row.ingot = { tps: median(runs), runs, ttftMs: median(ttfts) };
+  if (lbRuns.length) {
+    const mean = lbRuns.reduce((a, b) => a + b, 0) / lbRuns.length;
+    const stddev = Math.sqrt(lbRuns.reduce((a, b) => a + (b - mean) ** 2, 0) / lbRuns.length);
+    row.llamaBench = { tps: median(lbRuns), stddev, runs: lbRuns };
+    row.ingotOverLlamaBenchByRound = median(runs.map((r, k) => r / lbRuns[k]));
+  }
 }
 
 async function aggregate(target: Target, o: BenchOptions): Promise<Map<number, { tps: number; runs: number[]; perStreamDecodeTps: number }>> {
@@ -94,19 +107,15 @@ async function benchModel(shape: BenchShape, o: BenchOptions, llamaCpp: LlamaCpp
     const row: SingleStreamRow = { threads };
     single.push(row);
     try {
-      if (llamaCpp) {
-        log(`${shape}: llama-bench tg${o.tokens}, ${threads} thread(s)`);
-        const lb = await runLlamaBench(llamaCpp.llamaBench, file, threads, o.tokens, Math.max(3, o.reps));
-        row.llamaBench = { tps: lb.medianTps, stddev: lb.stddevTps, runs: lb.samplesTps };
-      }
       log(`${shape}: node-llama-cpp direct, ${threads} thread(s)`);
       row.nodeLlamaCpp = await runDirect(file, threads, o);
       row.nodeLlamaCppUv1 = await runDirect(file, threads, o, { UV_THREADPOOL_SIZE: "1" });
-      log(`${shape}: Ingot (${o.engine} engine) over HTTP, ${threads} thread(s), ${SEQUENCES} sequences`);
+      log(`${shape}: Ingot (${o.engine} engine) over HTTP${llamaCpp ? ` and llama-bench tg${o.tokens}, round by round` : ""}, ${threads} thread(s), ${SEQUENCES} sequences`);
       const ingot = await startIngot({ modelPath: file, threads, sequences: SEQUENCES, contextLength: ctx, engine: o.engine });
       try {
         const target: Target = { kind: "ingot", url: ingot.url, apiKey: ingot.apiKey, deployment: ingot.deployment };
-        row.ingot = await singleStream(target, o);
+        const llamaBench = llamaCpp ? async () => (await runLlamaBench(llamaCpp.llamaBench, file, threads, o.tokens, 1)).medianTps : undefined;
+        await singleStream(target, o, llamaBench, row);
         if (threads === o.aggThreads) await ingotAggregate(target);
       } finally {
         await ingot.stop();
