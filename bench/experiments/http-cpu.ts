@@ -8,6 +8,7 @@ import { modelPathFor } from "../models.ts";
 import type { BenchShape } from "../models.ts";
 import { decodeTps, runConcurrent, streamOnce } from "../streams.ts";
 import type { Target } from "../streams.ts";
+import { benchProcesses } from "./processes.ts";
 
 const [shape = "smollm2-135m", threadsArg = "1", tokensArg = "256", streamsArg = "1"] = process.argv.slice(2);
 const tokens = Number(tokensArg);
@@ -30,10 +31,7 @@ const ingot = await startIngot({ modelPath: modelPathFor(shape as BenchShape), t
 try {
   const target: Target = { kind: "ingot", url: ingot.url, apiKey: ingot.apiKey, deployment: ingot.deployment };
   await streamOnce(target, "warm up", 16, 60_000);
-  const children = (pid: number) => execFileSync("pgrep", ["-P", String(pid)], { encoding: "utf8" }).trim().split("\n").filter(Boolean).map(Number);
-  const serverPid = children(process.pid).find((p) => readFileSync(`/proc/${p}/cmdline`, "utf8").includes("ingot-server.ts"))!;
-  // The bench model's runner: the server's child that worked during the warm-up.
-  const runnerPid = children(serverPid).sort((a, b) => cpuMs(b) - cpuMs(a))[0];
+  const { server: serverPid, runner: runnerPid } = benchProcesses(cpuMs);
   for (let rep = 0; rep < Number(process.env.REPS ?? 3); rep++) {
     const before = [cpuMs(process.pid), cpuMs(serverPid), cpuMs(runnerPid)];
     const t0 = performance.now();

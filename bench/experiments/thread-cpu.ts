@@ -1,13 +1,13 @@
 // Experiment: on-CPU time per generated token of every thread of the bench client, the Ingot
 // server and the bench model's runner during one single stream (schedstat), with switch counts.
 //   node bench/experiments/thread-cpu.ts <shape> <threads> [tokens]
-import { execFileSync } from "node:child_process";
 import { readdirSync, readFileSync } from "node:fs";
 import { startIngot } from "../ingot-process.ts";
 import { modelPathFor } from "../models.ts";
 import type { BenchShape } from "../models.ts";
 import { decodeTps, streamOnce } from "../streams.ts";
 import type { Target } from "../streams.ts";
+import { benchProcesses } from "./processes.ts";
 
 const [shape = "smollm2-135m", threadsArg = "2", tokensArg = "256"] = process.argv.slice(2);
 const tokens = Number(tokensArg);
@@ -29,11 +29,7 @@ const ingot = await startIngot({ modelPath: modelPathFor(shape as BenchShape), t
 try {
   const target: Target = { kind: "ingot", url: ingot.url, apiKey: ingot.apiKey, deployment: ingot.deployment };
   await streamOnce(target, "warm up", 16, 60_000);
-  const children = (pid: number) => execFileSync("pgrep", ["-P", String(pid)], { encoding: "utf8" }).trim().split("\n").filter(Boolean).map(Number);
-  const serverPid = children(process.pid).find((p) => readFileSync(`/proc/${p}/cmdline`, "utf8").includes("ingot-server.ts"))!;
-  const cpu = (pid: number) => [...threads(pid).values()].reduce((a, t) => a + t.ns, 0);
-  const runnerPid = children(serverPid).sort((a, b) => cpu(b) - cpu(a))[0];
-  const procs = { client: process.pid, server: serverPid, runner: runnerPid };
+  const procs = benchProcesses((pid) => [...threads(pid).values()].reduce((a, t) => a + t.ns, 0));
   const before = Object.fromEntries(Object.entries(procs).map(([k, p]) => [k, threads(p)]));
   const t = await streamOnce(target, "The quick brown fox jumps over the lazy dog. ", tokens, 120_000);
   const after = Object.fromEntries(Object.entries(procs).map(([k, p]) => [k, threads(p)]));
