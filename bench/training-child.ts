@@ -10,7 +10,7 @@ import { writeLoraAdapter } from "../src/gguf/adapter.ts";
 import { readGguf } from "../src/gguf/reader.ts";
 import { CONTROL_TOKENS } from "../src/gguf/tokenizer.ts";
 import { byteTokenizer, chatmlRenderer, encodeExample, parseDataset, toWindow } from "../src/trainers/llamacpp/dataset.ts";
-import { loadLlama } from "../src/trainers/llamacpp/libllama.ts";
+import { loadLibllama } from "../src/native/libllama.ts";
 import { budgetAdapter, budgetAdaptersNeeded, initialAdapter } from "../src/trainers/llamacpp/lora.ts";
 import { TrainingSession } from "../src/trainers/llamacpp/session.ts";
 
@@ -53,7 +53,7 @@ async function main(): Promise<TrainingBenchResult> {
   try {
     const info = await readGguf(job.model);
     const t0 = performance.now();
-    const lib = loadLlama();
+    const lib = loadLibllama();
     let adapterPath: string | undefined;
     let pairs = 0;
     if (job.mode === "lora") {

@@ -7,8 +7,8 @@
 import { performance } from "node:perf_hooks";
 import koffi from "koffi";
 import { join } from "node:path";
-import { findLlamaLibs } from "../../src/gguf/llama-lib.ts";
-import { ContextParams, ModelParams } from "../../src/trainers/llamacpp/libllama.ts";
+import { findLlamaLibs } from "../../src/native/llama-lib.ts";
+import { ContextParams, ModelParams } from "../../src/native/libllama.ts";
 import { modelPathFor } from "../models.ts";
 import type { BenchShape } from "../models.ts";
 

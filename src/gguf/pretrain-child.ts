@@ -2,14 +2,14 @@
 // weights) on the built-in corpus, single-threaded and seeded so that the result is
 // the same bytes every time on a given machine. A native abort kills only this process.
 // argv[2]: JSON PretrainJob. Progress lines go to stdout as JSON.
-import { loadLlama } from '../trainers/llamacpp/libllama.ts';
+import { loadLibllama } from '../native/libllama.ts';
 import { TrainingSession } from '../trainers/llamacpp/session.ts';
 import { pretrainLr, pretrainWindows } from './pretrain-data.ts';
 import type { PretrainJob } from './pretrain-data.ts';
 
 function main(): void {
   const job = JSON.parse(process.argv[2] ?? '{}') as PretrainJob;
-  const lib = loadLlama();
+  const lib = loadLibllama();
   const session = new TrainingSession(lib, { modelPath: job.input, window: job.window, threads: 1, mode: 'full' });
   const windows = pretrainWindows(job);
   let loss = 0, acc = 0, n = 0;

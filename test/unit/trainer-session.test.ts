@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { writeLoraAdapter } from '../../src/gguf/adapter.ts';
 import { buildModel } from '../../src/gguf/builder.ts';
 import { readGguf } from '../../src/gguf/reader.ts';
-import { loadLlama } from '../../src/trainers/llamacpp/libllama.ts';
+import { loadLibllama } from '../../src/native/libllama.ts';
 import { initialAdapter } from '../../src/trainers/llamacpp/lora.ts';
 import { TrainingSession } from '../../src/trainers/llamacpp/session.ts';
 import type { SessionOptions, WindowInput } from '../../src/trainers/llamacpp/session.ts';
@@ -30,7 +30,7 @@ after(async () => {
 });
 
 function open(opts: Partial<SessionOptions> = {}): TrainingSession {
-  const s = new TrainingSession(loadLlama(), { modelPath: model, window: 256, threads: 1, mode: 'full', ...opts });
+  const s = new TrainingSession(loadLibllama(), { modelPath: model, window: 256, threads: 1, mode: 'full', ...opts });
   sessions.push(s);
   return s;
 }

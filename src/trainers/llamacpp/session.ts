@@ -14,11 +14,11 @@
 // - loss mask: ggml's cross-entropy backward is (softmax − label)/rows, so a zero label
 //   row still pushes gradient; the hook zeroes the masked rows of CROSS_ENTROPY_LOSS_BACK's
 //   output instead (and rescales the rest to a mean over trained tokens).
-import type { LlamaLib, Ptr } from './libllama.ts';
+import type { LlamaLib, Ptr } from '../../native/libllama.ts';
 import {
   GGML_OP, ViewCache, address, koffi, tensorData, tensorName, tensorNe, tensorOp, tensorSrc,
   EvalCallback, OptimizerParams, ParamFilter,
-} from './libllama.ts';
+} from '../../native/libllama.ts';
 
 export interface SessionOptions {
   modelPath: string;
@@ -121,7 +121,7 @@ export class TrainingSession {
     mp.use_extra_bufts = false; // no repacked weights: training reads them as plain tensors
     this.#model = lib.modelLoad(opts.modelPath, mp);
     if (!this.#model) throw new Error(`libllama could not load ${opts.modelPath} (see the log above)`);
-    this.vocab = lib.modelGetVocab(this.#model);
+    this.vocab = lib.modelVocab(this.#model);
     this.nVocab = lib.vocabNTokens(this.vocab);
 
     let adapter: Ptr = null;

@@ -19,7 +19,11 @@ export interface LlamaCppTrainerOptions {
   env?: Record<string, string>;
   /** libllama's log lines of a worker (stderr), e.g. for debugging. */
   onLog?: (jobId: string, line: string) => void;
+  /** A dataset inspection (tokenizing every example) still running after this long is killed (default 10 minutes). */
+  inspectTimeoutMs?: number;
 }
+
+const DEFAULT_INSPECT_TIMEOUT_MS = 10 * 60_000;
 
 interface Child {
   proc: ChildProcess;
@@ -69,7 +73,16 @@ export class LlamaCppTrainer implements Trainer {
       if (m.type === 'inspection') result = m.result;
       else if (m.type === 'error') error = m.message;
     });
+    const timeoutMs = this.#opts.inspectTimeoutMs ?? DEFAULT_INSPECT_TIMEOUT_MS;
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.proc.kill('SIGKILL');
+    }, timeoutMs);
     const how = await child.exited;
+    clearTimeout(timer);
+    if (timedOut)
+      throw new Error(`inspecting ${file} against the base model took longer than ${timeoutMs / 1000} s and was stopped: upload a smaller training file (fewer or shorter examples).`);
     if (result) return result;
     throw new Error(`inspecting ${file} failed: ${error ?? describeExit(how)}`);
   }

@@ -2,7 +2,7 @@
 // no weights), as the dataset code needs them.
 import { chatmlRenderer, templateRenderer } from './dataset.ts';
 import type { ChatRenderer, Tokenizer } from './dataset.ts';
-import type { LlamaLib, Ptr } from './libllama.ts';
+import type { LlamaLib, Ptr } from '../../native/libllama.ts';
 
 export interface ModelVocab {
   tokenizer: Tokenizer;
@@ -18,7 +18,7 @@ export function openVocab(lib: LlamaLib, path: string): ModelVocab {
   mp.n_gpu_layers = 0;
   const model: Ptr = lib.modelLoad(path, mp);
   if (!model) throw new Error(`libllama could not read the vocabulary of ${path}`);
-  const vocab = lib.modelGetVocab(model);
+  const vocab = lib.modelVocab(model);
   const bos = lib.vocabBos(vocab);
   const eos = lib.vocabEos(vocab);
   const pad = lib.vocabPad(vocab);

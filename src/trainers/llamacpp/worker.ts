@@ -11,7 +11,7 @@ import { str, u32 } from '../../gguf/format.ts';
 import { readGguf } from '../../gguf/reader.ts';
 import { encodeExample, parseDataset, shuffled, splitValidation, toWindow, trainedTokens, windowFor } from './dataset.ts';
 import type { EncodedExample } from './dataset.ts';
-import { loadLlama } from './libllama.ts';
+import { loadLibllama } from '../../native/libllama.ts';
 import { budgetAdapter, budgetAdaptersNeeded, checkAdapterFits, initialAdapter, writeTrained } from './lora.ts';
 import { EVENTS_FD } from './protocol.ts';
 import type { WorkerJob, WorkerMessage } from './protocol.ts';
@@ -32,7 +32,7 @@ function send(msg: WorkerMessage): void {
 }
 
 /** Each file's examples as training tokenizes them, and the pad token. */
-async function encodeFiles(lib: ReturnType<typeof loadLlama>, baseModelPath: string, files: string[]): Promise<{ sets: EncodedExample[][]; pad: number }> {
+async function encodeFiles(lib: ReturnType<typeof loadLibllama>, baseModelPath: string, files: string[]): Promise<{ sets: EncodedExample[][]; pad: number }> {
   const vocab = openVocab(lib, baseModelPath);
   try {
     const sets: EncodedExample[][] = [];
@@ -48,7 +48,7 @@ async function encodeFiles(lib: ReturnType<typeof loadLlama>, baseModelPath: str
 
 async function inspect(baseModelPath: string, file: string, contextLength: number): Promise<DatasetInspection> {
   await readGguf(baseModelPath); // a clear error for a file that is not a model, before libllama sees it
-  const [examples] = (await encodeFiles(loadLlama(), baseModelPath, [file])).sets;
+  const [examples] = (await encodeFiles(loadLibllama(), baseModelPath, [file])).sets;
   return {
     examples: examples.length,
     tokens: examples.map(trainedTokens),
@@ -90,7 +90,7 @@ function checkHyperparameters(h: TrainingSpec['hyperparameters']): void {
 async function train(spec: TrainingSpec): Promise<void> {
   const h = spec.hyperparameters;
   checkHyperparameters(h);
-  const lib = loadLlama();
+  const lib = loadLibllama();
   const base = await readGguf(spec.baseModelPath);
   await mkdir(spec.outDir, { recursive: true });
   // Temp files of a checkpoint write that was killed midway.

@@ -9,8 +9,8 @@
 // A new request gets the free sequence whose cached tokens share the longest prefix with its
 // prompt, so a repeated system prompt or conversation is not evaluated again (reported as
 // usage.prompt_tokens_details.cached_tokens).
-import { allocBytes, freeBytes } from "./libllama.ts";
-import type { LlamaLib, Ptr } from "./libllama.ts";
+import { allocBytes, freeBytes } from "../../../native/libllama.ts";
+import type { LlamaLib, Ptr } from "../../../native/libllama.ts";
 
 /**
  * A cached prefix shorter than this does not outweigh a non-contiguous sequence id: with a
@@ -179,7 +179,7 @@ export class Lane {
     }
     const slot = this.#free.splice(best, 1)[0];
     // The last prompt token is always evaluated again: its logits start the generation.
-    const keep = Math.min(bestShared, prompt.length - 1);
+    const keep = Math.max(0, Math.min(bestShared, prompt.length - 1));
     this.#truncate(slot, keep);
     let released = false;
     return {

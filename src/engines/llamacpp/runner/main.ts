@@ -15,10 +15,10 @@ import type { LlamaModel } from "node-llama-cpp";
 import type { FromRunner, GenerateMessage, LoadAdapterMessage, LoadOptions, ToRunner } from "../protocol.ts";
 import { runGeneration } from "./generate.ts";
 import { Lane, NativeBatch } from "./lane.ts";
-import { LLAMA_FLASH_ATTN_ENABLED, LLAMA_POOLING_NONE, LLAMA_POOLING_RANK, loadLibllama, NativeViews } from "./libllama.ts";
-import type { LlamaLib, Ptr } from "./libllama.ts";
+import { LLAMA_FLASH_ATTN_ENABLED, LLAMA_POOLING_NONE, LLAMA_POOLING_RANK, loadLibllama, NativeViews } from "../../../native/libllama.ts";
+import type { LlamaLib, Ptr } from "../../../native/libllama.ts";
 import { Outbox } from "./outbox.ts";
-import { PromptRenderer } from "./prompt.ts";
+import { EmptyPromptError, PromptRenderer } from "./prompt.ts";
 import { Candidates, RequestSampler } from "./sampler.ts";
 import type { SamplerDeps } from "./sampler.ts";
 
@@ -327,7 +327,8 @@ async function handle(message: ToRunner): Promise<void> {
         let prompt;
         try {
           prompt = state.renderer.render(message.prompt);
-        } catch {
+        } catch (e) {
+          if (e instanceof EmptyPromptError) return send({ type: "error", id: message.id, code: "invalid_request", param: "prompt", message: e.message });
           return send({ type: "error", id: message.id, code: "invalid_request", param: "suffix", message: `This model cannot complete with a suffix: it has no fill-in-the-middle tokens. Remove 'suffix'.` });
         }
         await runGeneration(

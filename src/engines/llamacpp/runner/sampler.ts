@@ -10,8 +10,8 @@
 // SmolLM2's 49k tokens, 90 µs for Qwen2.5's 152k).
 import { randomInt } from "node:crypto";
 import type { RunnerSampling } from "../protocol.ts";
-import { allocBytes, NativeViews, TOKEN_DATA_BYTES } from "./libllama.ts";
-import type { LlamaLib, Ptr } from "./libllama.ts";
+import { allocBytes, NativeViews, TOKEN_DATA_BYTES } from "../../../native/libllama.ts";
+import type { LlamaLib, Ptr } from "../../../native/libllama.ts";
 
 /** What a request with logprobs gets for each token: the post-chain distribution, as node-llama-cpp reported it. */
 export interface SampledProbabilities {
