@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { createIngot } from "../src/app.ts";
-import { ensureBuiltinModel } from "../src/gguf/builtin.ts";
+import { ensureBuiltinModel } from "../src/models/builtin/recipes.ts";
 
 const { values } = parseArgs({ options: { model: { type: "string" }, reps: { type: "string", default: "5" }, threads: { type: "string", default: "1" } } });
 const reps = Number(values.reps);

@@ -2,7 +2,7 @@
 // Qwen2.5-0.5B at Q8_0, built deterministically once into the cache and reused.
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { buildModel } from "../src/gguf/builder.ts";
+import { buildModel } from "../src/models/builtin/builder.ts";
 import { MODELS_DIR } from "./cache.ts";
 
 export const BENCH_SHAPES = ["smollm2-135m", "qwen2.5-0.5b"] as const;

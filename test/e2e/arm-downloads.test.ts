@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import type { CatalogModelInput } from "../../src/core/catalog/catalog.ts";
-import { buildModel } from "../../src/gguf/builder.ts";
+import { buildModel } from "../../src/models/builtin/builder.ts";
 import { Mirror } from "../unit/download-mirror.ts";
 import { json, startServer } from "./harness.ts";
 import type { TestServer } from "./harness.ts";

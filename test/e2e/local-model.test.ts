@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
-import { buildModel } from "../../src/gguf/builder.ts";
+import { buildModel } from "../../src/models/builtin/builder.ts";
 import { startServer } from "./harness.ts";
 import type { TestServer } from "./harness.ts";
 

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, test } from "node:test";
-import { buildModel } from "../../src/gguf/builder.ts";
+import { buildModel } from "../../src/models/builtin/builder.ts";
 import { Mirror } from "../unit/download-mirror.ts";
 
 const BIN = fileURLToPath(new URL("../../bin/ingot.mjs", import.meta.url));

@@ -14,7 +14,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import type { Browser, Page } from "playwright-core";
-import { buildModel } from "../../src/gguf/builder.ts";
+import { buildModel } from "../../src/models/builtin/builder.ts";
 import { launchBrowser, screenshot, signedInPage } from "./browser.ts";
 import { API_KEY, json, startServer } from "./harness.ts";
 import type { TestServer } from "./harness.ts";

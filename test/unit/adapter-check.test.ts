@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { validateCatalogModel, weightsProblem } from "../../src/core/catalog/validate.ts";
-import { ensureBuiltinModel } from "../../src/gguf/builtin.ts";
+import { ensureBuiltinModel } from "../../src/models/builtin/recipes.ts";
 import { f32, str } from "../../src/gguf/format.ts";
 import { writeGguf } from "../../src/gguf/writer.ts";
 import { adapterProblem } from "../../src/models/adapter-check.ts";

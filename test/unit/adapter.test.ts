@@ -9,7 +9,7 @@ import { LlamaText, getLlama, resolveChatWrapper } from 'node-llama-cpp';
 import type { Llama, LlamaModel } from 'node-llama-cpp';
 import { checkAdapter, readLoraAdapter, writeLoraAdapter } from '../../src/gguf/adapter.ts';
 import type { LoraAdapter } from '../../src/gguf/adapter.ts';
-import { ensureBuiltinModel } from '../../src/gguf/builtin.ts';
+import { ensureBuiltinModel } from '../../src/models/builtin/recipes.ts';
 import { metaGet, u32 } from '../../src/gguf/format.ts';
 import { readGguf } from '../../src/gguf/reader.ts';
 import { LlamaCppTrainer } from '../../src/trainers/llamacpp/trainer.ts';

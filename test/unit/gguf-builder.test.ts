@@ -4,12 +4,12 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, open, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildModel, planTensors } from '../../src/gguf/builder.ts';
-import { BUILTIN_MODELS, ensureBuiltinModel } from '../../src/gguf/builtin.ts';
+import { buildModel, planTensors } from '../../src/models/builtin/builder.ts';
+import { BUILTIN_MODELS, ensureBuiltinModel } from '../../src/models/builtin/recipes.ts';
 import { metaGet } from '../../src/gguf/format.ts';
 import { readGguf } from '../../src/gguf/reader.ts';
-import { SHAPES, paramCount } from '../../src/gguf/shapes.ts';
-import type { ModelShape } from '../../src/gguf/shapes.ts';
+import { SHAPES, paramCount } from '../../src/models/builtin/shapes.ts';
+import type { ModelShape } from '../../src/models/builtin/shapes.ts';
 import { buildVocab, bytesToUnicode } from '../../src/gguf/tokenizer.ts';
 import { makeModelCommand } from '../../src/cli/commands/make-model.ts';
 

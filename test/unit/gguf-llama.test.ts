@@ -7,12 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { getLlama, LlamaChatSession } from 'node-llama-cpp';
 import type { Llama, LlamaModel, Token } from 'node-llama-cpp';
-import { buildModel } from '../../src/gguf/builder.ts';
-import { ensureBuiltinModel } from '../../src/gguf/builtin.ts';
+import { buildModel } from '../../src/models/builtin/builder.ts';
+import { ensureBuiltinModel } from '../../src/models/builtin/recipes.ts';
 import { metaGet } from '../../src/gguf/format.ts';
 import { readGguf } from '../../src/gguf/reader.ts';
-import { SHAPES } from '../../src/gguf/shapes.ts';
-import type { ModelShape } from '../../src/gguf/shapes.ts';
+import { SHAPES } from '../../src/models/builtin/shapes.ts';
+import type { ModelShape } from '../../src/models/builtin/shapes.ts';
 
 let dir: string;
 let llama: Llama;

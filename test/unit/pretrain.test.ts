@@ -1,18 +1,18 @@
-// Pre-training of the built-in chat model (src/gguf/pretrain*.ts) and the shared cache of
-// built-in models (src/gguf/builtin.ts).
+// Pre-training of the built-in chat model (src/models/builtin/pretrain*.ts) and the shared cache of
+// built-in models (src/models/builtin/recipes.ts).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildModel } from '../../src/gguf/builder.ts';
-import { BUILTIN_MODELS, builtinCacheDir, builtinRecipeHash, ensureBuiltinModel } from '../../src/gguf/builtin.ts';
+import { buildModel } from '../../src/models/builtin/builder.ts';
+import { BUILTIN_MODELS, builtinCacheDir, builtinRecipeHash, ensureBuiltinModel } from '../../src/models/builtin/recipes.ts';
 import { metaGet } from '../../src/gguf/format.ts';
-import { pretrainLr, pretrainWindows } from '../../src/gguf/pretrain-data.ts';
-import type { PretrainJob } from '../../src/gguf/pretrain-data.ts';
-import { DEFAULT_MIX, corpusExamples, factValue, loadCorpus } from '../../src/gguf/pretrain-corpus.ts';
-import { TINY_CHAT_PRETRAIN, pretrainModel } from '../../src/gguf/pretrain.ts';
+import { pretrainLr, pretrainWindows } from '../../src/models/builtin/pretrain-data.ts';
+import type { PretrainJob } from '../../src/models/builtin/pretrain-data.ts';
+import { DEFAULT_MIX, corpusExamples, factValue, loadCorpus } from '../../src/models/builtin/pretrain-corpus.ts';
+import { TINY_CHAT_PRETRAIN, pretrainModel } from '../../src/models/builtin/pretrain.ts';
 import { readGguf } from '../../src/gguf/reader.ts';
 
 let dir: string;
@@ -111,7 +111,7 @@ test('tiny-chat comes pre-trained from the shared cache: a hard link per data di
 
 test('two processes building into an empty cache at once: one builds, both get the same file', async () => {
   const cache = join(dir, 'cache');
-  const script = `import { ensureBuiltinModel } from ${JSON.stringify(new URL('../../src/gguf/builtin.ts', import.meta.url).href)};
+  const script = `import { ensureBuiltinModel } from ${JSON.stringify(new URL('../../src/models/builtin/recipes.ts', import.meta.url).href)};
     const r = await ensureBuiltinModel('tiny-embed', process.argv[1]); process.stdout.write(r.sha256);`;
   const run = (models: string) =>
     new Promise<string>((resolve, reject) => {

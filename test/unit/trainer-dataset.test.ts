@@ -11,7 +11,7 @@ import {
   byteTokenizer, chatmlRenderer, encodeExample, parseDataset, shuffled, splitValidation, templateRenderer, toWindow, trainedTokens, windowFor,
 } from '../../src/trainers/llamacpp/dataset.ts';
 import type { TemplateMessage } from '../../src/trainers/llamacpp/dataset.ts';
-import { buildModel } from '../../src/gguf/builder.ts';
+import { buildModel } from '../../src/models/builtin/builder.ts';
 import { CONTROL_TOKENS } from '../../src/gguf/tokenizer.ts';
 
 const tok = byteTokenizer(CONTROL_TOKENS, { bos: 256, addBos: false, eos: 258, pad: 256 });

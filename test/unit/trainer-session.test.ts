@@ -6,7 +6,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { writeLoraAdapter } from '../../src/gguf/adapter.ts';
-import { buildModel } from '../../src/gguf/builder.ts';
+import { buildModel } from '../../src/models/builtin/builder.ts';
 import { readGguf } from '../../src/gguf/reader.ts';
 import { loadLibllama } from '../../src/native/libllama.ts';
 import { initialAdapter } from '../../src/trainers/llamacpp/lora.ts';

@@ -12,7 +12,7 @@ import type { LlamaModel } from 'node-llama-cpp';
 import { resolveHyperparameters } from '../../src/core/finetuning/auto.ts';
 import type { Hyperparameters, StepMetrics, TrainerEvent, TrainingSpec } from '../../src/core/finetuning/trainer.ts';
 import { readLoraAdapter } from '../../src/gguf/adapter.ts';
-import { ensureBuiltinModel } from '../../src/gguf/builtin.ts';
+import { ensureBuiltinModel } from '../../src/models/builtin/recipes.ts';
 import { LlamaCppTrainer } from '../../src/trainers/llamacpp/trainer.ts';
 import { FACTS, line, SYSTEM } from '../fixtures/codename-facts.ts';
 

@@ -2,9 +2,9 @@
 import { parseArgs } from 'node:util';
 import { mkdir } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
-import { MODEL_TYPES, buildModel } from '../../gguf/builder.ts';
-import type { ModelType } from '../../gguf/builder.ts';
-import { SHAPES, isShapeName, paramCount } from '../../gguf/shapes.ts';
+import { MODEL_TYPES, buildModel } from '../../models/builtin/builder.ts';
+import type { ModelType } from '../../models/builtin/builder.ts';
+import { SHAPES, isShapeName, paramCount } from '../../models/builtin/shapes.ts';
 
 const HELP = `Usage: ingot dev make-model --shape SHAPE --seed N --type TYPE --out FILE [--threads N]
 

@@ -5,7 +5,7 @@ import { writeLoraAdapter } from '../../gguf/adapter.ts';
 import type { LoraAdapter, LoraPair } from '../../gguf/adapter.ts';
 import { metaGet } from '../../gguf/format.ts';
 import type { GgufMetadata } from '../../gguf/format.ts';
-import { fillNormal, rngFor } from '../../gguf/random.ts';
+import { fillNormal, rngFor } from '../../lib/random.ts';
 import type { GgufInfo } from '../../gguf/reader.ts';
 import type { WrittenFile } from '../../gguf/writer.ts';
 

@@ -7,10 +7,10 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { open, unlink } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { str, u32 } from './format.ts';
-import { readGguf } from './reader.ts';
-import { writeGguf } from './writer.ts';
-import type { GgufTensorToWrite, WrittenFile } from './writer.ts';
+import { str, u32 } from '../../gguf/format.ts';
+import { readGguf } from '../../gguf/reader.ts';
+import { writeGguf } from '../../gguf/writer.ts';
+import type { GgufTensorToWrite, WrittenFile } from '../../gguf/writer.ts';
 import type { PretrainJob } from './pretrain-data.ts';
 
 const CHILD = fileURLToPath(new URL('./pretrain-child.ts', import.meta.url));

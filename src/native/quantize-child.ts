@@ -2,7 +2,7 @@
 // It runs in its own process because a GGML_ASSERT aborts the whole process and
 // because the call is synchronous (it would block the caller's event loop).
 // argv[2]: JSON { input, output, ftype, threads }.
-import { loadLibllama } from '../native/libllama.ts';
+import { loadLibllama } from './libllama.ts';
 
 interface Job {
   input: string;

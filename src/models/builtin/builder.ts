@@ -2,18 +2,18 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { rename, unlink } from 'node:fs/promises';
-import { GGML_TYPE, f32, str, u32 } from './format.ts';
-import type { GgufMetadata } from './format.ts';
-import { quantizeGguf } from './quantize.ts';
-import type { QuantType } from './quantize.ts';
-import { fillNormal, rngFor } from './random.ts';
-import type { RngState } from './random.ts';
+import { GGML_TYPE, f32, str, u32 } from '../../gguf/format.ts';
+import type { GgufMetadata } from '../../gguf/format.ts';
+import { quantizeGguf } from '../../native/quantize.ts';
+import type { QuantType } from '../../native/quantize.ts';
+import { fillNormal, rngFor } from '../../lib/random.ts';
+import type { RngState } from '../../lib/random.ts';
 import { checkShape, getShape, headDim } from './shapes.ts';
 import type { ModelShape } from './shapes.ts';
-import { buildVocab, tokenizerMetadata } from './tokenizer.ts';
-import type { Vocab } from './tokenizer.ts';
-import { writeGguf } from './writer.ts';
-import type { GgufTensorToWrite, WrittenFile } from './writer.ts';
+import { buildVocab, tokenizerMetadata } from '../../gguf/tokenizer.ts';
+import type { Vocab } from '../../gguf/tokenizer.ts';
+import { writeGguf } from '../../gguf/writer.ts';
+import type { GgufTensorToWrite, WrittenFile } from '../../gguf/writer.ts';
 
 export type ModelType = 'f32' | 'f16' | QuantType;
 

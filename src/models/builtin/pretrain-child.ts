@@ -2,8 +2,8 @@
 // weights) on the built-in corpus, single-threaded and seeded so that the result is
 // the same bytes every time on a given machine. A native abort kills only this process.
 // argv[2]: JSON PretrainJob. Progress lines go to stdout as JSON.
-import { loadLibllama } from '../native/libllama.ts';
-import { TrainingSession } from '../trainers/llamacpp/session.ts';
+import { loadLibllama } from '../../native/libllama.ts';
+import { TrainingSession } from '../../trainers/llamacpp/session.ts';
 import { pretrainLr, pretrainWindows } from './pretrain-data.ts';
 import type { PretrainJob } from './pretrain-data.ts';
 

@@ -1,10 +1,10 @@
 // What one pre-training step sees: the job, the learning-rate schedule, and the packed
 // windows of corpus conversations (pure; the child process runs them through libllama).
-import type { WindowInput } from '../trainers/llamacpp/session.ts';
-import { byteTokenizer, chatmlRenderer, encodeExample } from '../trainers/llamacpp/dataset.ts';
+import type { WindowInput } from '../../trainers/llamacpp/session.ts';
+import { byteTokenizer, chatmlRenderer, encodeExample } from '../../trainers/llamacpp/dataset.ts';
 import { corpusExamples, loadCorpus } from './pretrain-corpus.ts';
 import type { CorpusMix } from './pretrain-corpus.ts';
-import { CONTROL_TOKENS, buildVocab } from './tokenizer.ts';
+import { CONTROL_TOKENS, buildVocab } from '../../gguf/tokenizer.ts';
 
 export interface PretrainJob {
   /** The random-weight F32 model to start from. */
