@@ -11,6 +11,7 @@ import { Catalog } from "./core/catalog/catalog.ts";
 import type { CatalogModelInput } from "./core/catalog/catalog.ts";
 import type { ModelRef } from "./core/ports.ts";
 import { Reconciler } from "./core/deployments/reconciler.ts";
+import type { ReconcilerTiming } from "./core/deployments/reconciler.ts";
 import { DeploymentService } from "./core/deployments/service.ts";
 import { FileService } from "./core/files/service.ts";
 import { resolveHyperparameters } from "./core/finetuning/auto.ts";
@@ -64,6 +65,14 @@ export interface IngotOptions {
   trainingThreads?: number;
   /** Fine-tuning jobs running at once (default 1); the rest queue. */
   maxRunningJobs?: number;
+  /** A runner that has not loaded its model after this long is killed and the deployment fails (default 5 minutes). */
+  loadTimeoutMs?: number;
+  /** Tokenizing a fine-tuning dataset against its base model may take this long (default 10 minutes); then the job fails. */
+  datasetInspectionTimeoutMs?: number;
+  /** How often expiry rules (idle fine-tuned deployments, DeveloperTier, expired files) run (default 60 s). Reads never expire anything. */
+  expirySweepIntervalMs?: number;
+  /** Retry backoff of failed deployments, the reconciler's loop interval and the readiness grace (core/deployments/reconciler.ts). */
+  reconcilerTiming?: Partial<ReconcilerTiming>;
   /** Milliseconds since the epoch; tests inject a clock to step through rate-limit windows and expiry rules. */
   clock?: () => number;
   /** Largest file an upload or import may hold (default 512 MB, as Azure). */
@@ -143,6 +152,7 @@ export function createIngot(options: IngotOptions): Ingot {
     threads: options.threads ?? defaultThreads(),
     sequences: options.sequences ?? 8,
     streamIntervalMs: options.streamIntervalMs ?? DEFAULT_STREAM_INTERVAL_MS,
+    loadTimeoutMs: options.loadTimeoutMs,
     log,
   });
   const metrics = new IngotMetrics(engine);
@@ -154,7 +164,7 @@ export function createIngot(options: IngotOptions): Ingot {
     files: fileService,
     catalog,
     modelFiles,
-    trainer: new LlamaCppTrainer(),
+    trainer: new LlamaCppTrainer({ inspectTimeoutMs: options.datasetInspectionTimeoutMs }),
     resolveHyperparameters,
     jobDir: (id) => join(options.dataDir, "blobs", "jobs", id),
     threads: options.trainingThreads ?? 1,
@@ -162,7 +172,8 @@ export function createIngot(options: IngotOptions): Ingot {
     clock,
     log: (m, f) => log("info", m, f),
   });
-  let reconciled = false;
+  const sequences = options.sequences ?? 8;
+  const reconciler = new Reconciler({ deployments, catalog, engine, files: modelFiles, sequences, clock, timing: options.reconcilerTiming, log: (m, f) => log("info", m, f) });
   const ctx: AppContext = {
     generation,
     identity,
@@ -179,21 +190,18 @@ export function createIngot(options: IngotOptions): Ingot {
     metrics,
     usage,
     settings: { skipApiVersionCheck: options.skipApiVersionCheck ?? false, bodyLimit: options.bodyLimit ?? 4 * 1024 * 1024 },
-    isReady: () => reconciled,
+    readiness: () => reconciler.readiness(),
   };
   app = buildServer(ctx, { level: options.logLevel ?? "info" }, options.tls);
-  const sequences = options.sequences ?? 8;
-  const reconciler = new Reconciler({ deployments, catalog, engine, files: modelFiles, sequences, log: (m, f) => log("info", m, f) });
   deployments.onChange((accountName, name, operation) => void reconciler.changed(accountName, name, operation));
-  const ready = reconciler.reconcileAll().then(() => {
-    reconciled = true;
-  });
+  const ready = reconciler.reconcileAll();
+  reconciler.start();
   jobs.start();
-  // Lifecycle rules (idle fine-tuned deployments, DeveloperTier expiry) also run on reads; this catches quiet servers.
+  // Lifecycle rules (idle fine-tuned deployments, DeveloperTier expiry, expired files) run here only: reads never delete.
   const sweeper = setInterval(() => {
     deployments.sweep();
     fileService.sweepExpired();
-  }, 60_000);
+  }, options.expirySweepIntervalMs ?? 60_000);
   sweeper.unref();
 
   return {
@@ -208,6 +216,7 @@ export function createIngot(options: IngotOptions): Ingot {
     catalog,
     async close() {
       clearInterval(sweeper);
+      reconciler.stop();
       await app.close();
       await jobs.close();
       await fileService.close();

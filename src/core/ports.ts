@@ -112,6 +112,9 @@ export interface ProvisioningProgress {
   percentComplete: number;
   bytes?: number;
   totalBytes?: number;
+  /** After a failure: failed attempts so far, and when the reconciler tries again (ISO 8601). */
+  attempts?: number;
+  nextRetryAt?: string;
 }
 
 /** Deployment properties stored as given and echoed back. */
@@ -167,6 +170,11 @@ export interface Store {
   /** The account whose key has this hash, if any. */
   accountForKeyHash(hash: string): string | undefined;
   listDeployments(account?: string): DeploymentRecord[];
+  /**
+   * Deployment names compare case-insensitively, as ARM resource names do: `RACE` finds the
+   * deployment stored as `race` (an exact match first, where an old database holds both).
+   * The record carries the name as first written; put/delete/touch take that stored name.
+   */
   getDeployment(account: string, name: string): DeploymentRecord | undefined;
   putDeployment(deployment: DeploymentRecord): void;
   deleteDeployment(account: string, name: string): void;

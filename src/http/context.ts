@@ -11,6 +11,7 @@ import type { Engine, ModelRef } from "../core/ports.ts";
 import type { IngotMetrics } from "./ops/metrics.ts";
 import type { UsageService } from "../core/usage/service.ts";
 import type { ProjectService } from "../core/accounts/projects.ts";
+import type { Readiness } from "../core/deployments/readiness.ts";
 
 export interface AppContext {
   generation: GenerationService;
@@ -40,8 +41,8 @@ export interface AppContext {
     /** Largest accepted request body, bytes; larger gets 413. */
     bodyLimit: number;
   };
-  /** Resolves when startup reconciliation has settled (for /readyz). */
-  isReady(): boolean;
+  /** What /readyz answers: the rule is in core/deployments/readiness.ts. */
+  readiness(): Readiness;
 }
 
 declare module "fastify" {

@@ -1,17 +1,37 @@
 // Turns desired deployments into loaded models: fetch/build weights, check they fit in
-// memory, load them in the engine, then record Succeeded or Failed with a reason, and
-// unload models no deployment uses any more. Runs at startup too, so a restart brings
-// every deployment back. Work on one base model is serialized (its adapters included);
-// different bases proceed in parallel.
+// memory, load them in the engine, then record Succeeded or Failed with a reason. It owns what
+// the engine holds: after every change of desired state (PUT, DELETE, account delete, expiry)
+// it unloads the runners and adapters no deployment wants, failed ones included. A control loop
+// (start()) retries failed deployments with capped exponential backoff and notices runners
+// that died for good. Runs at startup too, so a restart brings every deployment back. Work on
+// one base model is serialized (its adapters included); different bases proceed in parallel.
 import type { Catalog, CatalogModel } from "../catalog/catalog.ts";
 import { isIngotError } from "../errors.ts";
 import { adapterSequencesFor } from "../ports.ts";
-import type { DeploymentRecord, Engine, ModelFiles, ModelRef, OperationRecord, ProvisioningProgress } from "../ports.ts";
+import type { DeploymentRecord, Engine, EngineTarget, ModelFiles, ModelRef, OperationRecord, ProvisioningProgress } from "../ports.ts";
+import { computeReadiness, transientTargets } from "./readiness.ts";
+import type { Readiness } from "./readiness.ts";
 import { engineKeyOf, engineTargetOf, isAdapterModel } from "./service.ts";
 import type { DeploymentService } from "./service.ts";
 
 /** Progress is written at most this often while downloading. */
 const PROGRESS_INTERVAL_MS = 500;
+
+export interface ReconcilerTiming {
+  /** Wait before the first retry of a failed deployment; doubles with each failure. */
+  retryDelayMs: number;
+  /** The longest wait between retries. */
+  maxRetryDelayMs: number;
+  /** How often the control loop looks for due retries and dead runners. */
+  loopIntervalMs: number;
+  /** How long a serving runner may be loading/restarting before the instance is unready (readiness.ts). */
+  readinessGraceMs: number;
+}
+
+export const DEFAULT_TIMING: ReconcilerTiming = { retryDelayMs: 5_000, maxRetryDelayMs: 5 * 60_000, loopIntervalMs: 1_000, readinessGraceMs: 30_000 };
+
+/** Deployment names are case-insensitive: one retry schedule per account and name in any case. */
+const idOf = (account: string, name: string) => `${account}\n${name.toLowerCase()}`;
 
 export class Reconciler {
   #deployments: DeploymentService;
@@ -21,10 +41,21 @@ export class Reconciler {
   #sequences: number;
   #adapterSequences: number;
   #log: (msg: string, fields?: Record<string, unknown>) => void;
+  #clock: () => number;
+  #timing: ReconcilerTiming;
   #chains = new Map<string, Promise<void>>();
+  /** Bases loaded and answering. */
   #loaded = new Set<string>();
+  /** Bases the engine holds a slot for (loaded, loading or failed): what #collect may have to unload. */
+  #held = new Set<string>();
   /** Adapters attached (or being attached) in the engine: adapter id → base key. */
   #adapters = new Map<string, string>();
+  /** Failed deployments: failures so far and when to try again. */
+  #retries = new Map<string, { attempts: number; nextAt: number; busy: boolean }>();
+  /** Serving targets seen loading/restarting, and since when (readiness grace). */
+  #transientSince = new Map<string, number>();
+  #startupReconciled = false;
+  #timer: ReturnType<typeof setInterval> | undefined;
 
   constructor(deps: {
     deployments: DeploymentService;
@@ -35,6 +66,8 @@ export class Reconciler {
     /** Sequences of each adapter context (default: adapterSequencesFor(sequences)). */
     adapterSequences?: number;
     log: (msg: string, fields?: Record<string, unknown>) => void;
+    clock?: () => number;
+    timing?: Partial<ReconcilerTiming>;
   }) {
     this.#deployments = deps.deployments;
     this.#catalog = deps.catalog;
@@ -43,22 +76,120 @@ export class Reconciler {
     this.#sequences = deps.sequences;
     this.#adapterSequences = deps.adapterSequences ?? adapterSequencesFor(deps.sequences);
     this.#log = deps.log;
+    this.#clock = deps.clock ?? Date.now;
+    this.#timing = { ...DEFAULT_TIMING, ...deps.timing };
   }
 
   /** Brings every deployment to its desired state; resolves when all have settled. */
   async reconcileAll(): Promise<void> {
     await Promise.all(this.#deployments.list().map((d) => this.reconcile(d)));
+    await this.#collect();
+    this.#startupReconciled = true;
   }
 
-  /** Reacts to a change of desired state (PUT or DELETE) and settles its operation. */
+  /** Starts the control loop (retries, dead runners, readiness grace). */
+  start(): void {
+    this.#timer ??= setInterval(() => this.tick(), this.#timing.loopIntervalMs);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** Reacts to a change of desired state (PUT, DELETE, expiry, account delete) and settles its operation. */
   changed(account: string, name: string, operation: OperationRecord): Promise<void> {
+    // New desired state: a failure of the old one says nothing about it.
+    this.#retries.delete(idOf(account, name));
     const d = this.#deployments.get(account, name);
-    const work = d ? this.reconcile(d, operation) : this.#collect().then(() => this.#deployments.finishOperation(operation));
+    // Whatever changed, runners and adapters nothing wants any more go (a version change leaves the old one unused).
+    const work = d
+      ? this.reconcile(d, operation).then(() => this.#collect())
+      : this.#collect().then(() => this.#deployments.finishOperation(operation));
     return work.catch((e) => this.#log("reconcile failed", { account, deployment: name, error: String(e) }));
   }
 
-  reconcile(d: DeploymentRecord, operation?: OperationRecord): Promise<void> {
-    return this.#serialized(this.#targetOf(d.model).key, () => this.#provision(d, operation));
+  reconcile(d: DeploymentRecord, operation?: OperationRecord, retry = false): Promise<void> {
+    return this.#serialized(this.#targetOf(d.model).key, () => this.#provision(d, operation, retry));
+  }
+
+  /**
+   * One pass of the control loop: retries failed deployments whose backoff has passed, turns
+   * Succeeded deployments whose runner died for good into Failed (to be retried), and notes
+   * how long serving runners have been loading or restarting. Public so tests can step it.
+   */
+  tick(): void {
+    const now = this.#clock();
+    const all = this.#deployments.list();
+    const status = this.#engine.status();
+    const byKey = new Map(status.map((s) => [s.key, s]));
+    const present = new Set<string>();
+    for (const d of all) {
+      const id = idOf(d.account, d.name);
+      present.add(id);
+      if (d.state === "Failed") {
+        const r = this.#retries.get(id);
+        if (!r || r.busy || r.nextAt > now) continue;
+        r.busy = true;
+        this.#log("retrying deployment", { account: d.account, deployment: d.name, attempt: r.attempts + 1 });
+        this.reconcile(d, undefined, true)
+          .catch((e: Error) => this.#log("retrying deployment failed", { account: d.account, deployment: d.name, error: e.message }))
+          .finally(() => {
+            r.busy = false;
+          });
+      } else if (d.state === "Succeeded" && this.#startupReconciled) {
+        const t = this.#targetOf(d.model);
+        if (this.#chains.has(t.key)) continue; // being worked on
+        const s = byKey.get(t.key);
+        const adapter = t.adapter === undefined ? undefined : s?.adapters?.find((a) => a.id === t.adapter);
+        const reason = !s
+          ? "its model is not loaded"
+          : s.state === "failed"
+            ? `its model runner stopped and could not be restarted: ${s.error ?? "unknown error"}`
+            : t.adapter !== undefined && s.state === "ready" && (!adapter || adapter.state === "failed")
+              ? `its adapter is not attached: ${adapter?.error ?? "missing"}`
+              : undefined;
+        if (reason) this.#lost(d, t, reason);
+      }
+    }
+    for (const id of this.#retries.keys()) if (!present.has(id)) this.#retries.delete(id);
+    const transient = transientTargets(all, status, (d) => this.#targetOf(d.model));
+    for (const id of this.#transientSince.keys()) if (!transient.has(id)) this.#transientSince.delete(id);
+    for (const id of transient) if (!this.#transientSince.has(id)) this.#transientSince.set(id, now);
+  }
+
+  /** What /readyz answers (the rule is in readiness.ts). */
+  readiness(): Readiness {
+    return computeReadiness({
+      startupReconciled: this.#startupReconciled,
+      deployments: this.#deployments.list(),
+      engine: this.#engine.status(),
+      targetOf: (d) => this.#targetOf(d.model),
+      transientSince: this.#transientSince,
+      now: this.#clock(),
+      graceMs: this.#timing.readinessGraceMs,
+    });
+  }
+
+  /** A serving deployment lost its runner or adapter: Failed now, reloaded by the retry loop. */
+  #lost(d: DeploymentRecord, t: EngineTarget, reason: string): void {
+    if (t.adapter === undefined) this.#loaded.delete(t.key);
+    else this.#adapters.delete(t.adapter);
+    const message = `Deployment '${d.name}' stopped serving: ${reason}`;
+    this.#fail(d, message);
+    this.#log("deployment lost its runner", { account: d.account, deployment: d.name, reason });
+  }
+
+  /** Records a failure with the time of the next attempt (capped exponential backoff). */
+  #fail(d: DeploymentRecord, reason: string): void {
+    const id = idOf(d.account, d.name);
+    const r = this.#retries.get(id) ?? { attempts: 0, nextAt: 0, busy: false };
+    r.attempts++;
+    const delay = Math.min(this.#timing.maxRetryDelayMs, this.#timing.retryDelayMs * 2 ** (r.attempts - 1));
+    r.nextAt = this.#clock() + delay;
+    this.#retries.set(id, r);
+    this.#deployments.setState(d, "Failed", reason, { phase: "failed", percentComplete: 0, attempts: r.attempts, nextRetryAt: new Date(r.nextAt).toISOString() });
   }
 
   /** Runs `work` after everything queued on the same base. */
@@ -80,13 +211,14 @@ export class Reconciler {
     }
   }
 
-  async #provision(d: DeploymentRecord, operation?: OperationRecord): Promise<void> {
+  async #provision(d: DeploymentRecord, operation?: OperationRecord, retry = false): Promise<void> {
     const current = this.#deployments.get(d.account, d.name);
     if (!current || current.createdAt !== d.createdAt) {
       if (operation) this.#deployments.finishOperation(operation);
       return;
     }
-    this.#deployments.setState(current, "Creating", null, { phase: "queued", percentComplete: 0 });
+    // A retry keeps the deployment Failed (with its reason) until it succeeds; progress shows the attempt.
+    if (!retry) this.#deployments.setState(current, "Creating", null, { phase: "queued", percentComplete: 0 });
     let lastWrite = 0;
     const progress = (p: ProvisioningProgress) => {
       const now = Date.now();
@@ -105,16 +237,19 @@ export class Reconciler {
       if (!this.#loaded.has(key)) {
         await this.#files.checkFits(file.path, base.contextLength, this.#sequences, base.name);
         progress({ phase: "loading", percentComplete: 100 });
+        // Held from here: a failed load leaves a failed slot that #collect removes once unwanted.
+        this.#held.add(key);
         await this.#engine.load({ key, path: file.path, contextLength: base.contextLength, embeddings: base.capabilities.includes("embeddings") });
         this.#loaded.add(key);
       }
       if (isAdapterModel(model)) await this.#attach(model, key, file.path, file.adapter?.path, base.contextLength);
+      this.#retries.delete(idOf(current.account, current.name));
       this.#deployments.setState(current, "Succeeded", null, { phase: "ready", percentComplete: 100 });
       if (operation) this.#deployments.finishOperation(operation);
       this.#log("deployment ready", { account: current.account, deployment: current.name });
     } catch (e) {
       const reason = e instanceof Error ? e.message : String(e);
-      this.#deployments.setState(current, "Failed", reason, { phase: "failed", percentComplete: 0 });
+      this.#fail(current, reason);
       if (operation) this.#deployments.finishOperation(operation, { code: isIngotError(e) ? e.code : "DeploymentFailed", message: reason });
       this.#log("deployment failed", { account: current.account, deployment: current.name, reason });
     }
@@ -129,14 +264,16 @@ export class Reconciler {
     await this.#engine.loadAdapter(key, { id, path: adapterPath });
   }
 
-  /** Detaches adapters and unloads bases that no remaining deployment serves. */
+  /** Detaches adapters and unloads bases (loaded or failed) that no remaining deployment serves. */
   async #collect(): Promise<void> {
+    // One read of the desired state per pass (not per entry); each unload re-checks under its base's lock.
     const wanted = () => {
       const targets = this.#deployments.list().map((d) => this.#targetOf(d.model));
       return { keys: new Set(targets.map((t) => t.key)), adapters: new Set(targets.flatMap((t) => (t.adapter ? [t.adapter] : []))) };
     };
+    const first = wanted();
     for (const [id, key] of [...this.#adapters]) {
-      if (wanted().adapters.has(id)) continue;
+      if (first.adapters.has(id)) continue;
       await this.#serialized(key, async () => {
         // Re-check: a deployment of this adapter may have been created while we waited.
         if (wanted().adapters.has(id) || this.#adapters.get(id) !== key) return;
@@ -145,10 +282,11 @@ export class Reconciler {
         this.#log("adapter detached", { key, adapter: id });
       });
     }
-    for (const key of [...this.#loaded]) {
-      if (wanted().keys.has(key)) continue;
+    for (const key of [...this.#held]) {
+      if (first.keys.has(key)) continue;
       await this.#serialized(key, async () => {
         if (wanted().keys.has(key)) return;
+        this.#held.delete(key);
         this.#loaded.delete(key);
         for (const [id, k] of this.#adapters) if (k === key) this.#adapters.delete(id);
         await this.#engine.unload(key);

@@ -92,13 +92,13 @@ export class DeploymentService implements DeploymentResolver {
     }
   }
 
+  /** Reads never write: expiry runs on its own timer (sweep), not here. */
   list(account?: string): DeploymentRecord[] {
-    this.sweep();
     return this.#store.listDeployments(account);
   }
 
+  /** Names compare case-insensitively (as ARM's); the record carries the name as first written. */
   get(account: string, name: string): DeploymentRecord | undefined {
-    this.sweep();
     return this.#store.getDeployment(account, name);
   }
 
@@ -129,6 +129,8 @@ export class DeploymentService implements DeploymentResolver {
     this.#checkDeployable(model, account, input.source);
 
     const existing = this.#store.getDeployment(account, name);
+    // `RACE` after `race` updates `race`: ARM names are case-insensitive and keep the case first written.
+    name = existing?.name ?? name;
     if (existing && (existing.model.format !== ref.format || existing.model.name !== ref.name))
       throw errors.conflict(
         "DeploymentModelChangeNotAllowed",
@@ -213,6 +215,7 @@ export class DeploymentService implements DeploymentResolver {
   update(account: string, name: string, patch: { sku?: { name?: unknown; capacity?: unknown }; tags?: Record<string, string> }): DeploymentRecord {
     const d = this.#store.getDeployment(account, name);
     if (!d) throw errors.armNotFound(`deployments/${name}`);
+    name = d.name;
     let sku = d.sku;
     if (patch.sku) {
       const model = this.#catalog.find(d.model);
@@ -233,9 +236,9 @@ export class DeploymentService implements DeploymentResolver {
   delete(account: string, name: string): OperationRecord | undefined {
     const d = this.#store.getDeployment(account, name);
     if (!d) return undefined;
-    this.#store.deleteDeployment(account, name);
-    const operation = this.#newOperation(account, name, "delete", "InProgress");
-    this.#onChange(account, name, operation);
+    this.#store.deleteDeployment(account, d.name);
+    const operation = this.#newOperation(account, d.name, "delete", "InProgress");
+    this.#onChange(account, d.name, operation);
     return operation;
   }
 
@@ -273,7 +276,7 @@ export class DeploymentService implements DeploymentResolver {
 
   /**
    * Lifecycle rules for fine-tuned deployments (reference §5): DeveloperTier lives 24 hours;
-   * others are deleted after a period with no calls. Runs lazily on reads and periodically.
+   * others are deleted after a period with no calls. Runs on a timer only (app.ts): reads never delete.
    */
   sweep(): void {
     const now = this.#clock();
@@ -312,11 +315,11 @@ export class DeploymentService implements DeploymentResolver {
     if (d.state !== "Succeeded")
       throw errors.unavailable(
         d.state === "Failed"
-          ? `Deployment '${name}' failed to provision: ${(d.error ?? "unknown error").replace(/\.$/, "")}. Fix the cause and update the deployment (PUT it again).`
-          : `Deployment '${name}' is still provisioning (${d.state}${d.progress ? `, ${d.progress.phase} ${Math.round(d.progress.percentComplete)}%` : ""}). Retry in a few seconds.`,
+          ? `Deployment '${d.name}' failed to provision: ${(d.error ?? "unknown error").replace(/\.$/, "")}. Fix the cause and update the deployment (PUT it again)${d.progress?.nextRetryAt ? `; Ingot retries at ${d.progress.nextRetryAt}` : ""}.`
+          : `Deployment '${d.name}' is still provisioning (${d.state}${d.progress ? `, ${d.progress.phase} ${Math.round(d.progress.percentComplete)}%` : ""}). Retry in a few seconds.`,
       );
     const now = this.#clock();
-    if (now - (d.lastUsedAt ?? 0) >= TOUCH_INTERVAL_MS) this.#store.touchDeployment(account, name, now);
+    if (now - (d.lastUsedAt ?? 0) >= TOUCH_INTERVAL_MS) this.#store.touchDeployment(account, d.name, now);
     const model = this.#catalog.find(d.model);
     const target = engineTargetOf(model);
     return { account, name: d.name, sku: d.sku, modelName: d.model.name, engineKey: target.key, adapter: target.adapter, capabilities: model.capabilities };

@@ -18,6 +18,8 @@ export interface LlamaCppEngineOptions {
   streamIntervalMs: number;
   /** Parallel sequences of each adapter's context (default adapterSequencesFor(sequences)). */
   adapterSequences?: number;
+  /** A runner that has not loaded its model after this long is killed and the load fails (default DEFAULT_LOAD_TIMEOUT_MS). */
+  loadTimeoutMs?: number;
   log?: (level: "info" | "warn" | "error", message: string, fields?: Record<string, unknown>) => void;
 }
 
@@ -39,6 +41,8 @@ interface Slot {
 }
 
 const MAX_RESTART_DELAY_MS = 10_000;
+/** Loading reads the whole file; 5 minutes covers multi-GB models on slow disks. */
+export const DEFAULT_LOAD_TIMEOUT_MS = 5 * 60_000;
 
 const isText = (m: FromRunner) => m.type === "text";
 
@@ -74,7 +78,7 @@ export class LlamaCppEngine implements Engine {
       },
       (code, signal) => this.#onRunnerExit(slot, code, signal),
     );
-    const started = slot.client.start().then(async () => {
+    const started = slot.client.start(this.#options.loadTimeoutMs ?? DEFAULT_LOAD_TIMEOUT_MS).then(async () => {
       // A restarted runner gets back the adapters that were serving before it died.
       for (const a of slot.adapters.values()) if (a.state === "ready") await this.#attach(slot, a).catch(() => {});
       if (!slot.client.pid) throw new Error("the runner exited while its adapters were being attached again");

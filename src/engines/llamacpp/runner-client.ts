@@ -31,8 +31,11 @@ export class RunnerClient {
     return this.#listeners.size;
   }
 
-  /** Starts the process and loads the model; rejects with the runner's reason on failure. */
-  start(): Promise<void> {
+  /**
+   * Starts the process and loads the model; rejects with the runner's reason on failure, or
+   * after `timeoutMs` (the runner is killed: a load that hangs must not hold the model forever).
+   */
+  start(timeoutMs?: number): Promise<void> {
     // One libuv worker: the runner decodes on its main thread (runner/lane.ts) and leaves
     // the pool to node-llama-cpp's few async calls (loading the vocabulary); a larger pool
     // would only add idle threads. (When node-llama-cpp decoded there, each decode and each
@@ -43,12 +46,30 @@ export class RunnerClient {
     this.#child = child;
     return new Promise((resolve, reject) => {
       let settled = false;
+      const timer =
+        timeoutMs === undefined
+          ? undefined
+          : setTimeout(() => {
+              if (settled) return;
+              settled = true;
+              reject(
+                new Error(
+                  `The model runner did not finish loading ${this.options.modelPath} within ${timeoutMs / 1000} s and was stopped. Check that the file is a complete GGUF on a readable disk; a very large model on a slow disk needs a longer load timeout (loadTimeoutMs).`,
+                ),
+              );
+              child.kill("SIGKILL");
+            }, timeoutMs);
+      timer?.unref();
       const receive = (m: FromRunner) => {
         if (m.type === "loaded") {
+          if (settled) return; // timed out already
+          clearTimeout(timer);
           this.hasFim = m.hasFim;
           settled = true;
           resolve();
         } else if (m.type === "load_failed") {
+          if (settled) return;
+          clearTimeout(timer);
           settled = true;
           reject(new Error(m.message));
           child.kill("SIGKILL");
@@ -67,6 +88,7 @@ export class RunnerClient {
         this.#listeners.clear();
         for (const l of listeners) l.onDeath(death);
         if (!settled) {
+          clearTimeout(timer);
           settled = true;
           reject(new Error(`runner exited during load (${signal ?? `exit code ${code}`})`));
         }

@@ -187,4 +187,20 @@ export const MIGRATIONS: { version: number; sql: string }[] = [
       );
     `,
   },
+  {
+    // Deployment names are case-insensitive, as ARM resource names are: one deployment per
+    // account and name in any case. A database from before may hold two names that differ only
+    // by case: the oldest keeps the name, the others are marked and stay readable by their
+    // exact name (getDeployment prefers an exact match) until deleted.
+    version: 7,
+    sql: `
+      ALTER TABLE deployments ADD COLUMN case_duplicate INTEGER NOT NULL DEFAULT 0;
+      UPDATE deployments SET case_duplicate = 1 WHERE EXISTS (
+        SELECT 1 FROM deployments o
+        WHERE o.account = deployments.account AND o.name <> deployments.name AND lower(o.name) = lower(deployments.name)
+          AND (o.created_at < deployments.created_at OR (o.created_at = deployments.created_at AND o.name < deployments.name))
+      );
+      CREATE UNIQUE INDEX deployments_name_nocase ON deployments (account, name COLLATE NOCASE) WHERE case_duplicate = 0;
+    `,
+  },
 ];

@@ -168,7 +168,10 @@ export class SqliteStore implements Store {
   }
 
   getDeployment(account: string, name: string): DeploymentRecord | undefined {
-    const r = this.#db.prepare("SELECT * FROM deployments WHERE account = ? AND name = ?").get(account, name) as DeploymentRow | undefined;
+    // Case-insensitive (migration 7); an exact match first where an old database holds both spellings.
+    const r = this.#db
+      .prepare("SELECT * FROM deployments WHERE account = ? AND name = ? COLLATE NOCASE ORDER BY name = ? DESC, case_duplicate LIMIT 1")
+      .get(account, name, name) as DeploymentRow | undefined;
     return r && toDeployment(r);
   }
 
