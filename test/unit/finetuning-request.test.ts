@@ -1,7 +1,7 @@
 // Create-job bodies: OpenAI's fields, method.supervised, Azure ML's names, and the errors.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { parseCreateJob } from "../../src/core/finetuning/request.ts";
+import { parseCreateJob } from "../../src/http/openai/fine-tuning-request.ts";
 import { caught } from "./caught.ts";
 
 const base = { model: "tiny-chat", training_file: "file-abc" };

@@ -10,9 +10,8 @@ import type { Catalog, CatalogModel } from "../catalog/catalog.ts";
 import { usageNameFor } from "../catalog/model.ts";
 import type { FileSource } from "../files/types.ts";
 import type { ModelFiles, ModelRef } from "../ports.ts";
-import { parseCreateJob } from "./request.ts";
 import type { DatasetInspection, Hyperparameters, StepMetrics, Trainer, TrainingRun, TrainingSpec } from "./trainer.ts";
-import type { CheckpointRecord, JobEvent, JobRecord, JobStatus, JobStore, Page, RequestedHyperparameters } from "./types.ts";
+import type { CheckpointRecord, CreateJobInput, JobEvent, JobRecord, JobStatus, JobStore, Page, RequestedHyperparameters } from "./types.ts";
 import { TERMINAL_STATUSES } from "./types.ts";
 
 /** Per machine, by default: training saturates the cores it is given. */
@@ -74,8 +73,7 @@ export class JobService {
     await Promise.all([...this.#runs.values()].map(({ run }) => run?.cancel()));
   }
 
-  create(account: string, body: unknown): JobRecord {
-    const input = parseCreateJob(body);
+  create(account: string, input: CreateJobInput): JobRecord {
     const { base, parent } = this.#baseOf(account, input.model);
     const training = this.#file(account, input.trainingFile, "training_file");
     const validation = input.validationFile ? this.#file(account, input.validationFile, "validation_file") : null;

@@ -16,6 +16,18 @@ export interface RequestedHyperparameters {
   alpha?: number;
 }
 
+/** A create-job request, validated (the wire parsing is in http/openai/fine-tuning-request.ts). */
+export interface CreateJobInput {
+  model: string;
+  trainingFile: string;
+  validationFile: string | null;
+  validationSplit: number;
+  requested: RequestedHyperparameters;
+  suffix: string | null;
+  seed: number;
+  metadata: Record<string, string> | null;
+}
+
 export interface JobError {
   code: string;
   message: string;

@@ -5,6 +5,7 @@ import type { CheckpointRecord, JobEvent, JobRecord } from "../../core/finetunin
 import { errors } from "../../core/errors.ts";
 import { AZURE_OPENAI_VERSIONS, checkApiVersion } from "../api-versions.ts";
 import type { AppContext } from "../context.ts";
+import { parseCreateJob } from "./fine-tuning-request.ts";
 
 type JobRequest = FastifyRequest<{ Params: { id: string }; Querystring: Record<string, string | undefined> }>;
 const seconds = (ms: number | null) => (ms === null ? null : Math.floor(ms / 1000));
@@ -86,7 +87,7 @@ export function registerFineTuningRoutes(app: FastifyInstance, ctx: AppContext):
       app.route({ method, url, ...config, handler: async (request, reply) => (check(request as JobRequest), handler(request as JobRequest, reply)) });
 
     route("POST", base, (request, reply) => {
-      const job = ctx.jobs.create(request.account, request.body);
+      const job = ctx.jobs.create(request.account, parseCreateJob(request.body));
       if (dated) reply.code(201).header("location", `${request.protocol}://${request.host}${base}/${job.id}?api-version=${request.query["api-version"] ?? ""}`);
       return jobBody(job);
     });

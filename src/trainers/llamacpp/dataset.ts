@@ -3,9 +3,9 @@
 // chat template), so that what the adapter learns is what a deployment will be asked.
 // Only assistant turns are trained (weight 0 turns are not); a prompt/completion example
 // trains the completion. One example per window, padded: packing several broke recall.
-import { TOOL_CALL_CLOSE, TOOL_CALL_OPEN } from '../../engines/llamacpp/grammars/toolCallFormat.ts';
-import type { ToolDefinition } from '../../engines/llamacpp/grammars/toolCallFormat.ts';
-import { toolsSystemPrompt } from '../../engines/llamacpp/grammars/toolsPrompt.ts';
+import { TOOL_CALL_CLOSE, TOOL_CALL_OPEN } from '../../core/generation/tool-call-format.ts';
+import type { ToolDefinition } from '../../core/generation/tool-call-format.ts';
+import { toolsSystemPrompt } from '../../core/generation/tools-prompt.ts';
 import type { WindowInput } from './session.ts';
 
 export type Role = 'system' | 'user' | 'assistant';

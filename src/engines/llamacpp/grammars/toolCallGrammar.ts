@@ -12,13 +12,13 @@ import type { GrammarResult } from "./grammarResult.ts";
 import type { JsonGrammarOptions, JsonRules } from "./jsonRules.ts";
 import { compileDocument } from "./schemaCompiler.ts";
 import { SchemaError, isObject } from "./schemaKeywords.ts";
-import { TOOL_CALL_CLOSE, TOOL_CALL_OPEN } from "./toolCallFormat.ts";
-import type { ToolCallMode, ToolDefinition } from "./toolCallFormat.ts";
+import { TOOL_CALL_CLOSE, TOOL_CALL_OPEN } from "../../../core/generation/tool-call-format.ts";
+import type { ToolCallMode, ToolDefinition } from "../../../core/generation/tool-call-format.ts";
 
-export { TOOL_CALL_CLOSE, TOOL_CALL_OPEN } from "./toolCallFormat.ts";
-export type { ParsedToolCall, ToolCallMode, ToolDefinition } from "./toolCallFormat.ts";
-export { parseToolCalls } from "./toolCallParser.ts";
-export { toolsSystemPrompt } from "./toolsPrompt.ts";
+export { TOOL_CALL_CLOSE, TOOL_CALL_OPEN } from "../../../core/generation/tool-call-format.ts";
+export type { ParsedToolCall, ToolCallMode, ToolDefinition } from "../../../core/generation/tool-call-format.ts";
+export { parseToolCalls } from "../../../core/generation/tool-call-parser.ts";
+export { toolsSystemPrompt } from "../../../core/generation/tools-prompt.ts";
 export type { GrammarResult } from "./grammarResult.ts";
 
 export type ToolGrammarOptions = JsonGrammarOptions & {

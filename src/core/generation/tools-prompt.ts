@@ -1,6 +1,6 @@
 // The system-prompt block that tells a model which functions exist and how to call them.
-import { TOOL_CALL_CLOSE, TOOL_CALL_OPEN } from "./toolCallFormat.ts";
-import type { ToolDefinition } from "./toolCallFormat.ts";
+import { TOOL_CALL_CLOSE, TOOL_CALL_OPEN } from "./tool-call-format.ts";
+import type { ToolDefinition } from "./tool-call-format.ts";
 
 /** A short instruction block listing the functions (name, description, parameter schema) and the call format. */
 export function toolsSystemPrompt(tools: readonly ToolDefinition[]): string {

@@ -1,5 +1,6 @@
-// The tool-call wire format inside model output (Hermes/Qwen style), shared by the
-// grammar, the parser and the prompt.
+// The tool-call wire format inside model output (Hermes/Qwen style), shared by serving
+// (the llama.cpp engine's grammar, the parser, the prompt) and by training (the trainer
+// renders tool calls in examples the same way), so it lives in neither.
 
 export const TOOL_CALL_OPEN = "<tool_call>";
 export const TOOL_CALL_CLOSE = "</tool_call>";

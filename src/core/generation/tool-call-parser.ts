@@ -1,7 +1,7 @@
 // Parses completed tool-call output: one or more <tool_call>{...}</tool_call> blocks,
 // separated only by whitespace. Strict on purpose: the grammar produces exactly this.
-import { TOOL_CALL_CLOSE, TOOL_CALL_OPEN } from "./toolCallFormat.ts";
-import type { ParsedToolCall } from "./toolCallFormat.ts";
+import { TOOL_CALL_CLOSE, TOOL_CALL_OPEN } from "./tool-call-format.ts";
+import type { ParsedToolCall } from "./tool-call-format.ts";
 
 const isSpace = (c: string | undefined): boolean => c === " " || c === "\n" || c === "\r" || c === "\t";
 

@@ -1,18 +1,8 @@
 // Parsing a create-job body (reference §4.4): OpenAI's fields, `method.supervised`, Azure ML's
-// hyperparameter names (seed 004 sends them as strings), and Ingot's LoRA extras.
-import { errors } from "../errors.ts";
-import type { RequestedHyperparameters } from "./types.ts";
-
-export interface CreateJobInput {
-  model: string;
-  trainingFile: string;
-  validationFile: string | null;
-  validationSplit: number;
-  requested: RequestedHyperparameters;
-  suffix: string | null;
-  seed: number;
-  metadata: Record<string, string> | null;
-}
+// hyperparameter names (seed 004 sends them as strings), and Ingot's LoRA extras. The wire
+// shape ends here: the job service takes the validated values (CreateJobInput).
+import { errors } from "../../core/errors.ts";
+import type { CreateJobInput, RequestedHyperparameters } from "../../core/finetuning/types.ts";
 
 const SUFFIX = /^[A-Za-z0-9_-]{1,40}$/;
 
