@@ -24,6 +24,9 @@ const IMPOSSIBLE_LOGPROB = -9999;
 
 export async function runGeneration(deps: GenerationDeps, request: GenerateMessage, prompt: number[], signal: { cancelled: boolean }): Promise<void> {
   const { model, lane, send } = deps;
+  // No token to take logits from (the renderer gives an empty prompt a start token; this is the guard).
+  if (prompt.length === 0)
+    return send({ type: "error", id: request.id, code: "invalid_request", param: "prompt", message: "The prompt rendered to no tokens. Send a non-empty prompt." });
   if (prompt.length >= deps.contextLength) {
     send({
       type: "error",

@@ -378,6 +378,8 @@ async function handle(message: ToRunner): Promise<void> {
   }
 }
 
-process.on("message", (message: ToRunner) => void handle(message));
+process.on("message", (message: ToRunner) =>
+  handle(message).catch((e: Error) => process.stderr.write(`runner: handling a ${message.type} message failed: ${e.stack ?? e.message}\n`)),
+);
 // The parent going away (crash or kill) must not leave an orphan holding the model.
 process.on("disconnect", () => process.exit(0));

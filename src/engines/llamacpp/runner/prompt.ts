@@ -33,7 +33,13 @@ export class PromptRenderer {
         t.middle,
       ];
     }
-    return [...bos, ...this.#model.tokenize(prompt.text, false)];
+    const tokens = [...bos, ...this.#model.tokenize(prompt.text, false)];
+    if (tokens.length > 0) return tokens;
+    // An empty prompt (OpenAI accepts "" and generates from <|endoftext|>): start from the
+    // model's beginning-of-sequence token, or its end-of-sequence token where it has no BOS.
+    const start = this.#model.tokens.bos ?? this.#model.tokens.eos;
+    if (start == null) throw new EmptyPromptError();
+    return [start];
   }
 
   #renderChat(messages: { role: "system" | "user" | "assistant"; content: string }[]): Token[] {
@@ -44,6 +50,13 @@ export class PromptRenderer {
     history.push({ type: "model", response: [] });
     const { contextText } = this.#wrapper.generateContextState({ chatHistory: history });
     return LlamaText([contextText]).tokenize(this.#model.tokenizer);
+  }
+}
+
+/** An empty prompt on a model with neither a BOS nor an EOS token: nothing to start from. */
+export class EmptyPromptError extends Error {
+  constructor() {
+    super("The prompt is empty and this model has no beginning-of-sequence token to start from. Send a non-empty 'prompt'.");
   }
 }
 
