@@ -1,7 +1,7 @@
 // The catalog entry and deployment through which Ingot serves a bench model: a local GGUF
 // as `file:` weights (Ingot's bring-your-own-model path).
 import type { CatalogModel } from "../src/core/catalog/catalog.ts";
-import type { ModelRef } from "../src/core/ports.ts";
+import type { ModelRef } from "../src/core/ports/index.ts";
 
 export const BENCH_DEPLOYMENT = "bench";
 

@@ -9,7 +9,7 @@ import { AccountService } from "./core/accounts/service.ts";
 import { AccountModels } from "./core/catalog/account-models.ts";
 import { Catalog } from "./core/catalog/catalog.ts";
 import type { CatalogModelInput } from "./core/catalog/catalog.ts";
-import type { ModelRef } from "./core/ports.ts";
+import type { ModelRef } from "./core/ports/index.ts";
 import { Reconciler } from "./core/deployments/reconciler.ts";
 import type { ReconcilerTiming } from "./core/deployments/reconciler.ts";
 import { DeploymentService } from "./core/deployments/service.ts";

@@ -9,7 +9,7 @@ import { createReadStream } from "node:fs";
 import { mkdir, open, readFile, rename, stat, statfs, truncate, unlink } from "node:fs/promises";
 import { join } from "node:path";
 import { IngotError } from "../core/errors.ts";
-import type { WeightsProgress } from "../core/ports.ts";
+import type { WeightsProgress } from "../core/ports/index.ts";
 
 export interface DownloadRequest {
   url: string;

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { after, before, test } from "node:test";
 import type { CatalogModel } from "../../src/core/catalog/catalog.ts";
 import { usageNameFor } from "../../src/core/catalog/model.ts";
-import type { EngineStatus } from "../../src/core/ports.ts";
+import type { EngineStatus } from "../../src/core/ports/index.ts";
 import { API_KEY, json, startServer } from "./harness.ts";
 import type { TestServer } from "./harness.ts";
 import { writeTestAdapter } from "../fixtures/lora-adapter.ts";

@@ -11,7 +11,7 @@ import { Catalog } from "../../src/core/catalog/catalog.ts";
 import type { CatalogModelInput } from "../../src/core/catalog/catalog.ts";
 import { MemoryModelRegistry } from "../../src/core/catalog/registry.ts";
 import { IngotError } from "../../src/core/errors.ts";
-import type { WeightsProgress } from "../../src/core/ports.ts";
+import type { WeightsProgress } from "../../src/core/ports/index.ts";
 import { hfFileUrl, parseHfUri, resolveBaseUrl } from "../../src/models/hf.ts";
 import { LocalModelFiles } from "../../src/models/model-files.ts";
 import { Mirror } from "./download-mirror.ts";

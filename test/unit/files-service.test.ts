@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import test from "node:test";
 import { IngotError } from "../../src/core/errors.ts";
-import type { UrlFetcher } from "../../src/core/files/ports.ts";
+import type { UrlFetcher } from "../../src/core/ports/index.ts";
 import { FileService } from "../../src/core/files/service.ts";
 import type { FileServiceOptions } from "../../src/core/files/service.ts";
 import { FsBlobStore } from "../../src/store/blobs/fs-blob-store.ts";

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import type { FastifyRequest } from "fastify";
 import { IdentityService } from "../../src/core/identity/service.ts";
-import type { AccountRecord } from "../../src/core/ports.ts";
+import type { AccountRecord } from "../../src/core/ports/index.ts";
 import { accountForHost, authenticateDataPlaneToken, bearerToken, managementPrincipal } from "../../src/http/identity/bearer.ts";
 import { SqliteIdentityStore } from "../../src/store/sqlite/identity-store.ts";
 import { SqliteStore } from "../../src/store/sqlite/store.ts";

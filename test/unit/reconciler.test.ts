@@ -8,7 +8,7 @@ import { Catalog } from "../../src/core/catalog/catalog.ts";
 import { Reconciler } from "../../src/core/deployments/reconciler.ts";
 import type { ReconcilerTiming } from "../../src/core/deployments/reconciler.ts";
 import { DeploymentService } from "../../src/core/deployments/service.ts";
-import type { Engine, EngineAdapter, EngineModel, EngineStatus, ModelFiles, ModelRef, Store } from "../../src/core/ports.ts";
+import type { Engine, EngineAdapter, EngineModel, EngineStatus, ModelFiles, ModelRef, ResourceStore } from "../../src/core/ports/index.ts";
 import { SqliteStore } from "../../src/store/sqlite/store.ts";
 
 const T = { timeout: 20_000 };
@@ -83,7 +83,7 @@ const entry = (name: string, version = "1", extra: Record<string, unknown> = {})
   ...extra,
 });
 
-function setup(opts: { models?: unknown[]; timing?: Partial<ReconcilerTiming>; store?: Store } = {}) {
+function setup(opts: { models?: unknown[]; timing?: Partial<ReconcilerTiming>; store?: ResourceStore } = {}) {
   let now = 1_000_000;
   const clock = () => now;
   const store = opts.store ?? new SqliteStore(":memory:");

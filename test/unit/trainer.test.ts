@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { LlamaText, getLlama, resolveChatWrapper } from 'node-llama-cpp';
 import type { LlamaModel } from 'node-llama-cpp';
 import { resolveHyperparameters } from '../../src/core/finetuning/auto.ts';
-import type { Hyperparameters, StepMetrics, TrainerEvent, TrainingSpec } from '../../src/core/finetuning/trainer.ts';
+import type { Hyperparameters, StepMetrics, TrainerEvent, TrainingSpec } from '../../src/core/ports/trainer.ts';
 import { readLoraAdapter } from '../../src/gguf/adapter.ts';
 import { ensureBuiltinModel } from '../../src/models/builtin/recipes.ts';
 import { LlamaCppTrainer } from '../../src/trainers/llamacpp/trainer.ts';

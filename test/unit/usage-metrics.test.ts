@@ -4,7 +4,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { parseMetricsQuery, parseTimespan } from "../../src/core/usage/metrics.ts";
 import { UsageService } from "../../src/core/usage/service.ts";
-import type { UsageBucket, UsageIncrement, UsageStore } from "../../src/core/usage/types.ts";
+import type { UsageBucket, UsageIncrement } from "../../src/core/usage/types.ts";
+import type { UsageStore } from "../../src/core/ports/index.ts";
 import { caught } from "./caught.ts";
 
 class ArrayStore implements UsageStore {

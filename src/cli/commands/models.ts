@@ -15,7 +15,7 @@ import { CAPABILITIES, usageNameFor } from "../../core/catalog/model.ts";
 import { validateCatalogModel } from "../../core/catalog/validate.ts";
 import type { Capability } from "../../core/generation/service.ts";
 import { isIngotError } from "../../core/errors.ts";
-import type { WeightsProgress } from "../../core/ports.ts";
+import type { WeightsProgress } from "../../core/ports/index.ts";
 import { detectedCapabilities, inspectGguf } from "../../models/inspect.ts";
 import type { GgufSummary } from "../../models/inspect.ts";
 import { LocalModelFiles } from "../../models/model-files.ts";

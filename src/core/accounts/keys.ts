@@ -1,6 +1,6 @@
 // Account keys: generated once; requests are matched by the key's hash; a key opens its own account only.
 import { createHash, randomBytes } from "node:crypto";
-import type { AccountRecord } from "../ports.ts";
+import type { AccountRecord } from "../ports/index.ts";
 
 export const DEFAULT_ACCOUNT: Pick<AccountRecord, "name" | "subscription" | "resourceGroup" | "location"> = {
   name: "ingot",

@@ -1,7 +1,7 @@
 // Foundry projects: child resources of an AIServices account (accounts/{a}/projects/{p}),
 // each with its project endpoint /api/projects/{p}. Every account has a default project.
 import { errors } from "../errors.ts";
-import type { AccountRecord } from "../ports.ts";
+import type { AccountRecord, ProjectStore } from "../ports/index.ts";
 
 export const DEFAULT_PROJECT = "default";
 const PROJECT_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{1,63}$/;
@@ -13,14 +13,6 @@ export interface ProjectRecord {
   description: string;
   isDefault: boolean;
   createdAt: number;
-}
-
-export interface ProjectStore {
-  getProject(account: string, name: string): ProjectRecord | undefined;
-  listProjects(account: string): ProjectRecord[];
-  putProject(project: ProjectRecord): void;
-  deleteProject(account: string, name: string): void;
-  deleteProjects(account: string): void;
 }
 
 export class ProjectService {

@@ -1,6 +1,6 @@
 // Accounts (AI services resources): ARM create/read/update/delete and their two keys.
 import { errors } from "../errors.ts";
-import type { AccountRecord, Store } from "../ports.ts";
+import type { AccountRecord, ResourceStore } from "../ports/index.ts";
 import { DEFAULT_ACCOUNT, hashKey, KEY_NAMES, newKey } from "./keys.ts";
 
 export const ACCOUNT_TYPE = "Microsoft.CognitiveServices/accounts";
@@ -19,12 +19,12 @@ export interface AccountInput {
 export const sameId = (a: string, b: string) => a.toLowerCase() === b.toLowerCase();
 
 export class AccountService {
-  #store: Store;
+  #store: ResourceStore;
   #clock: () => number;
   /** Called before an account is removed, so its deployments can be unloaded. */
   #beforeDelete: (account: string) => void;
 
-  constructor(store: Store, opts: { clock?: () => number; beforeDelete?: (account: string) => void } = {}) {
+  constructor(store: ResourceStore, opts: { clock?: () => number; beforeDelete?: (account: string) => void } = {}) {
     this.#store = store;
     this.#clock = opts.clock ?? Date.now;
     this.#beforeDelete = opts.beforeDelete ?? (() => {});

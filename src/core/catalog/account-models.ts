@@ -2,7 +2,7 @@
 // models): the catalog models it can run (open weights) and its own custom models, each
 // under one id; and deleting a custom model, with its adapter file, once nothing deploys it.
 import { IngotError, errors } from "../errors.ts";
-import type { ModelFiles } from "../ports.ts";
+import type { ModelFiles } from "../ports/index.ts";
 import type { DeploymentService } from "../deployments/service.ts";
 import type { Catalog, CatalogModel } from "./catalog.ts";
 

@@ -5,10 +5,10 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { IngotError, errors } from "../errors.ts";
-import type { ModelRef } from "../ports.ts";
+import type { ModelRef } from "../ports/index.ts";
 import { OSS_FORMAT_ALIAS, describeRef, refKey, usageNameFor } from "./model.ts";
 import type { CatalogModel, CatalogModelInput } from "./model.ts";
-import type { ModelRegistry } from "./registry.ts";
+import type { ModelRegistry } from "../ports/index.ts";
 import { closeMatches } from "./suggest.ts";
 import { CatalogError, checkCatalogConsistency, validateCatalogFile, validateCatalogModel } from "./validate.ts";
 

@@ -1,6 +1,6 @@
 // The shape of a catalog entry, and the naming rules (SKUs, usage names) every entry follows.
 import type { Capability } from "../generation/service.ts";
-import type { ModelRef } from "../ports.ts";
+import type { ModelRef } from "../ports/index.ts";
 
 export const CAPABILITIES: readonly Capability[] = ["chatCompletion", "completion", "embeddings", "fineTune", "jsonSchema", "tools"];
 

@@ -1,7 +1,7 @@
 // The ModelRegistry port: models added at run time (`ingot models add`, fine-tuned models),
 // persisted by an adapter (SQLite by default) and merged live into every catalog lookup.
 import { IngotError } from "../errors.ts";
-import type { ModelRef } from "../ports.ts";
+import type { ModelRef, ModelRegistry } from "../ports/index.ts";
 import type { CatalogModel } from "./model.ts";
 
 export interface RegisteredModel {
@@ -15,20 +15,6 @@ export interface RegisteredModel {
 export interface WeightsPin {
   sha256: string;
   sizeBytes: number;
-}
-
-export interface ModelRegistry {
-  /** Throws IngotError (conflict) when the format, name and version are taken. */
-  register(model: CatalogModel, account?: string): RegisteredModel;
-  list(): RegisteredModel[];
-  get(ref: ModelRef): RegisteredModel | undefined;
-  /** False when there was no such model. */
-  remove(ref: ModelRef): boolean;
-  /** Trust on first use: the pin recorded for a weights URI, if any. */
-  pinnedWeights(weights: string): WeightsPin | undefined;
-  pinWeights(weights: string, pin: WeightsPin): void;
-  /** Forget a pin (after the upstream file legitimately changed). */
-  unpinWeights(weights: string): void;
 }
 
 /** A registry that keeps everything in memory (tests, and Ingot started without a store). */

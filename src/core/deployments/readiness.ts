@@ -12,7 +12,7 @@
 // take every other deployment out of the load balancer. Deployments created after startup
 // (Accepted/Creating) are not counted either: nothing was serving them yet. A runner whose
 // restart failed turns its deployments Failed at the reconciler's next pass.
-import type { DeploymentRecord, EngineStatus, EngineTarget } from "../ports.ts";
+import type { DeploymentRecord, EngineStatus, EngineTarget } from "../ports/index.ts";
 
 export interface Readiness {
   ready: boolean;

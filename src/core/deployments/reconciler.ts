@@ -7,8 +7,8 @@
 // one base model is serialized (its adapters included); different bases proceed in parallel.
 import type { Catalog, CatalogModel } from "../catalog/catalog.ts";
 import { isIngotError } from "../errors.ts";
-import { adapterSequencesFor } from "../ports.ts";
-import type { DeploymentRecord, Engine, EngineTarget, ModelFiles, ModelRef, OperationRecord, ProvisioningProgress } from "../ports.ts";
+import { adapterSequencesFor } from "../ports/index.ts";
+import type { DeploymentRecord, Engine, EngineTarget, ModelFiles, ModelRef, OperationRecord, ProvisioningProgress } from "../ports/index.ts";
 import { computeReadiness, transientTargets } from "./readiness.ts";
 import type { Readiness } from "./readiness.ts";
 import { engineKeyOf, engineTargetOf, isAdapterModel } from "./service.ts";

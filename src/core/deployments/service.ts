@@ -3,8 +3,8 @@
 import { randomUUID } from "node:crypto";
 import { errors, IngotError } from "../errors.ts";
 import type { Catalog, CatalogModel } from "../catalog/catalog.ts";
-import type { DeploymentResolver, ResolvedDeployment } from "../generation/service.ts";
-import type { DeploymentOptions, DeploymentRecord, ModelRef, OperationRecord, ProvisioningProgress, Store } from "../ports.ts";
+import type { DeploymentResolver, ResolvedDeployment } from "../ports/index.ts";
+import type { DeploymentOptions, DeploymentRecord, ModelRef, OperationRecord, ProvisioningProgress, ResourceStore } from "../ports/index.ts";
 import { checkDeploymentName, checkQuota, quotaLabel, resolveSku } from "./rules.ts";
 
 /** The deployments every new account starts with, sized never to throttle local development. */
@@ -58,7 +58,7 @@ export interface DeploymentChange {
 }
 
 export class DeploymentService implements DeploymentResolver {
-  #store: Store;
+  #store: ResourceStore;
   #catalog: Catalog;
   #clock: () => number;
   #policy: DeploymentPolicy;
@@ -67,7 +67,7 @@ export class DeploymentService implements DeploymentResolver {
   /** Told when desired state changed, so the reconciler acts on it. */
   #onChange: (account: string, name: string, operation: OperationRecord) => void = () => {};
 
-  constructor(store: Store, catalog: Catalog, opts: { clock?: () => number; policy?: Partial<DeploymentPolicy>; ownerOf?: (ref: ModelRef) => string | undefined } = {}) {
+  constructor(store: ResourceStore, catalog: Catalog, opts: { clock?: () => number; policy?: Partial<DeploymentPolicy>; ownerOf?: (ref: ModelRef) => string | undefined } = {}) {
     this.#store = store;
     this.#catalog = catalog;
     this.#clock = opts.clock ?? Date.now;

@@ -4,7 +4,7 @@
 // ones in the background (clients poll, as `files.waitForProcessing` does).
 import { randomBytes } from "node:crypto";
 import { IngotError } from "../errors.ts";
-import type { BlobStore, FileStore, StagedBlob, UrlFetcher } from "./ports.ts";
+import type { BlobStore, FileStore, StagedBlob, UrlFetcher } from "../ports/index.ts";
 import type { FilePurpose, FileRecord, FileSource } from "./types.ts";
 import { validateDataset } from "./validate.ts";
 

@@ -13,7 +13,7 @@
 //   (auto 1); an explicit learning_rate wins. Built-in tiny models: 2e-3; other models
 //   (real weights): 2e-4, the usual LoRA rate.
 // - rank: 16 (tiny models) or 8; alpha: 2 × rank. seed: the job's.
-import type { Hyperparameters } from './trainer.ts';
+import type { Hyperparameters } from '../ports/trainer.ts';
 import type { RequestedHyperparameters } from './types.ts';
 
 export interface DatasetStats {

@@ -9,9 +9,10 @@ import { errors, IngotError } from "../errors.ts";
 import type { Catalog, CatalogModel } from "../catalog/catalog.ts";
 import { usageNameFor } from "../catalog/model.ts";
 import type { FileSource } from "../files/types.ts";
-import type { ModelFiles, ModelRef } from "../ports.ts";
-import type { DatasetInspection, Hyperparameters, StepMetrics, Trainer, TrainingRun, TrainingSpec } from "./trainer.ts";
-import type { CheckpointRecord, CreateJobInput, JobEvent, JobRecord, JobStatus, JobStore, Page, RequestedHyperparameters } from "./types.ts";
+import type { ModelFiles, ModelRef } from "../ports/index.ts";
+import type { DatasetInspection, Hyperparameters, StepMetrics, Trainer, TrainingRun, TrainingSpec } from "../ports/trainer.ts";
+import type { CheckpointRecord, CreateJobInput, JobEvent, JobRecord, JobStatus, Page, RequestedHyperparameters } from "./types.ts";
+import type { JobStore } from "../ports/index.ts";
 import { TERMINAL_STATUSES } from "./types.ts";
 
 /** Per machine, by default: training saturates the cores it is given. */

@@ -1,6 +1,6 @@
 // Fine-tuning jobs: records, events, checkpoints and the store port (reference §4.4–4.7).
-import type { ModelRef } from "../ports.ts";
-import type { Hyperparameters, StepMetrics } from "./trainer.ts";
+import type { ModelRef } from "../ports/index.ts";
+import type { Hyperparameters, StepMetrics } from "../ports/trainer.ts";
 
 /** OpenAI's vocabulary (reference §7.2), plus Azure's `paused`. */
 export type JobStatus = "validating_files" | "queued" | "running" | "paused" | "succeeded" | "failed" | "cancelled";
@@ -92,22 +92,4 @@ export interface CheckpointRecord {
 export interface Page<T> {
   data: T[];
   hasMore: boolean;
-}
-
-export interface JobStore {
-  putJob(job: JobRecord): void;
-  getJob(id: string): JobRecord | undefined;
-  /** Newest first; `after` is a job id (the page continues after it). */
-  listJobs(filter: { account?: string; status?: JobStatus[] }, page?: { after?: string; limit?: number }): Page<JobRecord>;
-  deleteJob(id: string): void;
-  addEvent(event: JobEvent): void;
-  /** Newest first. */
-  listEvents(jobId: string, page: { after?: string; limit: number }): Page<JobEvent>;
-  putCheckpoint(c: CheckpointRecord): void;
-  getCheckpoint(id: string): CheckpointRecord | undefined;
-  /** Newest first. */
-  listCheckpoints(jobId: string, page?: { after?: string; limit?: number }): Page<CheckpointRecord>;
-  addMetrics(jobId: string, m: StepMetrics): void;
-  /** In step order. */
-  listMetrics(jobId: string): StepMetrics[];
 }

@@ -1,7 +1,7 @@
 // Generation rules shared by every inference surface: resolve the deployment, check that
 // its model can do what is asked, fan out `n` choices, and account usage.
 import { errors } from "../errors.ts";
-import type { Engine, EngineEvent, GenerateParams } from "../ports.ts";
+import type { DeploymentResolver, Engine, EngineEvent, GenerateParams, ResolvedDeployment, UsageSink } from "../ports/index.ts";
 import { estimateChat, estimateCompletion, estimateEmbedding } from "../quotas/estimate.ts";
 import type { TokenEstimate } from "../quotas/estimate.ts";
 import { policyFor } from "../quotas/policy.ts";
@@ -12,30 +12,6 @@ import type { ChatChunk, ChatRequest, CompletionRequest, EmbeddingRequest, Embed
 
 /** What a model can serve; the first three are inference operations, the rest catalog facts. */
 export type Capability = "chatCompletion" | "completion" | "embeddings" | "fineTune" | "jsonSchema" | "tools";
-
-export interface ResolvedDeployment {
-  account: string;
-  name: string;
-  /** The SKU decides the rate limits (Standard-like: TPM/RPM from capacity; Provisioned: parallel sequences). */
-  sku: { name: string; capacity: number };
-  /** The model name reported in responses (e.g. "tiny-chat"). */
-  modelName: string;
-  engineKey: string;
-  /** The LoRA adapter on the engine's base a fine-tuned deployment runs through. */
-  adapter?: string;
-  capabilities: Capability[];
-}
-
-export interface DeploymentResolver {
-  /** Throws DeploymentNotFound when the account has no such deployment. */
-  resolve(account: string, deployment: string): ResolvedDeployment;
-}
-
-export interface UsageSink {
-  record(entry: { account: string; deployment: string; model: string; usage: Usage; firstTokenMs?: number; durationMs: number }): void;
-  /** A request the deployment's rate limit refused (429). */
-  rateLimited?(entry: { account: string; deployment: string; model: string }): void;
-}
 
 /** Several sinks as one (Prometheus counters and the usage history). */
 export function usageSinks(...sinks: UsageSink[]): UsageSink {

@@ -7,7 +7,8 @@ import { IngotError } from "../errors.ts";
 import { decodeJwt, rsaThumbprint, signJwt, verifyRs256 } from "../../lib/jwt.ts";
 import { aadErrors, armAuthErrors, COGNITIVE_SERVICES_AUDIENCES, MANAGEMENT_AUDIENCES } from "./errors.ts";
 import { invalidScopeReason, normalizeScope, parseRoleName, ROLE_NAMES, roleGrants, scopeCovers, subscriptionOf } from "./roles.ts";
-import type { Action, Audience, IdentityStore, Principal, RoleAssignment, RoleName } from "./types.ts";
+import type { Action, Audience, Principal, RoleAssignment, RoleName } from "./types.ts";
+import type { IdentityStore } from "../ports/index.ts";
 
 /** The tenant of the local admin and of the default subscription. */
 export const DEFAULT_TENANT_ID = "1ce7a1f0-0000-4000-8000-00000000196e";

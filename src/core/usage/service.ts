@@ -1,9 +1,9 @@
 // Records what each deployment served (a UsageSink for the generation service) and answers
 // metrics queries over it.
-import type { UsageSink } from "../generation/service.ts";
+import type { UsageSink } from "../ports/index.ts";
 import { METRICS, parseMetricsQuery, timeSeries } from "./metrics.ts";
 import type { MetricsQuery, TimeSeries } from "./metrics.ts";
-import type { UsageStore } from "./types.ts";
+import type { UsageStore } from "../ports/index.ts";
 
 const MINUTE = 60_000;
 

@@ -17,9 +17,3 @@ export interface UsageIncrement {
 
 /** A stored bucket: the sum of increments with the same account, deployment, model, minute and status. */
 export type UsageBucket = UsageIncrement;
-
-export interface UsageStore {
-  add(increment: UsageIncrement): void;
-  /** Buckets of one account with from ≤ minute < to. */
-  range(account: string, from: number, to: number): UsageBucket[];
-}

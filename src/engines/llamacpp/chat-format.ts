@@ -3,7 +3,7 @@
 // and structured output and tool calls are enforced by a GBNF grammar.
 import { errors } from "../../core/errors.ts";
 import type { ChatMessage } from "../../core/generation/types.ts";
-import type { GenerateInput } from "../../core/ports.ts";
+import type { GenerateInput } from "../../core/ports/index.ts";
 import { compileJsonSchema, jsonObjectGrammar } from "./grammars/jsonSchemaToGbnf.ts";
 import { TOOL_CALL_CLOSE, TOOL_CALL_OPEN, toolCallGrammar, toolsSystemPrompt } from "./grammars/toolCallGrammar.ts";
 import type { RunnerPrompt } from "./protocol.ts";

@@ -2,8 +2,8 @@
 // deployment of that model and by the LoRA adapters (fine-tuned models) attached to it. A
 // runner that dies fails its in-flight requests and is restarted with its adapters.
 import { errors, IngotError } from "../../core/errors.ts";
-import { adapterSequencesFor } from "../../core/ports.ts";
-import type { Engine, EngineAdapter, EngineEvent, EngineModel, EngineStatus, EngineTarget, GenerateParams } from "../../core/ports.ts";
+import { adapterSequencesFor } from "../../core/ports/index.ts";
+import type { Engine, EngineAdapter, EngineEvent, EngineModel, EngineStatus, EngineTarget, GenerateParams } from "../../core/ports/index.ts";
 import { AsyncQueue } from "../../lib/async-queue.ts";
 import { prepareChat } from "./chat-format.ts";
 import type { FromRunner, RunnerPrompt } from "./protocol.ts";

@@ -7,7 +7,7 @@ import { sameId } from "../../core/accounts/service.ts";
 import type { CatalogModel } from "../../core/catalog/catalog.ts";
 import { errors, IngotError } from "../../core/errors.ts";
 import type { Action, Principal } from "../../core/identity/types.ts";
-import type { AccountRecord, OperationRecord } from "../../core/ports.ts";
+import type { AccountRecord, OperationRecord } from "../../core/ports/index.ts";
 import type { AppContext } from "../context.ts";
 import { managementPrincipal } from "../identity/bearer.ts";
 import { checkArmApiVersion, checkMonitorApiVersion } from "./api-versions.ts";

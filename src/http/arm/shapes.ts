@@ -3,7 +3,7 @@ import type { UsageService } from "../../core/usage/service.ts";
 import type { ProjectRecord } from "../../core/accounts/projects.ts";
 import { createHash } from "node:crypto";
 import type { CatalogModel } from "../../core/catalog/catalog.ts";
-import type { AccountRecord, DeploymentRecord, OperationRecord } from "../../core/ports.ts";
+import type { AccountRecord, DeploymentRecord, OperationRecord } from "../../core/ports/index.ts";
 import { rateLimitsOf } from "../../core/quotas/policy.ts";
 
 export const PROVIDER = "Microsoft.CognitiveServices";

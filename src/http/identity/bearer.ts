@@ -2,7 +2,7 @@
 // calls made with a token instead of a key (Azure OpenAI wording).
 import type { FastifyRequest } from "fastify";
 import { IngotError, isIngotError } from "../../core/errors.ts";
-import type { AccountRecord } from "../../core/ports.ts";
+import type { AccountRecord } from "../../core/ports/index.ts";
 import { accountScope } from "../../core/identity/roles.ts";
 import type { IdentityService } from "../../core/identity/service.ts";
 import type { Action, Principal } from "../../core/identity/types.ts";

@@ -7,7 +7,7 @@ import multipart from "@fastify/multipart";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { errors } from "../../core/errors.ts";
 import { tooLarge } from "../../core/files/service.ts";
-import type { StagedBlob } from "../../core/files/ports.ts";
+import type { StagedBlob } from "../../core/ports/index.ts";
 import type { FileRecord } from "../../core/files/types.ts";
 import { AZURE_OPENAI_VERSIONS, checkApiVersion } from "../api-versions.ts";
 import type { AppContext } from "../context.ts";

@@ -1,6 +1,6 @@
 // Ingot's Prometheus metrics: requests, latency, time to first token, tokens, queue depth.
-import type { UsageSink } from "../../core/generation/service.ts";
-import type { Engine } from "../../core/ports.ts";
+import type { UsageSink } from "../../core/ports/index.ts";
+import type { Engine } from "../../core/ports/index.ts";
 import { Counter, Gauge, Histogram, Registry } from "../../lib/metrics.ts";
 
 const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];

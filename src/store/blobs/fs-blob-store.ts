@@ -5,7 +5,7 @@ import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync
 import { rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { pipeline } from "node:stream/promises";
-import type { BlobStore, StagedBlob } from "../../core/files/ports.ts";
+import type { BlobStore, StagedBlob } from "../../core/ports/index.ts";
 
 const KEY = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
 /** Temporary files older than this at startup were left by a crash (not a live upload of another process). */

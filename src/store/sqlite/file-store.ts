@@ -1,7 +1,7 @@
 // The SQLite FileStore: rows of `files` (migration 3). Content lives in the blob store; a row
 // exists only for content that is complete (or, for an import, is being fetched).
 import type { DatabaseSync } from "node:sqlite";
-import type { FileStore } from "../../core/files/ports.ts";
+import type { FileStore } from "../../core/ports/index.ts";
 import type { DatasetFormat, FilePurpose, FileRecord, FileStatus } from "../../core/files/types.ts";
 
 interface Row {

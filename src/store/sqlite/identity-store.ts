@@ -1,7 +1,8 @@
 // SQLite adapter for the identity port: subscriptions → tenants, principals, role
 // assignments and signing secrets. Shares the SqliteStore connection (same file, same migrations).
 import type { DatabaseSync } from "node:sqlite";
-import type { IdentityStore, Principal, RoleAssignment, RoleName } from "../../core/identity/types.ts";
+import type { Principal, RoleAssignment, RoleName } from "../../core/identity/types.ts";
+import type { IdentityStore } from "../../core/ports/index.ts";
 
 interface PrincipalRow {
   object_id: string;

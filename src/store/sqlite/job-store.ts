@@ -1,8 +1,9 @@
 // SQLite persistence for fine-tuning jobs, events, checkpoints and metrics. A job is one JSON
 // row (its shape changes with the API; nothing queries inside it but status and account).
 import type { DatabaseSync } from "node:sqlite";
-import type { CheckpointRecord, JobEvent, JobRecord, JobStatus, JobStore, Page } from "../../core/finetuning/types.ts";
-import type { StepMetrics } from "../../core/finetuning/trainer.ts";
+import type { CheckpointRecord, JobEvent, JobRecord, JobStatus, Page } from "../../core/finetuning/types.ts";
+import type { JobStore } from "../../core/ports/index.ts";
+import type { StepMetrics } from "../../core/ports/trainer.ts";
 
 export class SqliteJobStore implements JobStore {
   #db: DatabaseSync;

@@ -4,8 +4,9 @@
 import type { DatabaseSync } from "node:sqlite";
 import type { CatalogModel } from "../../core/catalog/model.ts";
 import { conflict } from "../../core/catalog/registry.ts";
-import type { ModelRegistry, RegisteredModel, WeightsPin } from "../../core/catalog/registry.ts";
-import type { ModelRef } from "../../core/ports.ts";
+import type { RegisteredModel, WeightsPin } from "../../core/catalog/registry.ts";
+import type { ModelRegistry } from "../../core/ports/index.ts";
+import type { ModelRef } from "../../core/ports/index.ts";
 
 /**
  * Trust-on-first-use pins share the table without a migration of their own: format is this

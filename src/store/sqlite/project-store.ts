@@ -1,6 +1,7 @@
 // SQLite persistence for Foundry projects.
 import type { DatabaseSync } from "node:sqlite";
-import type { ProjectRecord, ProjectStore } from "../../core/accounts/projects.ts";
+import type { ProjectRecord } from "../../core/accounts/projects.ts";
+import type { ProjectStore } from "../../core/ports/index.ts";
 
 interface Row {
   account: string;

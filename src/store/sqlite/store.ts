@@ -1,6 +1,6 @@
 // The SQLite store (node:sqlite, WAL). All SQL lives here and in migrations.ts.
 import { DatabaseSync } from "node:sqlite";
-import type { AccountRecord, DeploymentRecord, OperationRecord, Store } from "../../core/ports.ts";
+import type { AccountRecord, DeploymentRecord, OperationRecord, ResourceStore } from "../../core/ports/index.ts";
 import { MIGRATIONS } from "./migrations.ts";
 
 interface DeploymentRow {
@@ -84,7 +84,7 @@ const toDeployment = (r: DeploymentRow): DeploymentRecord => ({
   lastUsedAt: r.last_used_at,
 });
 
-export class SqliteStore implements Store {
+export class SqliteStore implements ResourceStore {
   #db: DatabaseSync;
 
   constructor(path: string) {

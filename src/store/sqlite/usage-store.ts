@@ -1,7 +1,8 @@
 // SQLite persistence for the usage history: one row per account, minute, deployment, model
 // and status, summed on insert.
 import type { DatabaseSync, StatementSync } from "node:sqlite";
-import type { UsageBucket, UsageIncrement, UsageStore } from "../../core/usage/types.ts";
+import type { UsageBucket, UsageIncrement } from "../../core/usage/types.ts";
+import type { UsageStore } from "../../core/ports/index.ts";
 
 export class SqliteUsageStore implements UsageStore {
   #add: StatementSync;

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
-import type { DatasetInspection, Trainer, TrainerEvent, TrainingRun, TrainingSpec } from '../../core/finetuning/trainer.ts';
+import type { DatasetInspection, Trainer, TrainerEvent, TrainingRun, TrainingSpec } from '../../core/ports/trainer.ts';
 import { AsyncQueue } from '../../lib/async-queue.ts';
 import { EVENTS_FD } from './protocol.ts';
 import type { WorkerJob, WorkerMessage } from './protocol.ts';

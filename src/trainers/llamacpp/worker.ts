@@ -4,7 +4,7 @@
 import { mkdir, readFile, readdir, unlink } from 'node:fs/promises';
 import { writeSync } from 'node:fs';
 import { join } from 'node:path';
-import type { DatasetInspection, StepMetrics, TrainingSpec } from '../../core/finetuning/trainer.ts';
+import type { DatasetInspection, StepMetrics, TrainingSpec } from '../../core/ports/trainer.ts';
 import { readLoraAdapter, writeLoraAdapter } from '../../gguf/adapter.ts';
 import type { LoraAdapter } from '../../gguf/adapter.ts';
 import { str, u32 } from '../../gguf/format.ts';

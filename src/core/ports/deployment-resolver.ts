@@ -1,0 +1,21 @@
+// The DeploymentResolver port: what the generation service runs a call on (deployment,
+// model, engine key, adapter, capabilities). Implemented in app.ts over the deployments.
+import type { Capability } from "../generation/service.ts";
+
+export interface ResolvedDeployment {
+  account: string;
+  name: string;
+  /** The SKU decides the rate limits (Standard-like: TPM/RPM from capacity; Provisioned: parallel sequences). */
+  sku: { name: string; capacity: number };
+  /** The model name reported in responses (e.g. "tiny-chat"). */
+  modelName: string;
+  engineKey: string;
+  /** The LoRA adapter on the engine's base a fine-tuned deployment runs through. */
+  adapter?: string;
+  capabilities: Capability[];
+}
+
+export interface DeploymentResolver {
+  /** Throws DeploymentNotFound when the account has no such deployment. */
+  resolve(account: string, deployment: string): ResolvedDeployment;
+}
