@@ -30,7 +30,9 @@ import { InMemoryRateLimiter } from "./core/quotas/rate-limiter.ts";
 import { LlamaCppEngine } from "./engines/llamacpp/engine.ts";
 import type { AppContext } from "./http/context.ts";
 import { IngotMetrics } from "./http/ops/metrics.ts";
-import { buildServer } from "./http/server.ts";
+import { buildOpsServer, buildServer } from "./http/server.ts";
+import type { ServerTimeouts } from "./http/server.ts";
+import { ensurePrivateDir, ensurePrivateFile } from "./lib/private-files.ts";
 import { LocalModelFiles } from "./models/model-files.ts";
 import { SqliteModelRegistry } from "./store/sqlite/model-registry-store.ts";
 import { SqliteStore } from "./store/sqlite/store.ts";
@@ -50,6 +52,12 @@ export interface IngotOptions {
   /** Streamed text leaves a runner at most this often, coalesced (default DEFAULT_STREAM_INTERVAL_MS; 0: every token at once). */
   streamIntervalMs?: number;
   logLevel?: string;
+  /** Where log lines go (default stdout); tests capture them. */
+  logStream?: { write(line: string): void };
+  /** Header, request, keep-alive and upload-stall timeouts (http/server.ts DEFAULT_TIMEOUTS). */
+  timeouts?: ServerTimeouts;
+  /** Serve /metrics and detailed /readyz without credentials on this address (`listenMetrics()`); absent: no such listener. */
+  metricsAddress?: { host: string; port: number };
   bodyLimit?: number;
   /** Catalog entries beyond the shipped catalog/ (e.g. a local GGUF as `weights: "file:/path"`). */
   extraModels?: CatalogModelInput[];
@@ -96,6 +104,8 @@ export interface Ingot {
   files: FileService;
   jobs: JobService;
   catalog: Catalog;
+  /** Starts the --metrics-address listener; its URL, or undefined when none is configured or the address is busy (logged). */
+  listenMetrics(): Promise<string | undefined>;
   close(): Promise<void>;
 }
 
@@ -116,8 +126,14 @@ export function defaultThreads(): number {
 }
 
 export function createIngot(options: IngotOptions): Ingot {
+  // The data dir holds account keys and the signing key: the owner's only (lib/private-files.ts).
+  const permissionNotes = [ensurePrivateDir(options.dataDir)];
   mkdirSync(join(options.dataDir, "models"), { recursive: true });
-  const store = new SqliteStore(join(options.dataDir, "ingot.db"));
+  const dbPath = join(options.dataDir, "ingot.db");
+  // Created 0600 before SQLite opens it: SQLite gives its -wal and -shm files the database's mode.
+  permissionNotes.push(ensurePrivateFile(dbPath, true));
+  const store = new SqliteStore(dbPath);
+  permissionNotes.push(...["-wal", "-shm"].map((suffix) => ensurePrivateFile(dbPath + suffix)));
   // Shipped entries, in-code entries (validated like catalog files) and registered models (live, from the store).
   const catalog = new Catalog(
     [...Catalog.readDirectory(CATALOG_DIR), ...Catalog.validateEntries(options.extraModels ?? [], "extraModels")],
@@ -192,7 +208,10 @@ export function createIngot(options: IngotOptions): Ingot {
     settings: { skipApiVersionCheck: options.skipApiVersionCheck ?? false, bodyLimit: options.bodyLimit ?? 4 * 1024 * 1024 },
     readiness: () => reconciler.readiness(),
   };
-  app = buildServer(ctx, { level: options.logLevel ?? "info" }, options.tls);
+  const logger = { level: options.logLevel ?? "info", ...(options.logStream ? { stream: options.logStream } : {}) };
+  app = buildServer(ctx, logger, { tls: options.tls, timeouts: options.timeouts });
+  for (const note of permissionNotes) if (note) app.log.warn(note);
+  const opsApp = options.metricsAddress ? buildOpsServer(ctx, logger) : undefined;
   deployments.onChange((accountName, name, operation) => void reconciler.changed(accountName, name, operation));
   const ready = reconciler.reconcileAll();
   reconciler.start();
@@ -214,9 +233,20 @@ export function createIngot(options: IngotOptions): Ingot {
     files: fileService,
     jobs,
     catalog,
+    async listenMetrics() {
+      if (!opsApp || !options.metricsAddress) return undefined;
+      try {
+        return await opsApp.listen({ host: options.metricsAddress.host, port: options.metricsAddress.port });
+      } catch (e) {
+        // A busy or unbindable metrics address must not stop the server: the main port serves /metrics to administrators.
+        app.log.warn({ err: e, address: options.metricsAddress }, "metrics listener not started: /metrics needs an administrator token on the main port");
+        return undefined;
+      }
+    },
     async close() {
       clearInterval(sweeper);
       reconciler.stop();
+      await opsApp?.close();
       await app.close();
       await jobs.close();
       await fileService.close();

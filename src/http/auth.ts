@@ -1,9 +1,13 @@
-// Data-plane auth: an account key in `api-key` or `Authorization: Bearer`; a Bearer value
-// that is a JWT is an Ingot token instead, checked against the caller's role on the account.
+// Authentication per surface, run by the request pipeline (server.ts) before routing.
+// Data plane: an account key in `api-key` or `Authorization: Bearer`; a Bearer value that is a
+// JWT is an Ingot token instead, checked against the caller's role on the account.
+// Management plane: a bearer token (managementPrincipal). Server status: an administrator.
 import type { FastifyRequest } from "fastify";
-import { errors } from "../core/errors.ts";
+import { errors, IngotError } from "../core/errors.ts";
+import { scopeSegments } from "../core/identity/roles.ts";
 import type { IdentityService } from "../core/identity/service.ts";
-import { authenticateDataPlaneToken, bearerToken, looksLikeJwt } from "./identity/bearer.ts";
+import type { Principal } from "../core/identity/types.ts";
+import { authenticateDataPlaneToken, bearerToken, looksLikeJwt, managementPrincipal } from "./identity/bearer.ts";
 import type { AccountService } from "../core/accounts/service.ts";
 
 export function keyFrom(request: FastifyRequest): string | undefined {
@@ -26,4 +30,42 @@ export function authenticate(accounts: AccountService, request: FastifyRequest, 
   const addressed = request.hostname.includes(".") && !/^[\d.]+$/.test(request.hostname) ? request.hostname.split(".")[0] : undefined;
   if (addressed && addressed !== account && accounts.get(addressed)) throw errors.unauthorized();
   request.account = account;
+}
+
+/**
+ * Whether `principal` administers this whole Ingot: Owner at "/" or at a subscription. Server
+ * status (readiness details, Prometheus metrics) spans every account, so an account-level
+ * role is not enough.
+ */
+export function isAdministrator(identity: IdentityService, principal: Principal): boolean {
+  return identity.roleAssignments(principal.objectId).some((a) => {
+    if (a.role !== "Owner") return false;
+    const segments = scopeSegments(a.scope);
+    return segments.length === 0 || (segments.length === 2 && segments[0] === "subscriptions");
+  });
+}
+
+/** The administrator calling, from a management bearer token; undefined when there is none or it is not an admin's. */
+export function optionalAdministrator(identity: IdentityService, request: FastifyRequest): Principal | undefined {
+  if (!bearerToken(request)) return undefined;
+  try {
+    const principal = managementPrincipal(identity, request);
+    return isAdministrator(identity, principal) ? principal : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Server-wide operations (/metrics): an administrator's management token, else 401/403 saying what to send. */
+export function requireAdministrator(identity: IdentityService, request: FastifyRequest): Principal {
+  if (!bearerToken(request))
+    throw new IngotError(
+      "unauthorized",
+      "401",
+      "This endpoint needs an administrator: send 'Authorization: Bearer <token>' with a management token of an Owner at '/' or at a subscription (`ingot token`), or scrape the --metrics-address listener (loopback by default).",
+    );
+  const principal = managementPrincipal(identity, request);
+  if (!isAdministrator(identity, principal))
+    throw new IngotError("forbidden", "403", `The principal '${principal.objectId}' is not an administrator of this Ingot: server status needs the Owner role at '/' or at a subscription.`);
+  return principal;
 }

@@ -48,6 +48,8 @@ export interface AppContext {
 declare module "fastify" {
   interface FastifyRequest {
     account: string;
+    /** The caller of a management (ARM) or server-status request, authenticated by the pipeline (server.ts). */
+    principal: import("../core/identity/types.ts").Principal | undefined;
   }
   interface FastifyContextConfig {
     surface?: import("./errors.ts").Surface;

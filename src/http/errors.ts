@@ -4,16 +4,37 @@ import { errors, IngotError, isIngotError } from "../core/errors.ts";
 
 export type Surface = "openai" | "inference" | "ops" | "arm" | "identity";
 
+/** Longest path parameter the router accepts (find-my-way's default is 100; Azure ids can be longer). */
+export const MAX_PARAM_LENGTH = 1000;
+
 interface FastifyLikeError {
   statusCode?: number;
   code?: string;
   message: string;
 }
 
-/** Turns anything thrown (including Fastify's own parser and body-limit errors) into an IngotError. */
+/**
+ * The surface a path belongs to, for replies no route decided (not found, malformed URLs,
+ * errors before routing): ARM for /subscriptions and /providers, model inference for /models,
+ * OpenAI's shape for everything else (/openai, /api/projects, unknown paths).
+ */
+export function surfaceForPath(url: string | undefined): Surface {
+  const path = (url ?? "/").split("?")[0].toLowerCase();
+  if (path.startsWith("/subscriptions") || path.startsWith("/providers")) return "arm";
+  if (path === "/models" || path.startsWith("/models/")) return "inference";
+  return "openai";
+}
+
+/** Turns anything thrown (including Fastify's own parser, router and body-limit errors) into an IngotError. */
 export function toIngotError(e: unknown): IngotError {
   if (isIngotError(e)) return e;
   const f = e as FastifyLikeError;
+  if (f?.code === "FST_ERR_BAD_URL")
+    return errors.invalid("The URL is not valid: it has a malformed percent-encoding (such as '%ff'). Percent-encode each byte of UTF-8 text (e.g. '%C3%BF').", null, "invalid_url");
+  if (f?.code === "FST_ERR_MAX_PARAM_LENGTH")
+    return errors.invalid(`A path segment is longer than ${MAX_PARAM_LENGTH} characters. Resource names are at most 64 characters (ids at most a few hundred): check the URL.`, null, "invalid_url");
+  if (e instanceof RangeError && /call stack/i.test(e.message))
+    return errors.invalid("The request is nested too deeply to be processed. Flatten the JSON (at most a few hundred levels).", null, "invalid_request_body");
   if (f?.code === "FST_ERR_CTP_BODY_TOO_LARGE")
     return new IngotError("payload_too_large", "request_too_large", "The request body is too large. Reduce the size of the messages or input and try again.");
   if (f?.code === "FST_ERR_CTP_INVALID_JSON_BODY" || (f?.statusCode === 400 && /JSON/i.test(f.message)))
@@ -33,7 +54,7 @@ export function errorBody(surface: Surface, e: IngotError): object {
     const body: Record<string, unknown> = { status: e.status, code: e.code, message: e.message };
     if (e.param) body.param = e.param;
     const input = (e as IngotError & { input?: unknown }).input;
-    if (e.kind === "unsupported_parameter") body.detail = { loc: ["body", e.param], input };
+    if (e.kind === "unsupported_parameter") body.detail = { loc: ["body", e.param], input: echoable(input) };
     // The documented samples put the fields at the top level; Azure's services (and clients
     // that read `body.error`) use an `error` envelope. Sending both satisfies either reader.
     return { error: body, ...body };
@@ -56,4 +77,22 @@ export function errorHeaders(surface: Surface, e: IngotError): Record<string, st
     h["retry-after-ms"] = String(e.retryAfterMs);
   }
   return h;
+}
+
+/**
+ * A caller's value as an error may echo it: unchanged when small and shallow; otherwise a
+ * note (a 10,000-level value would overflow the serializer's stack and a huge one the reply).
+ */
+export function echoable(value: unknown, maxDepth = 32, maxNodes = 1000): unknown {
+  let nodes = 0;
+  const fits = (v: unknown, depth: number): boolean => {
+    if (++nodes > maxNodes) return false;
+    if (typeof v === "string") return v.length <= 4096;
+    if (v === null || typeof v !== "object") return true;
+    if (depth >= maxDepth) return false;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) if (!fits(child, depth + 1)) return false;
+    return true;
+  };
+  if (fits(value, 0)) return value;
+  return Array.isArray(value) ? "[an array too large or too deeply nested to echo]" : typeof value === "string" ? `${value.slice(0, 256)}…` : "{an object too large or too deeply nested to echo}";
 }

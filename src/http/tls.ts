@@ -1,8 +1,9 @@
 // TLS material for the server: a given certificate and key, or a self-signed pair made once
 // in the data dir and reused (so clients that trust it keep trusting it across restarts).
 import { X509Certificate } from "node:crypto";
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { ensurePrivateDir, ensurePrivateFile } from "../lib/private-files.ts";
 import { createSelfSignedCertificate } from "../lib/x509.ts";
 
 export interface TlsOptions {
@@ -35,11 +36,13 @@ export function resolveTls(opts: TlsOptions): TlsMaterial | undefined {
   if (!opts.selfSigned) return undefined;
   const { certFile, keyFile } = selfSignedPaths(opts.dataDir);
   if (existsSync(certFile) && existsSync(keyFile)) {
+    ensurePrivateFile(keyFile);
     const existing = load(certFile, keyFile);
     // Regenerate only when it expired; otherwise clients' trust in it stays valid.
     if (new Date(new X509Certificate(existing.cert).validTo).getTime() > Date.now()) return existing;
   }
-  mkdirSync(join(opts.dataDir, "tls"), { recursive: true });
+  ensurePrivateDir(opts.dataDir);
+  ensurePrivateDir(join(opts.dataDir, "tls"));
   const { cert, key } = createSelfSignedCertificate({ hosts: opts.hosts, days: 825 });
   writeAtomically(keyFile, key, 0o600);
   writeAtomically(certFile, cert, 0o644);

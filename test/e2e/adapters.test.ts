@@ -81,7 +81,7 @@ async function greedy(deployment: string, maxTokens = 16): Promise<string> {
 }
 
 async function readyz(): Promise<{ models: EngineStatus[] }> {
-  return json(await fetch(`${server.url}/readyz`));
+  return json(await fetch(`${server.url}/readyz`, { headers: { authorization: `Bearer ${server.ingot.identity.adminToken("management")}` } }));
 }
 
 async function tinyChatRunner(): Promise<EngineStatus> {

@@ -36,7 +36,7 @@ describe("concurrency", () => {
 
   test("killing the runner mid-stream errors that request; the next request succeeds", async () => {
     const pidOf = async () => {
-      const body = await json(await fetch(`${server.url}/readyz`));
+      const body = await json(await fetch(`${server.url}/readyz`, { headers: { authorization: `Bearer ${server.ingot.identity.adminToken("management")}` } }));
       return body.models.find((m: { key: string }) => m.key.includes("tiny-chat")) as { pid: number; state: string };
     };
     const { pid } = await pidOf();

@@ -104,7 +104,7 @@ describe("errors", () => {
     const next = await server.post(chatPath, ok);
     assert.equal(next.status, 200);
     // The cancelled generation released its sequence: nothing is active any more.
-    const readyz = await json(await fetch(`${server.url}/readyz`));
+    const readyz = await json(await fetch(`${server.url}/readyz`, { headers: { authorization: `Bearer ${server.ingot.identity.adminToken("management")}` } }));
     const chat = readyz.models.find((m: { key: string }) => m.key.includes("tiny-chat"));
     assert.equal(chat.activeSequences, 0);
   });
@@ -118,12 +118,14 @@ describe("errors", () => {
 describe("operations", () => {
   test("/healthz, /readyz and /metrics", async () => {
     assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
-    const ready = await fetch(`${server.url}/readyz`);
+    // Details and metrics are an administrator's (test/e2e/pipeline.test.ts covers anonymous callers).
+    const admin = { authorization: `Bearer ${server.ingot.identity.adminToken("management")}` };
+    const ready = await fetch(`${server.url}/readyz`, { headers: admin });
     assert.equal(ready.status, 200);
     const body = await json(ready);
     assert.ok(body.deployments.every((d: { state: string }) => d.state === "Succeeded"));
     await server.post(chatPath, ok);
-    const metrics = await (await fetch(`${server.url}/metrics`)).text();
+    const metrics = await (await fetch(`${server.url}/metrics`, { headers: admin })).text();
     assert.match(metrics, /ingot_http_requests_total\{/);
     assert.match(metrics, /ingot_time_to_first_token_seconds_bucket\{/);
     assert.match(metrics, /ingot_tokens_total\{.*kind="completion"/);

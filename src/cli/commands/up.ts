@@ -1,8 +1,11 @@
 // `ingot up`: start the server on its embedded defaults (SQLite, local disk, built-in models).
-import { mkdirSync } from "node:fs";
+import { ensurePrivateDir } from "../../lib/private-files.ts";
 import { parseArgs } from "node:util";
 import { createIngot, DEFAULT_STREAM_INTERVAL_MS, defaultThreads } from "../../app.ts";
 import { resolveTls, TlsConfigError } from "../../http/tls.ts";
+
+/** Where `ingot up` serves metrics by default: loopback only, Prometheus' usual exporter port range. */
+export const DEFAULT_METRICS_ADDRESS = "127.0.0.1:9464";
 
 const HELP = `Usage: ingot up [options]
 
@@ -26,6 +29,9 @@ Options:
   --allow-private-import-urls
                              let POST /openai/files/import fetch plain http and loopback, private,
                              link-local and metadata addresses (refused by default: SSRF protection)
+  --metrics-address H:P      serve /metrics and detailed /readyz without credentials on this
+                             address (default ${DEFAULT_METRICS_ADDRESS}; 'off': none). On the main
+                             port they need an administrator token (ingot token)
   --tls-cert FILE            serve https with this PEM certificate (with --tls-key)
   --tls-key FILE             the certificate's PEM private key
   --tls self-signed          serve https with a certificate made once in DATA_DIR/tls/cert.pem;
@@ -52,6 +58,7 @@ export async function upCommand(argv: string[]): Promise<number> {
       "max-file-bytes": { type: "string" },
       "allow-private-import-urls": { type: "boolean" },
       "tls-key": { type: "string" },
+      "metrics-address": { type: "string" },
       tls: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
@@ -72,13 +79,15 @@ export async function upCommand(argv: string[]): Promise<number> {
   if (values.tls !== undefined && values.tls !== "self-signed") throw new UsageError(`--tls takes 'self-signed', got '${values.tls}' (for your own certificate use --tls-cert and --tls-key)`);
   let tls: ReturnType<typeof resolveTls>;
   try {
-    mkdirSync(dataDir, { recursive: true });
+    ensurePrivateDir(dataDir);
     tls = resolveTls({ certFile: values["tls-cert"], keyFile: values["tls-key"], selfSigned: values.tls === "self-signed", dataDir, hosts: [host] });
   } catch (e) {
     if (e instanceof TlsConfigError) throw new UsageError(e.message);
     throw e;
   }
+  const metricsAddress = parseMetricsAddress(values["metrics-address"] ?? DEFAULT_METRICS_ADDRESS);
   const ingot = createIngot({
+    metricsAddress,
     dataDir,
     ...(tls ? { tls: { cert: tls.cert, key: tls.key } } : {}),
     apiKey: values["api-key"] ?? process.env.INGOT_API_KEY,
@@ -96,6 +105,9 @@ export async function upCommand(argv: string[]): Promise<number> {
   for (const [name, key] of Object.entries(ingot.generatedKeys))
     process.stderr.write(`ingot: generated ${name} for account 'ingot': ${key}  (shown once here; later: ingot keys list)\n`);
   process.stderr.write(`ingot: listening on ${address}; loading deployments tiny-chat, tiny-embed…\n`);
+  const metricsUrl = await ingot.listenMetrics();
+  if (metricsUrl) process.stderr.write(`ingot: metrics on ${metricsUrl}/metrics (readiness details: ${metricsUrl}/readyz)\n`);
+  else if (metricsAddress) process.stderr.write(`ingot: metrics address ${metricsAddress.host}:${metricsAddress.port} is not available (see the log); /metrics on the main port needs an administrator token\n`);
   if (tls) process.stderr.write(`ingot: https with certificate ${tls.certFile} (clients: NODE_EXTRA_CA_CERTS=${tls.certFile}); management token: ingot token --data-dir ${dataDir}\n`);
   ingot.ready.then(() => process.stderr.write(`ingot: ready — try: curl ${address}/openai/v1/chat/completions -H "api-key: <key>" -H "content-type: application/json" -d '{"model":"tiny-chat","messages":[{"role":"user","content":"hi"}]}'\n`));
   let stopping = false;
@@ -112,3 +124,13 @@ export async function upCommand(argv: string[]): Promise<number> {
 }
 
 export class UsageError extends Error {}
+
+/** "host:port", "[v6]:port" or "off". */
+export function parseMetricsAddress(value: string): { host: string; port: number } | undefined {
+  if (value === "off") return undefined;
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d+)$/.exec(value);
+  const port = m ? Number(m[3]) : NaN;
+  if (!m || !Number.isInteger(port) || port > 65535)
+    throw new UsageError(`--metrics-address takes HOST:PORT (e.g. 127.0.0.1:9464) or 'off', got '${value}'`);
+  return { host: m[1] ?? m[2], port };
+}

@@ -1,6 +1,6 @@
 // The ARM management plane (reference §1.2): accounts, keys, models, usages, deployments and
 // their asynchronous operations under /subscriptions/{sub}/…/Microsoft.CognitiveServices/….
-// Each handler: check api-version, authenticate the bearer token, authorize on the scope,
+// Each handler (after the pipeline authenticated the bearer token): check api-version, authorize on the scope,
 // call core, shape the ARM body.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { sameId } from "../../core/accounts/service.ts";
@@ -49,7 +49,8 @@ function armRoutes(app: FastifyInstance, ctx: AppContext): void {
       done(errors.armInvalid("InvalidRequestContent", `The request content was invalid and could not be deserialized: ${(e as Error).message}. Send a JSON object.`), undefined);
     }
   });
-  const authenticate = (request: FastifyRequest): Principal => managementPrincipal(ctx.identity, request);
+  // The pipeline (server.ts) authenticated the bearer token before routing; this is its caller.
+  const authenticate = (request: FastifyRequest): Principal => request.principal ?? managementPrincipal(ctx.identity, request);
 
   /** Registers one ARM route: api-version check and authentication before the handler. */
   const route = (
