@@ -20,6 +20,7 @@ import { SqliteJobStore } from "./store/sqlite/job-store.ts";
 import { LlamaCppTrainer } from "./trainers/llamacpp/trainer.ts";
 import type { DeploymentPolicy } from "./core/deployments/service.ts";
 import { IdentityService } from "./core/identity/service.ts";
+import { SignInCodes } from "./core/identity/signin-codes.ts";
 import { SqliteIdentityStore } from "./store/sqlite/identity-store.ts";
 import { GenerationService, usageSinks } from "./core/generation/service.ts";
 import { UsageService } from "./core/usage/service.ts";
@@ -99,6 +100,8 @@ export interface Ingot {
   ready: Promise<void>;
   /** The core services, for in-process callers (tests, the portal's server side). */
   identity: IdentityService;
+  /** One-time portal sign-in codes: `ingot up` prints a link with one. */
+  signInCodes: SignInCodes;
   accounts: AccountService;
   deployments: DeploymentService;
   files: FileService;
@@ -190,9 +193,11 @@ export function createIngot(options: IngotOptions): Ingot {
   });
   const sequences = options.sequences ?? 8;
   const reconciler = new Reconciler({ deployments, catalog, engine, files: modelFiles, sequences, clock, timing: options.reconcilerTiming, log: (m, f) => log("info", m, f) });
+  const signInCodes = new SignInCodes({ clock });
   const ctx: AppContext = {
     generation,
     identity,
+    signInCodes,
     modelOwner: (ref) => catalog.ownerOf(ref),
     accounts,
     projects,
@@ -228,6 +233,7 @@ export function createIngot(options: IngotOptions): Ingot {
     generatedKeys: generated,
     ready,
     identity,
+    signInCodes,
     accounts,
     deployments,
     files: fileService,

@@ -67,6 +67,7 @@ export async function errorFrom(res: Response): Promise<ApiError> {
 }
 
 function withAdvice(res: Response, code: string, message: string): string {
+  if (code === "SignInLinkInvalid") return message;
   if (res.status === 401) return `${message} — the key or token was not accepted: check it (it may have expired or been regenerated) and sign in again.`;
   if (res.status === 403) return `${message} — your identity lacks a role on this account. Sign in as an Owner or Contributor (e.g. the token from 'ingot token').`;
   if (res.status === 429) {
@@ -234,4 +235,44 @@ export function dataUpload(s: Session, path: string, form: FormData, onProgress?
 /** Azure's file import (dated route only): the server fetches `content_url` (Azure blob SAS or any web location). */
 export function dataImport(s: Session, body: { purpose: string; filename: string; content_url: string }): Promise<any> {
   return call("/openai/files/import?api-version=2025-04-01-preview", { method: "POST", headers: { ...dataHeaders(s), "content-type": "application/json" }, body: JSON.stringify(body) });
+}
+
+/** Azure OpenAI's data-plane authoring API: the one deployments listing an account key may call. */
+export const DEPLOYMENTS_API_VERSION = "2022-12-01";
+
+/** A deployment as `GET /openai/deployments?api-version=2022-12-01` gives it (sku and capabilities are Ingot's additions). */
+export interface DataDeployment {
+  id: string;
+  model: string;
+  status: "notRunning" | "running" | "succeeded" | "canceled" | "failed" | "deleted";
+  created_at: number;
+  updated_at: number;
+  error?: { code: string; message: string };
+  sku?: { name: string; capacity: number };
+  capabilities?: { chat_completion?: boolean; completion?: boolean; embeddings?: boolean };
+}
+
+/** The account's deployments through the data plane: works with a key as with a token. */
+export async function listDataDeployments(s: Session): Promise<DataDeployment[]> {
+  return (await call(`/openai/deployments?api-version=${DEPLOYMENTS_API_VERSION}`, { headers: dataHeaders(s) })).data;
+}
+
+/** The data plane's model list for the project (OpenAI v1 shape with Azure's fields). */
+export interface DataModelInfo {
+  id: string;
+  owned_by: string;
+  created: number;
+  model?: string;
+  capabilities: { fine_tune: boolean; inference?: boolean; chat_completion: boolean; completion: boolean; embeddings: boolean };
+  lifecycle_status: string;
+}
+
+export async function listDataModels(s: Session): Promise<DataModelInfo[]> {
+  return (await data(s, "GET", "/models")).data;
+}
+
+/** Trades the one-time code of the link `ingot up` printed for an admin token, and signs in with it. */
+export async function signInWithLink(code: string, draft: Omit<Session, "mode" | "secret">): Promise<Session> {
+  const reply = await call("/portal/signin", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ code }) });
+  return signIn({ ...draft, mode: "token", secret: reply.access_token });
 }

@@ -1,7 +1,7 @@
 // Portal entry: sign-in, then a shell (account/project switcher, navigation) around the pages.
 import { StrictMode, useEffect, useState } from "react";
 import { createRoot } from "react-dom/client";
-import { accountId, arm, DEFAULT_SUBSCRIPTION, loadSession, saveSession, signIn, switchAccount } from "./api.ts";
+import { accountId, arm, DEFAULT_SUBSCRIPTION, loadSession, saveSession, signIn, signInWithLink, switchAccount } from "./api.ts";
 import type { Session } from "./api.ts";
 import { CatalogPage } from "./pages/Catalog.tsx";
 import { DeploymentsPage } from "./pages/Deployments.tsx";
@@ -22,10 +22,46 @@ const NAV: [string, string][] = [
   ["usage", "Usage"],
 ];
 
+const LOCAL_ACCOUNT = { subscription: DEFAULT_SUBSCRIPTION, resourceGroup: "ingot", account: "ingot", project: "default" };
+
+/** The one-time code of a sign-in link (`/?signin=…`, printed by `ingot up`), taken out of the address bar at once. */
+function takeLinkCode(): string | null {
+  const params = new URLSearchParams(location.search);
+  const code = params.get("signin");
+  if (code === null) return null;
+  params.delete("signin");
+  const rest = params.toString();
+  // Out of the address bar and the history, so a reload or Back does not replay a spent code.
+  history.replaceState(null, "", `${location.pathname}${rest ? `?${rest}` : ""}${location.hash}`);
+  return code;
+}
+const linkCode = takeLinkCode();
+/** Redeemed once per page load (React may run effects twice). */
+let linkSignIn: Promise<Session> | null = null;
+
 function SignIn({ onSignedIn }: { onSignedIn(s: Session): void }) {
-  const [draft, setDraft] = useState<Session>({ mode: "token", secret: "", subscription: DEFAULT_SUBSCRIPTION, resourceGroup: "ingot", account: "ingot", project: "default" });
+  const [draft, setDraft] = useState<Session>({ mode: "token", secret: "", ...LOCAL_ACCOUNT });
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
+  const [viaLink, setViaLink] = useState(linkCode !== null);
+  useEffect(() => {
+    if (linkCode === null) return;
+    linkSignIn ??= signInWithLink(linkCode, LOCAL_ACCOUNT);
+    linkSignIn.then(onSignedIn, (e) => {
+      setError(e);
+      setViaLink(false);
+    });
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, []);
+  if (viaLink)
+    return (
+      <main className="signin">
+        <h1>
+          <span className="logo" /> Ingot
+        </h1>
+        <p data-testid="signin-link">Signing in with the link from 'ingot up'…</p>
+      </main>
+    );
   const set = (patch: Partial<Session>) => setDraft((d) => ({ ...d, ...patch }));
   return (
     <main className="signin">
@@ -60,7 +96,7 @@ function SignIn({ onSignedIn }: { onSignedIn(s: Session): void }) {
             <textarea name="token" rows={4} value={draft.secret} onChange={(e) => set({ secret: e.target.value })} placeholder="eyJhbGciOi…" />
           </Field>
         ) : (
-          <Field label="Account key" hint={<>Printed at first start, or <code>ingot keys list</code>. A key opens the data plane of its account: playground, files and fine-tuning; deploying needs a token.</>}>
+          <Field label="Account key" hint={<>Printed at first start, or <code>ingot keys list</code>. A key shows its account's deployments and models and opens the playground, files and fine-tuning; deploying and managing need a token.</>}>
             <input name="key" type="password" value={draft.secret} onChange={(e) => set({ secret: e.target.value })} />
           </Field>
         )}
@@ -196,7 +232,8 @@ function Page() {
 }
 
 function App() {
-  const [session, setSessionState] = useState<Session | null>(loadSession);
+  // A sign-in link starts a new session, whatever this tab held before.
+  const [session, setSessionState] = useState<Session | null>(() => (linkCode === null ? loadSession() : null));
   const { parts } = useRoute();
   const setSession = (s: Session | null) => {
     saveSession(s);

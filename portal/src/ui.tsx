@@ -1,5 +1,5 @@
 // Small building blocks shared by the portal's pages.
-import { createContext, useContext, useEffect, useState } from "react";
+import { createContext, useContext, useEffect, useRef, useState } from "react";
 import type { ReactNode } from "react";
 import type { Session } from "./api.ts";
 
@@ -59,18 +59,71 @@ export function ProgressBar({ value, label }: { value: number | null; label?: st
   );
 }
 
-export function Modal({ title, children, onClose }: { title: string; children: ReactNode; onClose(): void }) {
+/** What Tab can reach inside a dialog, in document order. */
+const FOCUSABLE = 'a[href], button:not([disabled]), input:not([disabled]):not([type="hidden"]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
+const focusables = (root: HTMLElement) => [...root.querySelectorAll<HTMLElement>(FOCUSABLE)].filter((el) => !el.hidden && el.getClientRects().length > 0);
+/** Open dialogs, innermost last: only the innermost handles Tab and Escape. */
+const openDialogs: HTMLElement[] = [];
+let dialogIds = 0;
+
+/**
+ * A modal dialog (WAI-ARIA dialog pattern): aria-modal, labelled by its title; focus moves in
+ * when it opens (to a `data-autofocus` element, else the first control of its body), Tab and
+ * Shift+Tab cycle inside it, Escape closes it, and focus returns to what opened it.
+ */
+export function Modal({ title, children, onClose, className, closeOnBackdrop = true }: { title: string; children: ReactNode; onClose(): void; className?: string; closeOnBackdrop?: boolean }) {
+  const ref = useRef<HTMLDivElement>(null);
+  const [titleId] = useState(() => `dialog-title-${++dialogIds}`);
+  const close = useRef(onClose);
+  close.current = onClose;
+  // Taken while rendering, before focus moves in: what to give focus back to on close.
+  const [opener] = useState(() => (document.activeElement instanceof HTMLElement ? document.activeElement : null));
   useEffect(() => {
-    const on = (e: KeyboardEvent) => e.key === "Escape" && onClose();
-    window.addEventListener("keydown", on);
-    return () => window.removeEventListener("keydown", on);
-  }, [onClose]);
+    const dialog = ref.current!;
+    openDialogs.push(dialog);
+    const body = focusables(dialog).filter((el) => !el.closest("header"));
+    (dialog.querySelector<HTMLElement>("[data-autofocus]") ?? body[0] ?? focusables(dialog)[0] ?? dialog).focus();
+    const onKey = (e: KeyboardEvent) => {
+      if (openDialogs.at(-1) !== dialog) return;
+      if (e.key === "Escape") {
+        e.preventDefault();
+        close.current();
+        return;
+      }
+      if (e.key !== "Tab") return;
+      const items = focusables(dialog);
+      if (items.length === 0) {
+        e.preventDefault();
+        dialog.focus();
+        return;
+      }
+      const [first, last] = [items[0], items[items.length - 1]];
+      const active = document.activeElement;
+      // Focus outside the dialog (a control that vanished, a click on the backdrop) comes back in.
+      if (!(active instanceof Node) || !dialog.contains(active) || active === dialog) {
+        e.preventDefault();
+        (e.shiftKey ? last : first).focus();
+      } else if (!e.shiftKey && active === last) {
+        e.preventDefault();
+        first.focus();
+      } else if (e.shiftKey && active === first) {
+        e.preventDefault();
+        last.focus();
+      }
+    };
+    document.addEventListener("keydown", onKey);
+    return () => {
+      document.removeEventListener("keydown", onKey);
+      openDialogs.splice(openDialogs.indexOf(dialog), 1);
+      if (opener?.isConnected) opener.focus();
+    };
+  }, []);
   return (
-    <div className="modal-backdrop" onClick={onClose}>
-      <div className="modal" role="dialog" aria-label={title} onClick={(e) => e.stopPropagation()}>
+    <div className="modal-backdrop" onClick={closeOnBackdrop ? onClose : undefined}>
+      <div ref={ref} className={className ? `modal ${className}` : "modal"} role="dialog" aria-modal="true" aria-labelledby={titleId} tabIndex={-1} onClick={(e) => e.stopPropagation()}>
         <header>
-          <h2>{title}</h2>
-          <button className="link" onClick={onClose} aria-label="Close">
+          <h2 id={titleId}>{title}</h2>
+          <button type="button" className="link" onClick={onClose} aria-label="Close">
             ×
           </button>
         </header>
@@ -80,19 +133,39 @@ export function Modal({ title, children, onClose }: { title: string; children: R
   );
 }
 
+/**
+ * Copies `text`; says "Copied" only once the clipboard took it, and says so when it did not
+ * (no clipboard on a page served over plain http from another machine, or permission denied).
+ */
 export function CopyButton({ text, label = "Copy" }: { text: string; label?: string }) {
-  const [done, setDone] = useState(false);
+  const [state, setState] = useState<"idle" | "copied" | "failed">("idle");
+  const timer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
+  useEffect(() => () => clearTimeout(timer.current), []);
   return (
-    <button
-      className="small"
-      onClick={async () => {
-        await navigator.clipboard?.writeText(text).catch(() => undefined);
-        setDone(true);
-        setTimeout(() => setDone(false), 1200);
-      }}
-    >
-      {done ? "Copied" : label}
-    </button>
+    <span className="copy">
+      <button
+        type="button"
+        className="small"
+        onClick={async () => {
+          clearTimeout(timer.current);
+          let next: "copied" | "failed" = "failed";
+          try {
+            if (!navigator.clipboard) throw new Error("no clipboard");
+            await navigator.clipboard.writeText(text);
+            next = "copied";
+          } catch {
+            next = "failed";
+          }
+          setState(next);
+          timer.current = setTimeout(() => setState("idle"), next === "copied" ? 1200 : 6000);
+        }}
+      >
+        {state === "copied" ? "Copied" : label}
+      </button>
+      <span className={state === "failed" ? "copy-status field-error" : "copy-status"} role="status" aria-live="polite">
+        {state === "failed" ? "Could not copy: the browser refused the clipboard. Select the text and press Ctrl+C (⌘C)." : ""}
+      </span>
+    </span>
   );
 }
 

@@ -11,6 +11,7 @@ import type { Engine, ModelRef } from "../core/ports/index.ts";
 import type { IngotMetrics } from "./ops/metrics.ts";
 import type { UsageService } from "../core/usage/service.ts";
 import type { ProjectService } from "../core/accounts/projects.ts";
+import type { SignInCodes } from "../core/identity/signin-codes.ts";
 import type { Readiness } from "../core/deployments/readiness.ts";
 
 export interface AppContext {
@@ -36,6 +37,8 @@ export interface AppContext {
   usage: UsageService;
   /** Tokens, principals and roles (management auth, the token endpoint, data-plane tokens). */
   identity: IdentityService;
+  /** One-time codes of the portal sign-in link `ingot up` prints (POST /portal/signin). */
+  signInCodes: SignInCodes;
   settings: {
     skipApiVersionCheck: boolean;
     /** Largest accepted request body, bytes; larger gets 413. */

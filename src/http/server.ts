@@ -21,6 +21,7 @@ import { registerOpsRoutes, registerPrivateOpsRoutes } from "./ops/routes.ts";
 import { registerArmRoutes } from "./arm/routes.ts";
 import { registerFineTuningRoutes } from "./openai/fine-tuning.ts";
 import { registerPortalRoutes } from "./portal.ts";
+import { registerPortalSignInRoutes } from "./portal-signin.ts";
 import { isPublicRoute } from "./public-routes.ts";
 import { logRedaction } from "./redact.ts";
 
@@ -136,6 +137,7 @@ export function buildServer(ctx: AppContext, logger: FastifyServerOptions["logge
   registerArmRoutes(app, ctx);
   registerFineTuningRoutes(app, ctx);
   registerPortalRoutes(app);
+  registerPortalSignInRoutes(app, ctx.identity, ctx.signInCodes);
   return app;
 }
 

@@ -3,7 +3,8 @@
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
-import type { Browser, Page } from "playwright-core";
+import type { Browser, BrowserContext, Page } from "playwright-core";
+import { API_KEY } from "./harness.ts";
 import type { TestServer } from "./harness.ts";
 
 export const SCREENSHOT_DIR = join(import.meta.dirname, "../../test-output/screenshots");
@@ -31,6 +32,26 @@ export async function signedInPage(browser: Browser, server: TestServer): Promis
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.locator("nav.side").waitFor();
   return page;
+}
+
+/** Opens the portal and signs in with the account key (the data plane only, no token). */
+export async function keySignedInPage(browser: Browser, server: TestServer, key = API_KEY): Promise<Page> {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
+  const page = await context.newPage();
+  await page.goto(server.url);
+  await page.getByRole("tab", { name: "Account key" }).click();
+  await page.locator("input[name=key]").fill(key);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  await page.locator("nav.side").waitFor();
+  return page;
+}
+
+/** Refuses the clipboard to the page's origin, as a user (or a policy) that blocks it would: writeText then rejects. */
+export async function denyClipboard(browser: Browser, context: BrowserContext, page: Page, origin: string): Promise<void> {
+  // Playwright can only grant permissions; Chromium's DevTools protocol can deny one, per browser context.
+  const target = (await (await context.newCDPSession(page)).send("Target.getTargetInfo")) as { targetInfo: { browserContextId?: string } };
+  const cdp = await browser.newBrowserCDPSession();
+  await cdp.send("Browser.setPermission", { permission: { name: "clipboard-write" }, setting: "denied", origin, browserContextId: target.targetInfo.browserContextId });
 }
 
 export async function screenshot(page: Page, name: string): Promise<string> {

@@ -359,14 +359,14 @@ test("delete: a confirmation, then the deployment is gone", async () => {
   await screenshot(page, "18-deployments-after-delete");
 });
 
-test("signed in with a key, the ARM pages say to sign in with a token", async () => {
+test("signed in with a key, usage metrics (ARM only) say to sign in with a token", async () => {
   const p = await (await browser.newContext({ viewport: { width: 1280, height: 700 } })).newPage();
   await p.goto(server.url);
   await p.getByRole("tab", { name: "Account key" }).click();
   await p.locator("input[name=key]").fill(API_KEY);
   await p.getByRole("button", { name: "Sign in" }).click();
   await p.locator("nav.side").waitFor();
-  await p.goto(`${server.url}/#/deployments`);
+  await p.goto(`${server.url}/#/usage`);
   assert.match(await p.getByTestId("token-notice").innerText(), /ingot token/);
   await screenshot(p, "19-key-mode-notice");
   await p.context().close();

@@ -1,10 +1,10 @@
 // The Create custom model wizard (seed 004): base model → training data → validation data →
 // task parameters → review → start. Each step says what it still needs before Next.
-import { useEffect, useState } from "react";
+import { useEffect, useRef, useState } from "react";
 import type { ReactNode } from "react";
 import { data } from "../api.ts";
 import type { Session } from "../api.ts";
-import { ErrorBox, Field, ProgressBar } from "../ui.tsx";
+import { ErrorBox, Field, Modal, ProgressBar } from "../ui.tsx";
 import { DatasetPicker } from "./DatasetPicker.tsx";
 import type { DataModel, FtFile, FtJob } from "./finetune.ts";
 
@@ -119,6 +119,9 @@ export function FineTuneWizard({ session, initialModel, onClose, onCreated }: { 
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const set = (patch: Partial<Draft>) => setD((x) => ({ ...x, ...patch }));
+  const heading = useRef<HTMLHeadingElement>(null);
+  // Each step starts at its heading, so Tab walks that step's controls from the top (and a screen reader reads where it is).
+  useEffect(() => heading.current?.focus(), [step]);
 
   useEffect(() => {
     data(session, "GET", "/models")
@@ -305,23 +308,25 @@ export function FineTuneWizard({ session, initialModel, onClose, onCreated }: { 
   }
 
   return (
-    <div className="modal-backdrop">
-      <div className="modal wizard ft" role="dialog" aria-label="Fine-tune a model">
-        <header>
-          <h2>Fine-tune a model</h2>
-          <button className="link" onClick={onClose} aria-label="Close">
-            ×
-          </button>
-        </header>
+    // A stray click outside must not throw away a half-filled wizard: only Close, Cancel and Escape close it.
+    <Modal title="Fine-tune a model" className="wizard ft" onClose={onClose} closeOnBackdrop={false}>
         <nav className="steps" aria-label="Wizard steps">
-          {STEPS.map((s, i) => (
-            <span key={s} className={i === step ? "current" : i < step ? "done" : ""} aria-current={i === step ? "step" : undefined} onClick={() => i < step && setStep(i)} role={i < step ? "button" : undefined}>
-              {i + 1}. {s}
-            </span>
-          ))}
+          {STEPS.map((s, i) =>
+            i < step ? (
+              <button key={s} type="button" className="step done" onClick={() => setStep(i)} aria-label={`${i + 1}. ${s} (done; go back to this step)`}>
+                {i + 1}. {s}
+              </button>
+            ) : (
+              <span key={s} className={i === step ? "current" : ""} aria-current={i === step ? "step" : undefined}>
+                {i + 1}. {s}
+              </span>
+            ),
+          )}
         </nav>
         <section className="wizard-body" data-testid={`wizard-step-${step}`}>
-          <h3>{STEPS[step]}</h3>
+          <h3 ref={heading} tabIndex={-1} data-autofocus>
+            {STEPS[step]}
+          </h3>
           {body}
         </section>
         <ErrorBox error={error} onDismiss={() => setError(null)} />
@@ -344,7 +349,6 @@ export function FineTuneWizard({ session, initialModel, onClose, onCreated }: { 
             </button>
           )}
         </footer>
-      </div>
-    </div>
+    </Modal>
   );
 }

@@ -6,6 +6,7 @@ import { useMemo, useState } from "react";
 import { DeployDialog, limitsText, listDeployments, listModels, skuLabel } from "../components/DeployDialog.tsx";
 import type { ArmModel } from "../components/DeployDialog.tsx";
 import { ErrorBox, formatBytes, navigate, ProgressBar, usePoll, useRoute, useSession } from "../ui.tsx";
+import { KeyCatalogList, KeyModelPage } from "./CatalogByKey.tsx";
 
 export const CAPABILITY_LABELS: Record<string, string> = {
   chatCompletion: "Chat completion",
@@ -75,13 +76,8 @@ export function WeightsBadge({ m }: { m: ArmModel }) {
 export function CatalogPage() {
   const { parts } = useRoute();
   const { session } = useSession();
-  if (session.mode !== "token")
-    return (
-      <>
-        <h1>Model catalog</h1>
-        <TokenNotice what="the model catalog" />
-      </>
-    );
+  // A key sees the models its account can use through the data plane; ARM's catalog (with SKUs and Deploy) needs a token.
+  if (session.mode !== "token") return parts[1] && parts[2] ? <KeyModelPage key={parts[2]} id={parts[2]} /> : <KeyCatalogList />;
   if (parts[1] && parts[2]) return <ModelPage format={parts[1]} name={parts[2]} />;
   return <CatalogList />;
 }

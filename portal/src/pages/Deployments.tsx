@@ -8,7 +8,7 @@ import type { ArmDeployment } from "../components/DeployDialog.tsx";
 import { EndpointsTable, endpointsFor, Snippets } from "../components/Snippets.tsx";
 import type { DeploymentKind } from "../components/Snippets.tsx";
 import { CopyButton, ErrorBox, Field, Modal, navigate, ProgressBar, usePoll, useRoute, useSession } from "../ui.tsx";
-import { TokenNotice } from "./Catalog.tsx";
+import { KeyDeploymentDetail, KeyDeploymentList } from "./DeploymentsByKey.tsx";
 
 export const kindOf = (d: ArmDeployment): DeploymentKind => (d.properties.capabilities?.embeddings === "true" ? "embeddings" : d.properties.capabilities?.chatCompletion === "true" ? "chat" : "completions");
 const isChat = (d: ArmDeployment) => d.properties.capabilities?.chatCompletion === "true";
@@ -17,13 +17,8 @@ const date = (iso?: string) => (iso ? new Date(iso).toLocaleString() : "—");
 export function DeploymentsPage() {
   const { parts } = useRoute();
   const { session } = useSession();
-  if (session.mode !== "token")
-    return (
-      <>
-        <h1>Deployments</h1>
-        <TokenNotice what="deployments" />
-      </>
-    );
+  // A key lists deployments through the data plane; managing them needs ARM, hence a token.
+  if (session.mode !== "token") return parts[1] ? <KeyDeploymentDetail key={parts[1]} name={parts[1]} /> : <KeyDeploymentList />;
   return parts[1] ? <DeploymentDetail key={parts[1]} name={parts[1]} /> : <DeploymentList />;
 }
 

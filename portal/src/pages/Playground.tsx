@@ -2,9 +2,9 @@
 // through the project endpoint (OpenAI v1), with a system message, temperature, max tokens,
 // JSON mode and the conversation so far; a stop button; tokens used and time to first token.
 import { useEffect, useRef, useState } from "react";
-import { stream } from "../api.ts";
-import { isSettled, listDeployments } from "../components/DeployDialog.tsx";
-import type { ArmDeployment } from "../components/DeployDialog.tsx";
+import { listDataDeployments, stream } from "../api.ts";
+import type { Session } from "../api.ts";
+import { listDeployments } from "../components/DeployDialog.tsx";
 import { ErrorBox, Field, navigate, useRoute, useSession } from "../ui.tsx";
 
 interface Message {
@@ -22,24 +22,32 @@ interface Stats {
   stopped?: boolean;
 }
 
-const KNOWN_KEY = "ingot.playground.deployments";
-const known = (): string[] => {
-  try {
-    return JSON.parse(localStorage.getItem(KNOWN_KEY) ?? "[]");
-  } catch {
-    return [];
-  }
-};
-const remember = (name: string) => localStorage.setItem(KNOWN_KEY, JSON.stringify([...new Set([name, ...known()])].slice(0, 20)));
+/** A chat deployment the playground can offer, from ARM (token) or the data plane (key). */
+interface ChatDeployment {
+  name: string;
+  model: string;
+  /** ARM's provisioningState words: Succeeded, Creating, Failed… */
+  state: string;
+}
+
+const DATA_STATE: Record<string, string> = { succeeded: "Succeeded", failed: "Failed", running: "Creating", notRunning: "Accepted", deleted: "Deleting", canceled: "Canceled" };
+
+/** A token lists deployments through ARM; an account key through the data plane (GET /openai/deployments). */
+async function chatDeployments(session: Session): Promise<ChatDeployment[]> {
+  if (session.mode === "token")
+    return (await listDeployments(session))
+      .filter((d) => d.properties.capabilities?.chatCompletion === "true")
+      .map((d) => ({ name: d.name, model: d.properties.model.name, state: d.properties.provisioningState }));
+  return (await listDataDeployments(session)).filter((d) => d.capabilities?.chat_completion).map((d) => ({ name: d.id, model: d.model, state: DATA_STATE[d.status] ?? d.status }));
+}
 
 export function PlaygroundPage() {
   const { session } = useSession();
   const { query } = useRoute();
   const wanted = query.get("deployment") ?? "";
-  const [deployments, setDeployments] = useState<ArmDeployment[] | null>(null);
+  const [deployments, setDeployments] = useState<ChatDeployment[] | null>(null);
   const [listError, setListError] = useState<unknown>(null);
   const [deployment, setDeployment] = useState(wanted);
-  const [typed, setTyped] = useState("");
   const [system, setSystem] = useState("You are a helpful assistant.");
   const [temperature, setTemperature] = useState(0.7);
   const [maxTokens, setMaxTokens] = useState(256);
@@ -53,14 +61,9 @@ export function PlaygroundPage() {
   const chatEnd = useRef<HTMLDivElement | null>(null);
 
   useEffect(() => {
-    if (session.mode !== "token") {
-      setDeployments([]);
-      return;
-    }
-    listDeployments(session).then((list) => {
-      setDeployments(list);
-      const chat = list.filter((d) => d.properties.capabilities?.chatCompletion === "true");
-      setDeployment((cur) => cur || chat.find((d) => d.properties.provisioningState === "Succeeded")?.name || chat[0]?.name || "");
+    chatDeployments(session).then((chat) => {
+      setDeployments(chat);
+      setDeployment((cur) => cur || chat.find((d) => d.state === "Succeeded")?.name || chat[0]?.name || "");
     }, setListError);
   }, [session]);
   useEffect(() => {
@@ -71,11 +74,10 @@ export function PlaygroundPage() {
   }, [messages]);
   useEffect(() => () => abort.current?.abort(), []);
 
-  const chatDeployments = (deployments ?? []).filter((d) => d.properties.capabilities?.chatCompletion === "true");
-  const names = session.mode === "token" ? chatDeployments.map((d) => d.name) : [...new Set([...(wanted ? [wanted] : []), ...known()])];
+  const names = (deployments ?? []).map((d) => d.name);
   const options = deployment && !names.includes(deployment) ? [deployment, ...names] : names;
-  const current = chatDeployments.find((d) => d.name === deployment);
-  const notReady = current && current.properties.provisioningState !== "Succeeded";
+  const current = deployments?.find((d) => d.name === deployment);
+  const notReady = current && current.state !== "Succeeded";
 
   const send = async () => {
     const text = draft.trim();
@@ -122,7 +124,6 @@ export function PlaygroundPage() {
         }
       }
       if (controller.signal.aborted) s.stopped = true;
-      if (session.mode !== "token") remember(deployment);
     } catch (e) {
       if ((e as Error).name === "AbortError" || controller.signal.aborted) s.stopped = true;
       else setError(e);
@@ -150,42 +151,30 @@ export function PlaygroundPage() {
       <div className="playground">
         <section className="card setup">
           <h3>Setup</h3>
-          <Field label="Deployment" hint={session.mode === "token" && deployments && chatDeployments.length === 0 ? "No chat deployments yet." : undefined}>
+          <Field label="Deployment" hint={deployments && deployments.length === 0 ? "No chat deployments yet." : undefined}>
             <select name="deployment" value={deployment} onChange={(e) => setDeployment(e.target.value)}>
               {options.length === 0 ? <option value="">No chat deployments</option> : null}
               {options.map((n) => {
-                const d = chatDeployments.find((x) => x.name === n);
+                const d = deployments?.find((x) => x.name === n);
                 return (
                   <option key={n} value={n}>
                     {n}
-                    {d ? ` (${d.properties.model.name}${isSettled(d.properties.provisioningState) && d.properties.provisioningState === "Succeeded" ? "" : `, ${d.properties.provisioningState}`})` : ""}
+                    {d ? ` (${d.model}${d.state === "Succeeded" ? "" : `, ${d.state}`})` : ""}
                   </option>
                 );
               })}
             </select>
           </Field>
-          {session.mode !== "token" ? (
-            <div className="row">
-              <input name="customDeployment" placeholder="Deployment name" value={typed} onChange={(e) => setTyped(e.target.value)} className="grow" />
-              <button
-                className="small"
-                disabled={!typed.trim()}
-                onClick={() => {
-                  setDeployment(typed.trim());
-                  setTyped("");
-                }}
-              >
-                Use
+          {deployments && deployments.length === 0 ? (
+            session.mode === "token" ? (
+              <button className="small" onClick={() => navigate("/catalog")}>
+                Deploy a chat model
               </button>
-            </div>
+            ) : (
+              <p className="muted small">Deploying a model needs a token: run 'ingot token' and sign in with its output.</p>
+            )
           ) : null}
-          {session.mode !== "token" ? <p className="muted small">Signed in with a key: type a deployment name (listing deployments needs a token).</p> : null}
-          {session.mode === "token" && deployments && chatDeployments.length === 0 ? (
-            <button className="small" onClick={() => navigate("/catalog")}>
-              Deploy a chat model
-            </button>
-          ) : null}
-          {notReady ? <div className="notice">{current!.name} is {current!.properties.provisioningState}; requests fail until it has Succeeded.</div> : null}
+          {notReady ? <div className="notice">{current!.name} is {current!.state}; requests fail until it has Succeeded.</div> : null}
           <Field label="System message" hint="Instructions the model follows for the whole conversation.">
             <textarea name="system" rows={5} value={system} onChange={(e) => setSystem(e.target.value)} />
           </Field>

@@ -105,6 +105,9 @@ export async function upCommand(argv: string[]): Promise<number> {
   for (const [name, key] of Object.entries(ingot.generatedKeys))
     process.stderr.write(`ingot: generated ${name} for account 'ingot': ${key}  (shown once here; later: ingot keys list)\n`);
   process.stderr.write(`ingot: listening on ${address}; loading deployments tiny-chat, tiny-embed…\n`);
+  // As Jupyter does: a link that signs the browser in, so a first-time user needs no token.
+  const signIn = ingot.signInCodes.issue();
+  process.stderr.write(`ingot: portal: ${address}/?signin=${signIn.code}  (signs in once, within ${Math.round(ingot.signInCodes.ttlMs / 60_000)} minutes; later: ingot token)\n`);
   const metricsUrl = await ingot.listenMetrics();
   if (metricsUrl) process.stderr.write(`ingot: metrics on ${metricsUrl}/metrics (readiness details: ${metricsUrl}/readyz)\n`);
   else if (metricsAddress) process.stderr.write(`ingot: metrics address ${metricsAddress.host}:${metricsAddress.port} is not available (see the log); /metrics on the main port needs an administrator token\n`);

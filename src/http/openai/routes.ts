@@ -7,6 +7,7 @@ import type { AppContext } from "../context.ts";
 import { registerFileRoutes } from "./files.ts";
 import { handleChat, handleCompletion, handleEmbeddings } from "./handlers.ts";
 import { registerModelsRoutes } from "./models.ts";
+import { registerDataPlaneDeploymentRoutes } from "./deployments.ts";
 
 type DeploymentParams = { Params: { deployment: string }; Querystring: Record<string, string> };
 
@@ -43,4 +44,5 @@ export function registerOpenAIRoutes(app: FastifyInstance, ctx: AppContext): voi
   }
   registerFileRoutes(app, ctx);
   registerModelsRoutes(app, ctx);
+  registerDataPlaneDeploymentRoutes(app, ctx);
 }
