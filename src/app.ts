@@ -32,6 +32,9 @@ import { LlamaCppEngine } from "./engines/llamacpp/engine.ts";
 import type { AppContext } from "./http/context.ts";
 import { IngotMetrics } from "./http/ops/metrics.ts";
 import { buildOpsServer, buildServer } from "./http/server.ts";
+import { publishLocalCredential } from "./local-credential.ts";
+import { CatalogAdmin } from "./models/catalog-admin.ts";
+import { SharedModels } from "./core/catalog/shared-models.ts";
 import type { ServerTimeouts } from "./http/server.ts";
 import { ensurePrivateDir, ensurePrivateFile } from "./lib/private-files.ts";
 import { LocalModelFiles } from "./models/model-files.ts";
@@ -206,6 +209,7 @@ export function createIngot(options: IngotOptions): Ingot {
     files: fileService,
     catalog,
     models: new AccountModels(catalog, deployments, modelFiles),
+    catalogAdmin: new CatalogAdmin(catalog, new SharedModels(catalog, deployments), modelFiles, join(options.dataDir, "models")),
     weightsStatus: (m) => modelFiles.status(m),
     engine,
     metrics,
@@ -215,6 +219,8 @@ export function createIngot(options: IngotOptions): Ingot {
   };
   const logger = { level: options.logLevel ?? "info", ...(options.logStream ? { stream: options.logStream } : {}) };
   app = buildServer(ctx, logger, { tls: options.tls, timeouts: options.timeouts });
+  // The local CLI's way in (server URL and an admin service principal), written once listening.
+  publishLocalCredential(app, identity, options.dataDir, options.tls);
   for (const note of permissionNotes) if (note) app.log.warn(note);
   const opsApp = options.metricsAddress ? buildOpsServer(ctx, logger) : undefined;
   deployments.onChange((accountName, name, operation) => void reconciler.changed(accountName, name, operation));

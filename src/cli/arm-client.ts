@@ -1,34 +1,14 @@
 // How CLI commands reach a running Ingot's management plane: the endpoint (--endpoint,
-// INGOT_ENDPOINT, or the default local address) and a bearer token (--token, INGOT_TOKEN,
-// or one minted for the local admin from the data dir, as `ingot token` does).
-import { existsSync } from "node:fs";
-import { join } from "node:path";
-import { IdentityService } from "../core/identity/service.ts";
-import { SqliteIdentityStore } from "../store/sqlite/identity-store.ts";
-import { SqliteStore } from "../store/sqlite/store.ts";
+// INGOT_ENDPOINT, else the one the server of --data-dir wrote in its credential file, else the
+// default local address) and a bearer token (--token, INGOT_TOKEN, or one from that server's
+// token endpoint for the local admin service principal, as `ingot token` gets it).
+import { CliError } from "./errors.ts";
+import { localEndpointOf, localToken } from "./local-access.ts";
+
+export { CliError } from "./errors.ts";
 
 export const ARM_API_VERSION = "2024-10-01";
-
-export class CliError extends Error {
-  readonly exitCode: number;
-  constructor(message: string, exitCode = 1) {
-    super(message);
-    this.exitCode = exitCode;
-  }
-}
-
-export function adminToken(dataDir: string): string {
-  if (!existsSync(join(dataDir, "ingot.db")))
-    throw new CliError(`No Ingot data in '${dataDir}'. Start the server once (ingot up --data-dir ${dataDir}), pass --data-dir, or give --token.`, 2);
-  const store = new SqliteStore(join(dataDir, "ingot.db"));
-  try {
-    const identity = new IdentityService(new SqliteIdentityStore(store.database));
-    identity.ensureDefaults();
-    return identity.adminToken("management");
-  } finally {
-    store.close();
-  }
-}
+export const MANAGEMENT_RESOURCE = "https://management.azure.com";
 
 export interface ArmClientOptions {
   endpoint?: string;
@@ -38,11 +18,21 @@ export interface ArmClientOptions {
 
 export class ArmClient {
   readonly endpoint: string;
-  #token: string;
+  #opts: ArmClientOptions;
+  #token: Promise<string> | undefined;
 
   constructor(opts: ArmClientOptions) {
-    this.endpoint = (opts.endpoint ?? process.env.INGOT_ENDPOINT ?? "http://127.0.0.1:8080").replace(/\/+$/, "");
-    this.#token = opts.token ?? process.env.INGOT_TOKEN ?? adminToken(opts.dataDir ?? "./.ingot");
+    this.#opts = opts;
+    const explicit = opts.endpoint ?? process.env.INGOT_ENDPOINT;
+    this.endpoint = (explicit ?? localEndpointOf(opts.dataDir) ?? "http://127.0.0.1:8080").replace(/\/+$/, "");
+    const given = opts.token ?? process.env.INGOT_TOKEN;
+    if (given) this.#token = Promise.resolve(given);
+  }
+
+  /** The bearer token: given, or asked of the running server with the local admin credential. */
+  token(): Promise<string> {
+    this.#token ??= localToken({ dataDir: this.#opts.dataDir, endpoint: this.endpoint, resource: MANAGEMENT_RESOURCE }).then((t) => t.accessToken);
+    return this.#token;
   }
 
   /** Calls an ARM path; returns the JSON body (undefined for empty replies); ARM errors become CliErrors with Azure's message. */
@@ -52,19 +42,39 @@ export class ArmClient {
     try {
       res = await fetch(url, {
         method,
-        headers: { authorization: `Bearer ${this.#token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+        headers: { authorization: `Bearer ${await this.token()}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch (e) {
       throw new CliError(`Cannot reach Ingot at ${this.endpoint} (${(e as Error).cause ?? (e as Error).message}). Start it with 'ingot up', or point --endpoint / INGOT_ENDPOINT at it.`);
     }
     const text = await res.text();
-    const parsed = text ? JSON.parse(text) : undefined;
+    let parsed: any;
+    try {
+      parsed = text ? JSON.parse(text) : undefined;
+    } catch {
+      parsed = undefined;
+    }
     if (res.status >= 400) {
       const err = parsed?.error;
-      throw new CliError(err ? `(${err.code}) ${err.message}` : `HTTP ${res.status} from ${method} ${path}`);
+      throw new ArmError(err ? `(${err.code}) ${err.message}` : `HTTP ${res.status} from ${method} ${path}${text ? `: ${text.slice(0, 300)}` : ""}`, res.status, err?.code, err?.message);
     }
+    if (text && parsed === undefined) throw new CliError(`${method} ${path} answered HTTP ${res.status} with a body that is not JSON; is ${this.endpoint} an Ingot?`);
     return { status: res.status, body: parsed, headers: res.headers };
+  }
+}
+
+/** An ARM error reply: Azure's code and message, and the HTTP status. */
+export class ArmError extends CliError {
+  readonly status: number;
+  readonly code: string | undefined;
+  /** The server's message alone (without the code). */
+  readonly detail: string;
+  constructor(message: string, status: number, code?: string, detail?: string) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.detail = detail ?? message;
   }
 }
 

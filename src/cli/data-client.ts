@@ -1,5 +1,5 @@
 // How the data-plane commands (files, jobs, chat) reach a running Ingot: the endpoint as for
-// ArmClient (--endpoint, INGOT_ENDPOINT, http://127.0.0.1:8080), an account key (--api-key,
+// ArmClient (--endpoint, INGOT_ENDPOINT, the server running on --data-dir, http://127.0.0.1:8080), an account key (--api-key,
 // AZURE_OPENAI_API_KEY or INGOT_API_KEY, else key1 from ARM listKeys with the local admin's
 // token), and the Azure OpenAI dated routes (`/openai/...?api-version=`).
 import { openAsBlob } from "node:fs";
@@ -7,6 +7,7 @@ import { stat } from "node:fs/promises";
 import { basename } from "node:path";
 import { accountPath, ArmClient, CliError } from "./arm-client.ts";
 import type { OptionSpec, Values } from "./args.ts";
+import { localEndpointOf } from "./local-access.ts";
 
 /** Files and fine-tuning need a version that has them; any supported one works for chat. */
 export const DATA_API_VERSION = "2025-04-01-preview";
@@ -27,14 +28,17 @@ export const DATA_OPTIONS = {
 export const OUTPUT_OPTION = { output: { type: "string", short: "o" } } as const satisfies OptionSpec;
 
 export const DATA_HELP = `Connection options:
-  --endpoint URL              Ingot's address (default INGOT_ENDPOINT or http://127.0.0.1:8080)
+  --endpoint URL              Ingot's address (default INGOT_ENDPOINT, else the server running
+                              on --data-dir, else http://127.0.0.1:8080)
   --api-key KEY               account key (default AZURE_OPENAI_API_KEY or INGOT_API_KEY, else
                               key1 of the account, read through ARM with the local admin's token)
   -n, --name ACCOUNT          account whose key1 is used (default ingot)
   -g, --resource-group RG     its resource group (default ingot)
   --subscription ID           its subscription (default 00000000-0000-0000-0000-000000000000)
-  --token TOKEN               ARM bearer token for reading the key (default INGOT_TOKEN, else minted from --data-dir)
-  --data-dir DIR              data dir of the local server (default ./.ingot)
+  --token TOKEN               ARM bearer token for reading the key (default INGOT_TOKEN, else one
+                              from the running server, with the local admin credential it keeps
+                              in --data-dir)
+  --data-dir DIR              data dir of the running local server (default ./.ingot)
   --api-version V             data-plane api-version (default ${DATA_API_VERSION})
   -h, --help                  this help`;
 
@@ -72,7 +76,7 @@ export class DataClient {
 
   constructor(opts: DataClientOptions) {
     this.#opts = opts;
-    this.endpoint = (opts.endpoint ?? process.env.INGOT_ENDPOINT ?? "http://127.0.0.1:8080").replace(/\/+$/, "");
+    this.endpoint = (opts.endpoint ?? process.env.INGOT_ENDPOINT ?? localEndpointOf(opts.dataDir) ?? "http://127.0.0.1:8080").replace(/\/+$/, "");
     this.apiVersion = opts.apiVersion ?? DATA_API_VERSION;
   }
 
@@ -101,9 +105,9 @@ export class DataClient {
     if (o.apiKey) return ((this.#keySource = "--api-key"), o.apiKey);
     if (process.env.AZURE_OPENAI_API_KEY) return ((this.#keySource = "AZURE_OPENAI_API_KEY"), process.env.AZURE_OPENAI_API_KEY);
     if (process.env.INGOT_API_KEY) return ((this.#keySource = "INGOT_API_KEY"), process.env.INGOT_API_KEY);
-    let arm: ArmClient;
+    const arm = new ArmClient({ endpoint: this.endpoint, token: o.token, dataDir: o.dataDir });
     try {
-      arm = new ArmClient({ endpoint: this.endpoint, token: o.token, dataDir: o.dataDir });
+      await arm.token();
     } catch (e) {
       if (e instanceof CliError) throw new CliError(`${e.message.replace(/\.$/, "")} — or pass the account key with --api-key (or AZURE_OPENAI_API_KEY).`, e.exitCode);
       throw e;

@@ -11,6 +11,7 @@ import type { Engine, ModelRef } from "../core/ports/index.ts";
 import type { IngotMetrics } from "./ops/metrics.ts";
 import type { UsageService } from "../core/usage/service.ts";
 import type { ProjectService } from "../core/accounts/projects.ts";
+import type { CatalogAdmin } from "../models/catalog-admin.ts";
 import type { SignInCodes } from "../core/identity/signin-codes.ts";
 import type { Readiness } from "../core/deployments/readiness.ts";
 
@@ -29,6 +30,8 @@ export interface AppContext {
   catalog: Catalog;
   /** The models API's view of the catalog per account (base and custom models). */
   models: AccountModels;
+  /** Ingot.Catalog management routes (`ingot models`): register, remove and pull models; absent: not served. */
+  catalogAdmin?: CatalogAdmin;
   /** Whether a model's weights are on this machine (the catalog's `weightsStatus`); absent: not reported. */
   weightsStatus?(model: CatalogModel): Promise<{ state: "cached" | "partial" | "missing" | "not-built" | "upstream"; sizeBytes?: number; bytes?: number }>;
   engine: Engine;

@@ -19,6 +19,7 @@ import { registerModelInferenceRoutes } from "./inference/routes.ts";
 import { registerOpenAIRoutes } from "./openai/routes.ts";
 import { registerOpsRoutes, registerPrivateOpsRoutes } from "./ops/routes.ts";
 import { registerArmRoutes } from "./arm/routes.ts";
+import { registerCatalogRoutes } from "./arm/catalog.ts";
 import { registerFineTuningRoutes } from "./openai/fine-tuning.ts";
 import { registerPortalRoutes } from "./portal.ts";
 import { registerPortalSignInRoutes } from "./portal-signin.ts";
@@ -135,6 +136,7 @@ export function buildServer(ctx: AppContext, logger: FastifyServerOptions["logge
   registerOpsRoutes(app, ctx);
   registerIdentityRoutes(app, ctx.identity);
   registerArmRoutes(app, ctx);
+  registerCatalogRoutes(app, ctx);
   registerFineTuningRoutes(app, ctx);
   registerPortalRoutes(app);
   registerPortalSignInRoutes(app, ctx.identity, ctx.signInCodes);

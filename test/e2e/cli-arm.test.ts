@@ -1,7 +1,12 @@
 // `ingot deployment …` and `ingot keys …` through the real binary against a running server,
-// with az's flag names, JSON and table output, progress on stderr and exit codes.
+// with az's flag names, JSON and table output, progress on stderr and exit codes; how the CLI
+// signs in (the credential file the server writes, the token endpoint) and what a wrong data
+// dir or a stopped server does (an error, nothing created).
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, test } from "node:test";
 import { startServer } from "./harness.ts";
@@ -17,8 +22,15 @@ after(() => server.stop());
 
 /** Runs the CLI asynchronously (the server lives in this process, so a blocking spawn would deadlock it). */
 function ingot(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return run(...args, "--endpoint", server.url, "--data-dir", server.dataDir);
+}
+
+/** The CLI with exactly these arguments and no INGOT_* settings from the environment. */
+function run(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const env = { ...process.env };
+  for (const k of ["AZURE_OPENAI_API_KEY", "INGOT_API_KEY", "INGOT_ENDPOINT", "INGOT_TOKEN"]) delete env[k];
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [BIN, ...args, "--endpoint", server.url, "--data-dir", server.dataDir]);
+    const child = spawn(process.execPath, [BIN, ...args], { env });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (c) => (stdout += c));
@@ -77,4 +89,60 @@ test("keys list and regenerate", async () => {
   const after = JSON.parse(r.stdout);
   assert.equal(after.key1, before.key1);
   assert.notEqual(after.key2, before.key2);
+});
+
+test("the server writes the local admin credential 0600; ingot token gets a token from its token endpoint that the server accepts", async () => {
+  const file = join(server.dataDir, "local-admin.json");
+  assert.equal(statSync(file).mode & 0o777, 0o600, "only the owner may read the credential");
+  const credential = JSON.parse(readFileSync(file, "utf8"));
+  assert.equal(credential.endpoint, server.url);
+  assert.match(credential.clientId, /^[0-9a-f-]{36}$/);
+
+  // Only --data-dir: the endpoint comes from the credential file.
+  const r = await run("token", "--data-dir", server.dataDir);
+  assert.equal(r.status, 0, r.stderr);
+  const token = r.stdout.trim();
+  const claims = JSON.parse(Buffer.from(token.split(".")[1], "base64url").toString());
+  assert.equal(claims.appid, credential.clientId, "issued by the token endpoint to the credential's service principal");
+  const accounts = await fetch(`${server.url}/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/ingot/providers/Microsoft.CognitiveServices/accounts?api-version=2024-10-01`, {
+    headers: { authorization: `Bearer ${token}` },
+  });
+  assert.equal(accounts.status, 200, await accounts.clone().text());
+  assert.ok(((await accounts.json()) as { value: { name: string }[] }).value.some((a: { name: string }) => a.name === "ingot"));
+  const keys = await run("keys", "list", "--data-dir", server.dataDir);
+  assert.equal(keys.status, 0, keys.stderr);
+  assert.match(JSON.parse(keys.stdout).key1, /^[0-9a-f]{32}$/);
+});
+
+test("a wrong or empty data dir is an error (exit 1) that creates nothing; so is a server that is not running", async () => {
+  const root = mkdtempSync(join(tmpdir(), "ingot-cli-nodata-"));
+  try {
+    const missing = join(root, "typo");
+    for (const args of [["token"], ["keys", "list"], ["deployment", "list"], ["models", "list"], ["files", "list"], ["sp", "list"]]) {
+      const r = await run(...args, "--data-dir", missing);
+      assert.equal(r.status, 1, `${args.join(" ")}: ${r.stderr}`);
+      assert.match(r.stderr, /No Ingot data dir at|No Ingot data in/, args.join(" "));
+      assert.match(r.stderr, /ingot up --data-dir/, args.join(" "));
+      assert.equal(existsSync(missing), false, `${args.join(" ")} created ${missing}`);
+    }
+    const empty = join(root, "empty");
+    mkdirSync(empty);
+    for (const args of [["token"], ["models", "list"], ["sp", "list"]]) {
+      const r = await run(...args, "--data-dir", empty);
+      assert.equal(r.status, 1, `${args.join(" ")}: ${r.stderr}`);
+      assert.deepEqual(readdirSync(empty), [], `${args.join(" ")} wrote into the data dir`);
+    }
+    assert.match((await run("token", "--data-dir", empty)).stderr, /No running Ingot on data dir .* 'ingot up --data-dir/);
+
+    // A credential left by a server that is no longer running.
+    const stale = join(root, "stale");
+    mkdirSync(stale);
+    writeFileSync(join(stale, "local-admin.json"), JSON.stringify({ endpoint: "http://127.0.0.1:9", tenant: "t", clientId: "c", clientSecret: "s", pid: 1 }), { mode: 0o600 });
+    const down = await run("token", "--data-dir", stale);
+    assert.equal(down.status, 1);
+    assert.match(down.stderr, /Cannot reach Ingot at http:\/\/127\.0\.0\.1:9 .*is not running\. Start it with 'ingot up --data-dir/);
+    assert.deepEqual(readdirSync(stale), ["local-admin.json"]);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
 });

@@ -2,8 +2,10 @@
 // Ingot's token endpoint; the token endpoint's errors read as Entra ID's; `ingot token` and
 // `ingot sp create` through the real binary; data-plane calls with tokens, per role.
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { createPublicKey, verify } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, test } from "node:test";
 import { ClientSecretCredential, getBearerTokenProvider } from "@azure/identity";
@@ -32,6 +34,18 @@ after(async () => {
 function ingot(...args: string[]) {
   const r = spawnSync(process.execPath, [BIN, ...args, "--data-dir", server.dataDir], { encoding: "utf8" });
   return r;
+}
+
+/** The CLI run asynchronously: `ingot token` asks this process's server for the token, so a blocking spawn would deadlock. */
+function ingotAsync(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, ...args, "--data-dir", server.dataDir]);
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (c) => (stdout += c));
+    child.stderr.on("data", (c) => (stderr += c));
+    child.on("close", (status) => resolve({ status, stdout, stderr }));
+  });
 }
 
 interface SpCredentials {
@@ -170,17 +184,22 @@ test("the token endpoint answers wrong credentials with Entra ID's error bodies"
   );
 });
 
-test("ingot token (the real binary) prints a verifiable admin token on a line of its own", async () => {
-  const r = ingot("token");
+test("ingot token (the real binary) gets a verifiable admin token from the https server's token endpoint", async () => {
+  const r = await ingotAsync("token");
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\n$/);
   const claims = await verifyWithJwks(r.stdout.trim(), DEFAULT_TENANT_ID);
   assert.equal(claims.aud, "https://management.azure.com/");
-  assert.equal(claims.idtyp, "user");
+  // Issued by the token endpoint to the local admin service principal named in the credential file.
+  const credential = JSON.parse(readFileSync(join(server.dataDir, "local-admin.json"), "utf8"));
+  assert.match(credential.endpoint, /^https:\/\/127\.0\.0\.1:\d+$/);
+  assert.equal(credential.ca, FIXTURE_CERT, "the CLI trusts the server's own certificate");
+  assert.equal(claims.idtyp, "app");
+  assert.equal(claims.appid, credential.clientId);
   assert.equal(claims.tid, DEFAULT_TENANT_ID);
-  assert.ok((claims.exp as number) - (claims.iat as number) === 3600);
+  assert.equal((claims.exp as number) - (claims.iat as number), 3599);
 
-  const json = ingot("token", "--output", "json", "--resource", "https://cognitiveservices.azure.com");
+  const json = await ingotAsync("token", "--output", "json", "--resource", "https://cognitiveservices.azure.com");
   assert.equal(json.status, 0, json.stderr);
   const parsed = JSON.parse(json.stdout);
   assert.equal(parsed.tokenType, "Bearer");
@@ -189,7 +208,7 @@ test("ingot token (the real binary) prints a verifiable admin token on a line of
   const reply = await chat(tokenClient(parsed.accessToken));
   assert.equal(reply.object, "chat.completion");
 
-  const bad = ingot("token", "--resource", "https://graph.microsoft.com");
+  const bad = await ingotAsync("token", "--resource", "https://graph.microsoft.com");
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /not served by Ingot/);
 });

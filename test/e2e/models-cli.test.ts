@@ -1,6 +1,8 @@
-// `ingot models` through the real binary: register a local GGUF (copied or linked), list
-// and show the catalog with cache state, pull weights from a local mirror via HF_ENDPOINT
-// (progress on stderr, sha256 recorded on first use), and usage errors with exit code 2.
+// `ingot models` through the real binary against a running server (its Ingot.Catalog
+// routes): register a local GGUF (copied or linked), list and show the catalog with cache
+// state, pull weights from a local mirror (the server's modelsBaseUrl; progress on stderr,
+// sha256 recorded on first use), the server's rules (no removal while deployed), and usage
+// errors with exit code 2.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -10,6 +12,8 @@ import { fileURLToPath } from "node:url";
 import { after, before, test } from "node:test";
 import { buildModel } from "../../src/models/builtin/builder.ts";
 import { Mirror } from "../unit/download-mirror.ts";
+import { startServer } from "./harness.ts";
+import type { TestServer } from "./harness.ts";
 
 const BIN = fileURLToPath(new URL("../../bin/ingot.mjs", import.meta.url));
 const root = mkdtempSync(join(tmpdir(), "ingot-models-cli-"));
@@ -17,14 +21,17 @@ const dataDir = join(root, "data");
 const chatFile = join(root, "my-tiny.gguf");
 const embedFile = join(root, "my-embed.gguf");
 let mirror: Mirror;
+let server: TestServer;
 let chatSha = "";
 
 before(async () => {
   chatSha = (await buildModel({ shape: "tiny", seed: 21, type: "f32", out: chatFile })).sha256;
   await buildModel({ shape: "tiny-embed", seed: 22, type: "f32", out: embedFile });
   mirror = await Mirror.start();
+  server = await startServer({ dataDir, modelsBaseUrl: mirror.url });
 });
 after(async () => {
+  await server?.stop();
   await mirror?.close();
   rmSync(root, { recursive: true, force: true });
 });
@@ -35,7 +42,7 @@ interface Run {
   stderr: string;
 }
 
-// Asynchronous on purpose: the mirror answers from this process's event loop.
+// Asynchronous on purpose: the server and the mirror answer from this process's event loop.
 function ingot(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
   return new Promise((resolve) => {
     execFile(process.execPath, [BIN, "models", ...args], { env: { ...process.env, ...env }, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
@@ -138,10 +145,32 @@ test("models list and show report catalog and registered models with their cache
   assert.match(cannot.stderr, /part of the shipped catalog/);
 });
 
-test("models pull downloads from a mirror (HF_ENDPOINT) with progress, and records the sha256 on first use", async () => {
+test("models remove goes through the server's rules: a deployed model is refused (409 ModelInUse) and kept", async () => {
+  const deployment = `${server.url}/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/ingot/providers/Microsoft.CognitiveServices/accounts/ingot/deployments/my-tiny-dep?api-version=2024-10-01`;
+  const headers = { authorization: `Bearer ${server.ingot.identity.adminToken()}`, "content-type": "application/json" };
+  const put = await fetch(deployment, {
+    method: "PUT",
+    headers,
+    body: JSON.stringify({ sku: { name: "GlobalStandard", capacity: 1 }, properties: { model: { format: "Custom", name: "my-tiny", version: "1" } } }),
+  });
+  assert.ok(put.status === 200 || put.status === 201, `deployment PUT: ${put.status} ${await put.text()}`);
+
+  const refused = await ingot(["remove", "my-tiny", "--format", "Custom", "--data-dir", dataDir]);
+  assert.equal(refused.code, 1, refused.stderr);
+  assert.match(refused.stderr, /\(ModelInUse\) Custom\/my-tiny version 1 cannot be removed while it is deployed \('my-tiny-dep' in account 'ingot'\)\. Delete the deployments first\./);
+  const rows = json(await ingot(["list", "--output", "json", "--data-dir", dataDir])) as { name: string; registered: boolean }[];
+  assert.ok(rows.some((r) => r.name === "my-tiny" && r.registered), "still registered");
+
+  assert.equal((await fetch(deployment, { method: "DELETE", headers })).status < 300, true);
+  const removed = await ingot(["remove", "my-tiny", "--format", "Custom", "--data-dir", dataDir]);
+  assert.equal(removed.code, 0, removed.stderr);
+  assert.match(removed.stdout, /removed Custom\/my-tiny version 1/);
+});
+
+test("models pull downloads from a mirror (the server's modelsBaseUrl) with progress, and records the sha256 on first use", async () => {
   const served = readFileSync(chatFile);
   mirror.put("HuggingFaceTB/SmolLM2-135M-Instruct-GGUF", "main", "smollm2-135m-instruct-q8_0.gguf", served);
-  const pulled = await ingot(["pull", "SmolLM2-135M-Instruct", "--output", "json", "--data-dir", dataDir], { HF_ENDPOINT: mirror.url });
+  const pulled = await ingot(["pull", "SmolLM2-135M-Instruct", "--output", "json", "--data-dir", dataDir]);
   const record = json(pulled);
   assert.equal(record.sha256, chatSha);
   assert.equal(record.path, join(dataDir, "models", `${chatSha}.gguf`));
@@ -156,27 +185,27 @@ test("models pull downloads from a mirror (HF_ENDPOINT) with progress, and recor
 
   // Pulling again is a no-op; a changed upstream file is refused until --repin.
   const requests = mirror.requests.length;
-  assert.equal((await ingot(["pull", "SmolLM2-135M-Instruct", "--data-dir", dataDir], { HF_ENDPOINT: mirror.url })).code, 0);
+  assert.equal((await ingot(["pull", "SmolLM2-135M-Instruct", "--data-dir", dataDir])).code, 0);
   assert.equal(mirror.requests.length, requests);
   rmSync(record.path);
   mirror.put("HuggingFaceTB/SmolLM2-135M-Instruct-GGUF", "main", "smollm2-135m-instruct-q8_0.gguf", readFileSync(embedFile));
-  const changed = await ingot(["pull", "SmolLM2-135M-Instruct", "--data-dir", dataDir], { HF_ENDPOINT: mirror.url });
+  const changed = await ingot(["pull", "SmolLM2-135M-Instruct", "--data-dir", dataDir]);
   assert.equal(changed.code, 1);
   // The new file differs in size here, which is caught before its sha256 is even computed.
   assert.match(changed.stderr, new RegExp(`expected sha256 ${chatSha}, got [0-9a-f]{64}|are \\d+ bytes, but ${readFileSync(chatFile).length} were expected`));
   assert.match(changed.stderr, /trust on first use/);
-  const repinned = await ingot(["pull", "SmolLM2-135M-Instruct", "--repin", "--data-dir", dataDir], { HF_ENDPOINT: mirror.url });
+  const repinned = await ingot(["pull", "SmolLM2-135M-Instruct", "--repin", "--data-dir", dataDir]);
   assert.equal(repinned.code, 0, repinned.stderr);
 });
 
 test("models pull refuses wrong bytes against a catalog sha256, a 404, and a model without open weights", async () => {
   mirror.put("Qwen/Qwen2.5-0.5B-Instruct-GGUF", "9217f5db79a29953eb74d5343926648285ec7e67", "qwen2.5-0.5b-instruct-q8_0.gguf", readFileSync(chatFile));
-  const wrong = await ingot(["pull", "Qwen2.5-0.5B-Instruct", "--data-dir", dataDir], { HF_ENDPOINT: mirror.url });
+  const wrong = await ingot(["pull", "Qwen2.5-0.5B-Instruct", "--data-dir", dataDir]);
   assert.equal(wrong.code, 1);
   assert.match(wrong.stderr, /are \d+ bytes, but 675710816 were expected/);
-  assert.match(wrong.stderr, /\(from HF_ENDPOINT\)/);
+  assert.match(wrong.stderr, /the modelsBaseUrl option/);
 
-  const missing = await ingot(["pull", "Llama-3.2-1B-Instruct", "--data-dir", dataDir, "--base-url", mirror.url]);
+  const missing = await ingot(["pull", "Llama-3.2-1B-Instruct", "--data-dir", dataDir]);
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /answered HTTP 404/);
   assert.match(missing.stderr, /modelsBaseUrl option|Make sure the mirror serves/);

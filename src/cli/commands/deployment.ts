@@ -7,9 +7,11 @@ import { formatEta, ProgressLine, RateMeter } from "../progress.ts";
 const COMMON = `  -n, --name ACCOUNT          account name (default ingot)
   -g, --resource-group RG     resource group (default ingot)
   --subscription ID           subscription (default 00000000-0000-0000-0000-000000000000)
-  --endpoint URL              Ingot's address (default INGOT_ENDPOINT or http://127.0.0.1:8080)
-  --token TOKEN               bearer token (default INGOT_TOKEN, else the local admin's from --data-dir)
-  --data-dir DIR              data dir of the local server, for the admin token (default ./.ingot)
+  --endpoint URL              Ingot's address (default INGOT_ENDPOINT, else the server running
+                              on --data-dir, else http://127.0.0.1:8080)
+  --token TOKEN               bearer token (default INGOT_TOKEN, else one from the running server,
+                              with the local admin credential it keeps in --data-dir)
+  --data-dir DIR              data dir of the running local server (default ./.ingot)
   -o, --output json|table|tsv output format (default json)`;
 
 const HELP = `Usage: ingot deployment <create|list|show|delete> [options]

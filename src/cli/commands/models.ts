@@ -1,35 +1,36 @@
-// `ingot models list|show|add|pull|remove`: the model catalog and the weights cache of a data
-// dir. Works on --data-dir directly (no server needed); a running server sees models added
-// here at its next lookup.
-import { createHash } from "node:crypto";
-import { createReadStream, createWriteStream } from "node:fs";
-import { mkdir, rename, stat, unlink } from "node:fs/promises";
-import { basename, join, resolve } from "node:path";
-import { pipeline } from "node:stream/promises";
-import { Transform } from "node:stream";
-import { fileURLToPath } from "node:url";
+// `ingot models list|show|add|pull|remove`: the model catalog and the weights cache of the
+// running server, through its Ingot.Catalog management routes (src/http/arm/catalog.ts), so
+// the server's rules apply (e.g. no removal while deployed). Nothing is opened in the data dir.
+import { resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { Catalog } from "../../core/catalog/catalog.ts";
 import type { CatalogModel } from "../../core/catalog/catalog.ts";
-import { CAPABILITIES, usageNameFor } from "../../core/catalog/model.ts";
-import { validateCatalogModel } from "../../core/catalog/validate.ts";
-import type { Capability } from "../../core/generation/service.ts";
+import { CAPABILITIES } from "../../core/catalog/model.ts";
 import { isIngotError } from "../../core/errors.ts";
 import type { WeightsProgress } from "../../core/ports/index.ts";
-import { detectedCapabilities, inspectGguf } from "../../models/inspect.ts";
 import type { GgufSummary } from "../../models/inspect.ts";
-import { LocalModelFiles } from "../../models/model-files.ts";
+import { inspectLocalGguf, localModelEntry } from "../../models/local-gguf.ts";
+import type { FieldLabel } from "../../models/local-gguf.ts";
 import type { WeightsStatus } from "../../models/model-files.ts";
-import { SqliteModelRegistry } from "../../store/sqlite/model-registry-store.ts";
-import { SqliteStore } from "../../store/sqlite/store.ts";
+import { ArmClient, ArmError } from "../arm-client.ts";
+import { CliError } from "../errors.ts";
 import { formatEta, ProgressLine, RateMeter } from "../progress.ts";
 
-const CATALOG_DIR = fileURLToPath(new URL("../../../catalog/", import.meta.url));
+const CATALOG = "/providers/Ingot.Catalog";
+const modelPath = (m: { format: string; name: string; version: string }) =>
+  `${CATALOG}/publishers/${encodeURIComponent(m.format)}/models/${encodeURIComponent(m.name)}/versions/${encodeURIComponent(m.version)}`;
+
+const CONNECTION = `Connection (the running server):
+  --data-dir DIR             the running server's data dir (default ./.ingot): its address and
+                             the local admin credential it keeps there
+  --endpoint URL             Ingot's address (default INGOT_ENDPOINT, else the one in --data-dir)
+  --token TOKEN              bearer token (default INGOT_TOKEN, else from the server's token endpoint)
+`;
 
 const HELP = `Usage: ingot models <command> [options]
 
-The model catalog (shipped catalog/ plus models registered in the data dir) and the local
-weights cache. Works on --data-dir directly; no server needs to run.
+The model catalog (shipped catalog/ plus registered models) and the weights cache of the
+running server (ingot up), through its management API (/providers/Ingot.Catalog/...).
 
 Commands:
   list                       every model, and whether its weights are on disk
@@ -39,30 +40,33 @@ Commands:
   remove NAME                unregister a model added with 'add'
 
 Common options:
-  --data-dir DIR             data dir (default ./.ingot)
   -o, --output table|json    output format (default table)
   -h, --help                 help for a command: ingot models add --help
-`;
+${CONNECTION}`;
 
-const HELP_LIST = `Usage: ingot models list [--data-dir DIR] [--output table|json]
+const HELP_LIST = `Usage: ingot models list [--output table|json]
 
 Lists the shipped catalog and registered models. WEIGHTS says where each model's weights
 are: cached (on disk), partial (an interrupted download that resumes), not downloaded,
 not built (built-in, built on first deploy), upstream (no open weights) or missing.
-`;
 
-const HELP_SHOW = `Usage: ingot models show NAME [--format F] [--version V] [--data-dir DIR] [--output table|json]
+${CONNECTION}`;
+
+const HELP_SHOW = `Usage: ingot models show NAME [--format F] [--version V] [--output table|json]
 
 Shows one model: catalog entry, SKUs with usage names, and the state of its weights.
 --format is needed only when several publishers have a model of that name; without
 --version the default version is shown.
-`;
+
+${CONNECTION}`;
 
 const HELP_ADD = `Usage: ingot models add FILE.gguf --name N --format F [options]
 
-Registers a local GGUF as a deployable model. The file is validated (it must be a GGUF),
-its architecture and trained context are read from its metadata, embedding models are
-detected (pooling type or an encoder architecture), and its sha256 and size are recorded.
+Registers a local GGUF as a deployable model, for every account. The file is validated (it
+must be a GGUF), its architecture and trained context are read from its metadata, embedding
+models are detected (pooling type or an encoder architecture), and its sha256 and size are
+recorded. The running server does the work (PUT /providers/Ingot.Catalog/publishers/{format}/
+models/{name}/versions/{version}), so FILE must be on the server's machine.
 
 By default the file is COPIED into the data dir's models/ (named by its sha256), so the
 deployment keeps working if the original moves. With --link the file is referenced in
@@ -78,33 +82,34 @@ Options:
   --license L                license (default: general.license from the file, else "unspecified")
   --description D            free text
   --link                     reference FILE in place instead of copying it
-  --data-dir DIR             data dir (default ./.ingot)
   -o, --output table|json    output format (default table)
-`;
+${CONNECTION}`;
 
 const HELP_PULL = `Usage: ingot models pull NAME [--format F] [--version V] [options]
 
-Downloads (or builds, for built-in models) a model's weights into the data dir's cache,
-so that deploying it later starts at once. Downloads resume after an interruption and are
-verified against the catalog's sha256 (or the one recorded at the first download). A
+The running server downloads (or builds, for built-in models) a model's weights into its
+cache, so that deploying it later starts at once. Downloads resume after an interruption and
+are verified against the catalog's sha256 (or the one recorded at the first download). A
 progress bar (percent, MB/s, ETA) goes to stderr.
 
 Options:
   --format F                 publisher, when several have a model of that name
   --version V                version (default: the default version)
-  --base-url URL             download base (default: env HF_ENDPOINT, else https://huggingface.co)
   --repin                    forget the sha256 recorded at the first download (trust on first
                              use) and record the file downloaded now
-  --data-dir DIR             data dir (default ./.ingot)
   -o, --output table|json    json: print the final record on stdout
-Environment: HF_ENDPOINT (mirror base URL), HF_TOKEN (bearer token for gated repositories).
-`;
+Where weights come from is the server's setting: ingot up --models-base-url URL, else the
+server's HF_ENDPOINT, else https://huggingface.co (HF_TOKEN of the server for gated repositories).
 
-const HELP_REMOVE = `Usage: ingot models remove NAME --format F [--version V] [--data-dir DIR]
+${CONNECTION}`;
+
+const HELP_REMOVE = `Usage: ingot models remove NAME --format F [--version V]
 
 Unregisters a model added with 'ingot models add' (shipped catalog models cannot be removed).
-A copied weights file stays in the cache; delete it from models/ if you no longer need it.
-`;
+Refused while a deployment serves it: delete the deployments first. A copied weights file
+stays in the cache; delete it from models/ if you no longer need it.
+
+${CONNECTION}`;
 
 /** Where the command prints; tests pass their own. */
 export interface ModelsIo {
@@ -124,6 +129,8 @@ class Usage extends Error {}
 
 const COMMON = {
   "data-dir": { type: "string" },
+  endpoint: { type: "string" },
+  token: { type: "string" },
   output: { type: "string", short: "o" },
   format: { type: "string" },
   version: { type: "string" },
@@ -161,7 +168,7 @@ export async function modelsCommand(argv: string[], io: ModelsIo = STDIO): Promi
       return 2;
     }
     io.err(`ingot models ${sub}: ${(e as Error).message}\n`);
-    return 1;
+    return e instanceof CliError ? e.exitCode : 1;
   }
 }
 
@@ -173,50 +180,72 @@ function parse<O extends Record<string, { type: "string" | "boolean"; short?: st
   return { values: r.values as Record<string, string | boolean | undefined>, positionals: r.positionals, output };
 }
 
-interface Context {
-  catalog: Catalog;
-  registry: SqliteModelRegistry;
-  files: LocalModelFiles;
-  dataDir: string;
-  close(): void;
+/** One catalog entry as the server reports it. */
+interface Entry {
+  model: CatalogModel;
+  isDefaultVersion: boolean;
+  registered: boolean;
+  owner?: string;
+  cache: WeightsStatus;
+  pinnedSha256?: string;
 }
 
-async function open(values: Record<string, unknown>, baseUrl?: string): Promise<Context> {
-  const dataDir = resolve((values["data-dir"] as string | undefined) ?? "./.ingot");
-  await mkdir(join(dataDir, "models"), { recursive: true });
-  const store = new SqliteStore(join(dataDir, "ingot.db"));
-  const registry = new SqliteModelRegistry(store.database);
-  const catalog = new Catalog(Catalog.readDirectory(CATALOG_DIR), registry);
-  const files = new LocalModelFiles(catalog, join(dataDir, "models"), { baseUrl });
-  return { catalog, registry, files, dataDir, close: () => store.close() };
+interface Context {
+  arm: ArmClient;
+  catalog: Catalog;
+  entries: Map<CatalogModel, Entry>;
+}
+
+function client(values: Record<string, unknown>): ArmClient {
+  const s = (k: string) => (typeof values[k] === "string" ? (values[k] as string) : undefined);
+  return new ArmClient({ endpoint: s("endpoint"), token: s("token"), dataDir: s("data-dir") });
+}
+
+function toEntry(resource: { properties: Record<string, unknown> }): Entry {
+  const { registered, owner, cache, pinnedSha256, gguf: _gguf, ...model } = resource.properties;
+  return {
+    model: model as unknown as CatalogModel,
+    isDefaultVersion: (model as { isDefaultVersion?: boolean }).isDefaultVersion === true,
+    registered: registered === true,
+    ...(typeof owner === "string" ? { owner } : {}),
+    cache: cache as WeightsStatus,
+    ...(typeof pinnedSha256 === "string" ? { pinnedSha256 } : {}),
+  };
+}
+
+/** The server's catalog, with a local Catalog over it for name resolution (the same messages a deployment gets). */
+async function open(values: Record<string, unknown>): Promise<Context> {
+  const arm = client(values);
+  const { body } = await arm.call("GET", `${CATALOG}/models`);
+  const list = ((body?.value ?? []) as { properties: Record<string, unknown> }[]).map(toEntry);
+  const catalog = new Catalog(list.map((e) => e.model));
+  const byKey = new Map(list.map((e) => [`${e.model.format}\u0000${e.model.name}\u0000${e.model.version}`, e]));
+  const entries = new Map(catalog.list().map((m) => [m, byKey.get(`${m.format}\u0000${m.name}\u0000${m.version}`)!]));
+  return { arm, catalog, entries };
 }
 
 async function list(args: string[], io: ModelsIo): Promise<number> {
   const { values, output } = parse(args, {}, 0);
   if (values.help) return help(io, HELP_LIST);
   const ctx = await open(values);
-  try {
-    const rows = await Promise.all(ctx.catalog.list().map(async (m) => ({ m, status: await ctx.files.status(m), registered: ctx.catalog.isRegistered(m) })));
-    if (output === "json") {
-      io.out(JSON.stringify(rows.map((r) => summary(ctx.catalog, r.m, r.status, r.registered)), null, 2) + "\n");
-      return 0;
-    }
-    const table = [["FORMAT", "NAME", "VERSION", "CAPABILITIES", "WEIGHTS", "SIZE", "SOURCE"]];
-    for (const { m, status, registered } of rows)
-      table.push([
-        m.format,
-        m.name,
-        m.version + (ctx.catalog.isDefaultVersion(m) ? "*" : ""),
-        m.capabilities.filter((c) => c === "chatCompletion" || c === "completion" || c === "embeddings" || c === "fineTune").join(","),
-        statusLabel(status),
-        sizeLabel(m, status),
-        registered ? "registered" : "catalog",
-      ]);
-    io.out(formatTable(table) + "* default version\n");
+  const rows = ctx.catalog.list().map((m) => ({ m, e: ctx.entries.get(m)! }));
+  if (output === "json") {
+    io.out(JSON.stringify(rows.map((r) => summary(r.m, r.e)), null, 2) + "\n");
     return 0;
-  } finally {
-    ctx.close();
   }
+  const table = [["FORMAT", "NAME", "VERSION", "CAPABILITIES", "WEIGHTS", "SIZE", "SOURCE"]];
+  for (const { m, e } of rows)
+    table.push([
+      m.format,
+      m.name,
+      m.version + (e.isDefaultVersion ? "*" : ""),
+      m.capabilities.filter((c) => c === "chatCompletion" || c === "completion" || c === "embeddings" || c === "fineTune").join(","),
+      statusLabel(e.cache),
+      sizeLabel(m, e.cache),
+      e.registered ? "registered" : "catalog",
+    ]);
+  io.out(formatTable(table) + "* default version\n");
+  return 0;
 }
 
 async function show(args: string[], io: ModelsIo): Promise<number> {
@@ -225,37 +254,36 @@ async function show(args: string[], io: ModelsIo): Promise<number> {
   const name = positionals[0];
   if (!name) throw new Usage("NAME is required, e.g. ingot models show Qwen2.5-0.5B-Instruct");
   const ctx = await open(values);
-  try {
-    const m = pick(ctx.catalog, name, values.format as string | undefined, values.version as string | undefined);
-    const status = await ctx.files.status(m);
-    const record = { ...m, ...summary(ctx.catalog, m, status, ctx.catalog.isRegistered(m)) };
-    if (output === "json") {
-      io.out(JSON.stringify(record, null, 2) + "\n");
-      return 0;
-    }
-    const lines: [string, string][] = [
-      ["format", m.format],
-      ["name", m.name],
-      ["version", `${m.version}${ctx.catalog.isDefaultVersion(m) ? " (default)" : ""}; versions: ${ctx.catalog.versionsOf(m.format, m.name).join(", ")}`],
-      ["publisher", m.publisher ?? "-"],
-      ["description", m.description ?? "-"],
-      ["capabilities", m.capabilities.join(", ")],
-      ["context length", `${m.contextLength}${m.maxContextLength ? ` (trained ${m.maxContextLength})` : ""}`],
-      ["weights", m.weights],
-      ["sha256", m.sha256 ?? (ctx.registry.pinnedWeights(m.weights)?.sha256 ? `${ctx.registry.pinnedWeights(m.weights)!.sha256} (recorded at first download)` : "-")],
-      ["size", m.sizeBytes ? mb(m.sizeBytes) : "-"],
-      ["cache", statusLabel(status) + (status.state === "cached" ? ` ${status.path}` : "")],
-      ["engine", m.engine ?? (m.weights === "none" ? "upstream" : "llamacpp")],
-      ["lifecycle", m.lifecycleStatus],
-      ["license", m.license],
-      ["skus", m.skus.map((s) => `${s.name} [${s.minCapacity}..${s.maxCapacity}, default ${s.defaultCapacity}${s.step ? `, step ${s.step}` : ""}] ${s.usageName}`).join("\n                ")],
-    ];
-    io.out(lines.map(([k, v]) => `${k.padEnd(15)} ${v}`).join("\n") + "\n");
+  const m = pick(ctx.catalog, name, values.format as string | undefined, values.version as string | undefined);
+  const e = ctx.entries.get(m)!;
+  const record = { ...m, ...summary(m, e) };
+  if (output === "json") {
+    io.out(JSON.stringify(record, null, 2) + "\n");
     return 0;
-  } finally {
-    ctx.close();
   }
+  const status = e.cache;
+  const lines: [string, string][] = [
+    ["format", m.format],
+    ["name", m.name],
+    ["version", `${m.version}${e.isDefaultVersion ? " (default)" : ""}; versions: ${ctx.catalog.versionsOf(m.format, m.name).join(", ")}`],
+    ["publisher", m.publisher ?? "-"],
+    ["description", m.description ?? "-"],
+    ["capabilities", m.capabilities.join(", ")],
+    ["context length", `${m.contextLength}${m.maxContextLength ? ` (trained ${m.maxContextLength})` : ""}`],
+    ["weights", m.weights],
+    ["sha256", m.sha256 ?? (e.pinnedSha256 ? `${e.pinnedSha256} (recorded at first download)` : "-")],
+    ["size", m.sizeBytes ? mb(m.sizeBytes) : "-"],
+    ["cache", statusLabel(status) + (status.state === "cached" ? ` ${status.path}` : "")],
+    ["engine", m.engine ?? (m.weights === "none" ? "upstream" : "llamacpp")],
+    ["lifecycle", m.lifecycleStatus],
+    ["license", m.license],
+    ["skus", m.skus.map((s) => `${s.name} [${s.minCapacity}..${s.maxCapacity}, default ${s.defaultCapacity}${s.step ? `, step ${s.step}` : ""}] ${s.usageName}`).join("\n                ")],
+  ];
+  io.out(lines.map(([k, v]) => `${k.padEnd(15)} ${v}`).join("\n") + "\n");
+  return 0;
 }
+
+const CLI_LABEL: FieldLabel = (f) => ({ contextLength: "--context-length", path: "FILE" })[f as string] ?? `--${f}`;
 
 async function add(args: string[], io: ModelsIo): Promise<number> {
   const { values, positionals, output } = parse(
@@ -272,111 +300,98 @@ async function add(args: string[], io: ModelsIo): Promise<number> {
   if (!format) throw new Usage("--format is required (the publisher string, case-sensitive, e.g. Custom)");
   const version = (values.version as string | undefined) ?? "1";
   const path = resolve(file);
-  try {
-    if (!(await stat(path)).isFile()) throw new Usage(`${file} is not a file`);
-  } catch (e) {
-    if (e instanceof Usage) throw e;
-    throw new Usage(`${file} does not exist`);
-  }
-  let info: GgufSummary;
-  try {
-    info = await inspectGguf(path);
-  } catch (e) {
-    throw new Usage(`${file} is not a usable GGUF model (${(e as Error).message}). Convert it with llama.cpp's convert_hf_to_gguf.py, or pick the .gguf file of a GGUF repository.`);
-  }
-  let capabilities: Capability[] = detectedCapabilities(info);
-  if (values.capabilities !== undefined) {
-    capabilities = String(values.capabilities).split(",").map((c) => c.trim()).filter(Boolean) as Capability[];
-    const bad = capabilities.find((c) => !CAPABILITIES.includes(c));
-    if (bad || capabilities.length === 0) throw new Usage(`--capabilities: '${bad ?? ""}' is not a capability (use a comma-separated list of ${CAPABILITIES.join(", ")})`);
-  }
-  let contextLength = Math.min(info.trainedContext ?? 4096, 4096);
+  const capabilities = values.capabilities === undefined ? undefined : String(values.capabilities).split(",");
+  let contextLength: number | undefined;
   if (values["context-length"] !== undefined) {
     contextLength = Number(values["context-length"]);
     if (!Number.isSafeInteger(contextLength) || contextLength < 1) throw new Usage(`--context-length must be a positive integer, got '${values["context-length"]}'`);
-    if (info.trainedContext && contextLength > info.trainedContext)
-      throw new Usage(`--context-length ${contextLength} exceeds the ${info.trainedContext} tokens this model was trained for; use at most ${info.trainedContext}`);
+  }
+  const link = values.link === true;
+  const request = {
+    format,
+    name,
+    version,
+    path,
+    link,
+    ...(capabilities ? { capabilities } : {}),
+    ...(contextLength !== undefined ? { contextLength } : {}),
+    ...(values.license !== undefined ? { license: values.license as string } : {}),
+    ...(values.description !== undefined ? { description: values.description as string } : {}),
+  };
+  // The flags are checked here first, for messages in their terms; the server checks again.
+  let info: GgufSummary;
+  try {
+    info = await inspectLocalGguf(path, file);
+    localModelEntry(request, info, CLI_LABEL, { weights: `file:${path}`, sha256: "0".repeat(64), sizeBytes: info.sizeBytes });
+  } catch (e) {
+    if (isIngotError(e)) throw new Usage(e.message);
+    throw e;
   }
 
-  const ctx = await open(values);
+  const arm = client(values);
+  await arm.token(); // fail on a missing server before announcing work
+  io.err(`${link ? "hashing" : "copying and hashing"} ${path} (${mb(info.sizeBytes)})…\n`);
+  let body: { properties: Record<string, unknown> };
   try {
-    const ref = { format, name, version };
-    if (ctx.catalog.has(ref))
-      throw new Usage(`${format}/${name} version ${version} already exists${ctx.catalog.isRegistered(ref) ? " (registered; remove it first with ingot models remove)" : " in the shipped catalog"}. Choose another --name or --version.`);
-    const link = values.link === true;
-    io.err(`${link ? "hashing" : "copying and hashing"} ${path} (${mb(info.sizeBytes)})…\n`);
-    const { sha256, sizeBytes, stored } = link ? { ...(await hashFile(path)), stored: path } : await copyIntoCache(path, join(ctx.dataDir, "models"));
-    const raw = {
-      format,
-      name,
-      version,
-      publisher: format,
-      description: (values.description as string | undefined) ?? `${info.name ?? basename(path)} (${info.architecture}), registered from ${path} by ingot models add${link ? " (referenced in place)" : ""}.`,
-      capabilities,
-      contextLength,
-      ...(info.trainedContext ? { maxContextLength: Math.max(info.trainedContext, contextLength) } : {}),
-      weights: `file:${stored}`,
-      sha256,
-      sizeBytes,
-      skus: ["GlobalStandard", "Standard"].map((s) => ({ name: s, usageName: usageNameFor(format, name, s), minCapacity: 1, maxCapacity: 1000000, defaultCapacity: 500 })),
-      lifecycleStatus: "GenerallyAvailable",
-      license: (values.license as string | undefined) ?? info.license ?? "unspecified",
-      engine: "llamacpp",
-    };
-    let model: CatalogModel;
-    try {
-      model = validateCatalogModel(raw, "models add");
-    } catch (e) {
-      throw new Usage((e as Error).message.replace(/^models add\./, "--"));
-    }
-    ctx.registry.register(model);
-    if (output === "json") io.out(JSON.stringify(model, null, 2) + "\n");
-    else
-      io.out(
-        `registered ${format}/${name} version ${version}\n` +
-          `  architecture  ${info.architecture}${info.embeddings ? " (embeddings)" : ""}${!info.embeddings && !info.hasChatTemplate ? " (no chat template in the file: chat uses a generic format)" : ""}\n` +
-          `  capabilities  ${capabilities.join(", ")}\n` +
-          `  context       ${contextLength}${info.trainedContext ? ` (trained ${info.trainedContext})` : ""}\n` +
-          `  weights       ${stored}${link ? " (referenced in place)" : " (copied)"}\n` +
-          `  sha256        ${sha256}\n` +
-          `Deploy it: format '${format}', name '${name}', version '${version}'.\n`,
-      );
-    return 0;
-  } finally {
-    ctx.close();
+    const { format: _f, name: _n, version: _v, ...properties } = request;
+    body = (await arm.call("PUT", modelPath(request), { properties })).body;
+  } catch (e) {
+    // A name that is taken, or input the server refuses: the flags need changing (exit 2).
+    if (e instanceof ArmError && (e.status === 400 || e.code === "ModelAlreadyExists")) throw new Usage(e.detail);
+    throw e;
   }
+  const { model } = toEntry(body);
+  const gguf = body.properties.gguf as GgufSummary;
+  const stored = model.weights.slice("file:".length);
+  if (output === "json") io.out(JSON.stringify(model, null, 2) + "\n");
+  else
+    io.out(
+      `registered ${format}/${name} version ${version}\n` +
+        `  architecture  ${gguf.architecture}${gguf.embeddings ? " (embeddings)" : ""}${!gguf.embeddings && !gguf.hasChatTemplate ? " (no chat template in the file: chat uses a generic format)" : ""}\n` +
+        `  capabilities  ${model.capabilities.join(", ")}\n` +
+        `  context       ${model.contextLength}${gguf.trainedContext ? ` (trained ${gguf.trainedContext})` : ""}\n` +
+        `  weights       ${stored}${link ? " (referenced in place)" : " (copied)"}\n` +
+        `  sha256        ${model.sha256}\n` +
+        `Deploy it: format '${format}', name '${name}', version '${version}'.\n`,
+    );
+  return 0;
 }
 
 async function pull(args: string[], io: ModelsIo): Promise<number> {
-  const { values, positionals, output } = parse(args, { "base-url": { type: "string" }, repin: { type: "boolean" } }, 1);
+  const { values, positionals, output } = parse(args, { repin: { type: "boolean" } }, 1);
   if (values.help) return help(io, HELP_PULL);
   const name = positionals[0];
   if (!name) throw new Usage("NAME is required, e.g. ingot models pull SmolLM2-135M-Instruct");
-  const ctx = await open(values, values["base-url"] as string | undefined);
-  try {
-    const m = pick(ctx.catalog, name, values.format as string | undefined, values.version as string | undefined);
-    if (m.weights === "none") {
-      io.err(`ingot models pull: ${m.name} has no open weights; it can be deployed only when an upstream is configured for it.\n`);
-      return 1;
-    }
-    if (values.repin) ctx.files.forgetPin(m);
-    const bar = progressBar(io, m.name);
-    let file;
-    try {
-      file = await ctx.files.ensure(m, bar.update);
-    } catch (e) {
-      bar.end();
-      io.err(`ingot models pull: ${isIngotError(e) ? e.message : String(e)}\n`);
-      return 1;
-    }
-    bar.end();
-    const record = { format: m.format, name: m.name, version: m.version, weights: m.weights, path: file.path, sha256: file.sha256, sizeBytes: file.sizeBytes };
-    if (output === "json") io.out(JSON.stringify(record, null, 2) + "\n");
-    else io.out(`${m.format}/${m.name} version ${m.version}: ${file.path}\nsha256 ${file.sha256}\nbytes  ${file.sizeBytes}\n`);
-    return 0;
-  } finally {
-    ctx.close();
+  const ctx = await open(values);
+  const m = pick(ctx.catalog, name, values.format as string | undefined, values.version as string | undefined);
+  if (m.weights === "none") {
+    io.err(`ingot models pull: ${m.name} has no open weights; it can be deployed only when an upstream is configured for it.\n`);
+    return 1;
   }
+  const started = await ctx.arm.call("POST", `${modelPath(m)}/pull`, { repin: values.repin === true });
+  const operation = started.headers.get("azure-asyncoperation");
+  const bar = progressBar(io, m.name);
+  let op = started.body;
+  let shown = 0;
+  for (;;) {
+    const phases = (op?.properties?.phases ?? []) as WeightsProgress[];
+    // Every phase seen since the last poll, then the latest state of the current one.
+    for (let i = Math.max(0, shown - 1); i < phases.length; i++) bar.update(phases[i]);
+    shown = phases.length;
+    if (op?.status !== "InProgress") break;
+    await new Promise((r) => setTimeout(r, 200));
+    op = (await ctx.arm.call("GET", operation ? new URL(operation).pathname : `${CATALOG}/operations/${op.name}`)).body;
+  }
+  bar.end();
+  if (op.status !== "Succeeded") {
+    io.err(`ingot models pull: ${op.error?.message ?? `the pull ended ${op.status}`}\n`);
+    return 1;
+  }
+  const file = op.properties.result as { path: string; sha256: string; sizeBytes: number };
+  const record = { format: m.format, name: m.name, version: m.version, weights: m.weights, path: file.path, sha256: file.sha256, sizeBytes: file.sizeBytes };
+  if (output === "json") io.out(JSON.stringify(record, null, 2) + "\n");
+  else io.out(`${m.format}/${m.name} version ${m.version}: ${file.path}\nsha256 ${file.sha256}\nbytes  ${file.sizeBytes}\n`);
+  return 0;
 }
 
 async function remove(args: string[], io: ModelsIo): Promise<number> {
@@ -385,15 +400,15 @@ async function remove(args: string[], io: ModelsIo): Promise<number> {
   const name = positionals[0];
   if (!name) throw new Usage("NAME is required");
   const ctx = await open(values);
-  try {
-    const m = pick(ctx.catalog, name, values.format as string | undefined, values.version as string | undefined);
-    if (!ctx.catalog.isRegistered(m)) throw new Usage(`${m.format}/${m.name} is part of the shipped catalog and cannot be removed`);
-    ctx.registry.remove(m);
-    io.out(`removed ${m.format}/${m.name} version ${m.version}\n`);
-    return 0;
-  } finally {
-    ctx.close();
+  const m = pick(ctx.catalog, name, values.format as string | undefined, values.version as string | undefined);
+  if (!ctx.entries.get(m)?.registered) throw new Usage(`${m.format}/${m.name} is part of the shipped catalog and cannot be removed`);
+  const r = await ctx.arm.call("DELETE", modelPath(m));
+  if (r.status === 204) {
+    io.err(`ingot models remove: ${m.format}/${m.name} version ${m.version} was already gone\n`);
+    return 1;
   }
+  io.out(`removed ${m.format}/${m.name} version ${m.version}\n`);
+  return 0;
 }
 
 function help(io: ModelsIo, text: string): number {
@@ -416,12 +431,12 @@ function pick(catalog: Catalog, name: string, format: string | undefined, versio
   }
 }
 
-function summary(catalog: Catalog, m: CatalogModel, status: WeightsStatus, registered: boolean) {
+function summary(m: CatalogModel, e: Entry) {
   return {
     format: m.format,
     name: m.name,
     version: m.version,
-    isDefaultVersion: catalog.isDefaultVersion(m),
+    isDefaultVersion: e.isDefaultVersion,
     capabilities: m.capabilities,
     contextLength: m.contextLength,
     weights: m.weights,
@@ -429,8 +444,8 @@ function summary(catalog: Catalog, m: CatalogModel, status: WeightsStatus, regis
     sizeBytes: m.sizeBytes ?? null,
     lifecycleStatus: m.lifecycleStatus,
     license: m.license,
-    registered,
-    cache: status,
+    registered: e.registered,
+    cache: e.cache,
   };
 }
 
@@ -479,40 +494,4 @@ function progressBar(io: ModelsIo, label: string) {
     line.update({ label: `${p.phase.padEnd(11)} ${label}`, fraction: p.totalBytes ? p.bytes / p.totalBytes : undefined, detail: detail.join("  "), key: p.phase });
   };
   return { update, end: () => line.end() };
-}
-
-async function hashFile(path: string): Promise<{ sha256: string; sizeBytes: number }> {
-  const hash = createHash("sha256");
-  let sizeBytes = 0;
-  for await (const chunk of createReadStream(path, { highWaterMark: 8 << 20 })) {
-    hash.update(chunk as Buffer);
-    sizeBytes += (chunk as Buffer).length;
-  }
-  return { sha256: hash.digest("hex"), sizeBytes };
-}
-
-/** Copies into `<dir>/<sha256>.gguf` (hashing on the way, under a temp name); an identical file already there is kept. */
-async function copyIntoCache(path: string, dir: string): Promise<{ sha256: string; sizeBytes: number; stored: string }> {
-  const tmp = join(dir, `.add-${process.pid}-${Date.now()}.tmp`);
-  const hash = createHash("sha256");
-  let sizeBytes = 0;
-  const tap = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      hash.update(chunk);
-      sizeBytes += chunk.length;
-      cb(null, chunk);
-    },
-  });
-  try {
-    await pipeline(createReadStream(path, { highWaterMark: 8 << 20 }), tap, createWriteStream(tmp));
-    const sha256 = hash.digest("hex");
-    const stored = join(dir, `${sha256}.gguf`);
-    const existing = await stat(stored).catch(() => undefined);
-    if (existing?.size === sizeBytes) await unlink(tmp);
-    else await rename(tmp, stored);
-    return { sha256, sizeBytes, stored };
-  } catch (e) {
-    await unlink(tmp).catch(() => {});
-    throw e;
-  }
 }

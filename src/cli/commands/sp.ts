@@ -1,10 +1,15 @@
-// `ingot sp`: service principals, as `az ad sp create-for-rbac` makes them. Works on the data
-// dir directly (no server needed); the server sees new principals at once (same database).
+// `ingot sp`: service principals, as `az ad sp create-for-rbac` makes them. Works on an
+// existing data dir's database directly (Ingot has no directory API, Microsoft Graph, yet);
+// the server sees new principals at once (same database). A data dir without one is an error.
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { isIngotError } from "../../core/errors.ts";
-import { DEFAULT_SUBSCRIPTION_ID } from "../../core/identity/service.ts";
+import { DEFAULT_SUBSCRIPTION_ID, IdentityService } from "../../core/identity/service.ts";
 import { ROLE_NAMES } from "../../core/identity/roles.ts";
-import { openIdentity } from "./token.ts";
+import { SqliteIdentityStore } from "../../store/sqlite/identity-store.ts";
+import { SqliteStore } from "../../store/sqlite/store.ts";
+import { CliError } from "../errors.ts";
 import { UsageError } from "./up.ts";
 
 const HELP = `Usage: ingot sp <create|list|delete> [options]
@@ -33,6 +38,20 @@ Options for create:
 Common:
   --data-dir DIR         the server's data dir (default ./.ingot)
 `;
+
+/**
+ * The identity service over an existing data dir's database (for `ingot sp`, which has no API
+ * yet); close() when done. A data dir without a database is an error: nothing is created.
+ */
+export function openIdentity(dataDir: string): { identity: IdentityService; close(): void } {
+  const db = join(dataDir, "ingot.db");
+  if (!existsSync(db))
+    throw new CliError(`No Ingot data in '${dataDir}' (no ingot.db). Pass the --data-dir of your server, or start one with 'ingot up --data-dir ${dataDir}'.`);
+  const store = new SqliteStore(db);
+  const identity = new IdentityService(new SqliteIdentityStore(store.database));
+  identity.ensureDefaults();
+  return { identity, close: () => store.close() };
+}
 
 export async function spCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
