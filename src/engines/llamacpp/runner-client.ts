@@ -79,6 +79,9 @@ export class RunnerClient {
         if (Array.isArray(m)) for (const one of m) receive(one);
         else receive(m);
       });
+      // A message sent while the runner is dying fails with EPIPE, emitted here; unhandled it
+      // would crash the server. The 'exit' handler below already fails what was in flight.
+      child.on("error", () => {});
       child.on("exit", (code, signal) => {
         this.#child = undefined;
         const death = errors.internal(
