@@ -1,34 +1,43 @@
-// Compact JWS (RS256) with node:crypto only: enough for the tokens Ingot issues and verifies.
-import { createHash, createPublicKey, sign, verify } from "node:crypto";
+// The JWTs Ingot issues and verifies (RS256), through fast-jwt: parsing, signing and signature
+// checks are the library's; the claim rules (audience, expiry against the service's clock, who
+// the token names) stay with the identity service, which words their errors as ARM does.
+//
+// fast-jwt rather than jose: jose signs and verifies only asynchronously (WebCrypto), and
+// issuing and checking a token is synchronous throughout Ingot (bearer authentication, the
+// token endpoint, the CLI and ~40 test call sites); fast-jwt's signer and verifier are
+// synchronous on node:crypto.
+import { createHash, createPublicKey } from "node:crypto";
 import type { KeyObject } from "node:crypto";
+import { createDecoder, createSigner, createVerifier } from "fast-jwt";
 
 export type JwtHeader = { alg: string; typ?: string; kid?: string; x5t?: string } & Record<string, unknown>;
 export type JwtPayload = Record<string, unknown>;
 
-export const b64url = (data: Buffer | string): string => Buffer.from(data).toString("base64url");
+const b64url = (data: Buffer | string): string => Buffer.from(data).toString("base64url");
+const pem = (key: KeyObject | string, type: "pkcs8" | "spki"): string =>
+  typeof key === "string" ? key : (key.export({ type, format: "pem" }) as string);
+
+const decoder = createDecoder({ complete: true });
+const verifiers = new Map<string, (token: string) => unknown>();
 
 export function signJwt(header: JwtHeader, payload: JwtPayload, privateKey: KeyObject | string): string {
-  const input = `${b64url(JSON.stringify(header))}.${b64url(JSON.stringify(payload))}`;
-  const signature = sign("sha256", Buffer.from(input), privateKey);
-  return `${input}.${b64url(signature)}`;
+  const { alg, kid, ...rest } = header;
+  const sign = createSigner({ key: pem(privateKey, "pkcs8"), algorithm: alg as "RS256", ...(kid ? { kid } : {}), header: { alg, ...rest } });
+  // The caller's iat (from its clock) is kept; the library adds one only where it is missing.
+  return sign(payload);
 }
 
 export interface DecodedJwt {
   header: JwtHeader;
   payload: JwtPayload;
-  signingInput: string;
-  signature: Buffer;
 }
 
-/** Splits and parses a compact JWS; undefined when it is not one. Does not check the signature. */
+/** Parses a compact JWS; undefined when it is not one. Does not check the signature. */
 export function decodeJwt(token: string): DecodedJwt | undefined {
-  const parts = token.split(".");
-  if (parts.length !== 3 || parts.some((p) => !/^[A-Za-z0-9_-]*$/.test(p)) || !parts[0] || !parts[1]) return undefined;
   try {
-    const header = JSON.parse(Buffer.from(parts[0], "base64url").toString("utf8")) as unknown;
-    const payload = JSON.parse(Buffer.from(parts[1], "base64url").toString("utf8")) as unknown;
-    if (!isObject(header) || !isObject(payload) || typeof header.alg !== "string") return undefined;
-    return { header: header as JwtHeader, payload, signingInput: `${parts[0]}.${parts[1]}`, signature: Buffer.from(parts[2], "base64url") };
+    const { header, payload } = decoder(token) as { header: JwtHeader; payload: JwtPayload };
+    if (typeof header.alg !== "string" || !token.split(".")[2]) return undefined;
+    return { header, payload };
   } catch {
     return undefined;
   }
@@ -39,10 +48,17 @@ export function looksLikeJwt(token: string): boolean {
   return decodeJwt(token) !== undefined;
 }
 
-export function verifyRs256(decoded: DecodedJwt, publicKey: KeyObject | string): boolean {
-  if (decoded.header.alg !== "RS256") return false;
+/** True when `token` is RS256 and its signature verifies with `publicKey` (claims are not checked here). */
+export function verifyRs256(token: string, publicKey: KeyObject | string): boolean {
+  const key = pem(publicKey, "spki");
+  let verify = verifiers.get(key);
+  if (!verify) {
+    verify = createVerifier({ key, algorithms: ["RS256"], ignoreExpiration: true, ignoreNotBefore: true, cache: false }) as (token: string) => unknown;
+    verifiers.set(key, verify);
+  }
   try {
-    return verify("sha256", Buffer.from(decoded.signingInput), publicKey, decoded.signature);
+    verify(token);
+    return true;
   } catch {
     return false;
   }
@@ -53,8 +69,4 @@ export function rsaThumbprint(key: KeyObject | string): string {
   const pub = typeof key !== "string" && key.type === "public" ? key : createPublicKey(key);
   const jwk = pub.export({ format: "jwk" }) as { e: string; n: string };
   return b64url(createHash("sha256").update(JSON.stringify({ e: jwk.e, kty: "RSA", n: jwk.n })).digest());
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === "object" && v !== null && !Array.isArray(v);
 }

@@ -2,6 +2,12 @@
 // (no openssl binary, no dependency): `ingot up --tls self-signed` and the test fixtures.
 // The certificate is its own trust anchor (CA:true), so clients trust it with `ca: cert`
 // or NODE_EXTRA_CA_CERTS.
+//
+// Kept rather than replaced by @peculiar/x509 2.2.0 (what `selfsigned` 5 builds on), measured
+// in issue 12: it brings 14 @peculiar packages plus tsyringe, asn1js and pvtsutils (~4.7 MB), is async only, and fails at import without a
+// process-wide Reflect polyfill ("tsyringe requires a reflect polyfill"), all for one
+// certificate made at `ingot up --tls self-signed`. Its output is checked by node's own
+// X509Certificate parser and a TLS handshake (test/unit/x509.test.ts).
 import { createHash, generateKeyPairSync, randomBytes, sign } from "node:crypto";
 import type { KeyObject } from "node:crypto";
 import { isIPv4, isIPv6 } from "node:net";

@@ -157,7 +157,7 @@ export class IdentityService {
     if (decoded.header.alg !== "RS256") throw armAuthErrors.invalidToken(`Its signing algorithm '${String(decoded.header.alg)}' is not RS256.`);
     if (decoded.header.kid !== undefined && decoded.header.kid !== key.kid)
       throw armAuthErrors.invalidToken("It was not signed by this Ingot (unknown key id): get a new token from this Ingot.");
-    if (!verifyRs256(decoded, key.publicKey))
+    if (!verifyRs256(token, key.publicKey))
       throw armAuthErrors.invalidToken("Its signature does not verify against this Ingot's signing key: the token was altered, or issued by another Ingot.");
     const c = decoded.payload;
     const aud = typeof c.aud === "string" ? c.aud : String(c.aud);

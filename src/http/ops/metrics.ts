@@ -1,22 +1,40 @@
 // Ingot's Prometheus metrics: requests, latency, time to first token, tokens, queue depth.
 import type { UsageSink } from "../../core/ports/index.ts";
 import type { Engine } from "../../core/ports/index.ts";
-import { Counter, Gauge, Histogram, Registry } from "../../lib/metrics.ts";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
 
 const SECONDS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120];
 
+/** The metrics registry and its text exposition (Prometheus format 0.0.4). */
+export class MetricsRegistry extends Registry {
+  text(): Promise<string> {
+    return this.metrics();
+  }
+}
+
 export class IngotMetrics implements UsageSink {
-  readonly registry = new Registry();
-  readonly requests = this.registry.add(new Counter("ingot_http_requests_total", "HTTP requests by route and status."));
-  readonly latency = this.registry.add(new Histogram("ingot_http_request_duration_seconds", "HTTP request duration (to the last byte for streams).", SECONDS));
-  readonly ttft = this.registry.add(new Histogram("ingot_time_to_first_token_seconds", "Time from request to first generated token.", SECONDS));
-  readonly tokens = this.registry.add(new Counter("ingot_tokens_total", "Tokens processed, by deployment and kind (prompt, completion, cached)."));
+  readonly registry = new MetricsRegistry();
+  readonly requests = new Counter({ name: "ingot_http_requests_total", help: "HTTP requests by route and status.", labelNames: ["method", "route", "status"], registers: [this.registry] });
+  readonly latency = new Histogram({ name: "ingot_http_request_duration_seconds", help: "HTTP request duration (to the last byte for streams).", labelNames: ["route"], buckets: SECONDS, registers: [this.registry] });
+  readonly ttft = new Histogram({ name: "ingot_time_to_first_token_seconds", help: "Time from request to first generated token.", labelNames: ["deployment", "account"], buckets: SECONDS, registers: [this.registry] });
+  readonly tokens = new Counter({ name: "ingot_tokens_total", help: "Tokens processed, by deployment and kind (prompt, completion, cached).", labelNames: ["deployment", "account", "kind"], registers: [this.registry] });
 
   constructor(engine: Engine) {
-    const perModel = (pick: (s: ReturnType<Engine["status"]>[number]) => number) => () => engine.status().map((s) => ({ labels: { model: s.key }, value: pick(s) }));
-    this.registry.add(new Gauge("ingot_queue_depth", "Requests waiting for a free sequence, per loaded model.", perModel((s) => s.queuedRequests)));
-    this.registry.add(new Gauge("ingot_active_sequences", "Sequences generating now, per loaded model.", perModel((s) => s.activeSequences)));
-    this.registry.add(new Gauge("ingot_runner_up", "1 when the model's runner is loaded and ready.", perModel((s) => (s.state === "ready" ? 1 : 0))));
+    // Gauges read the engine when scraped: only the models loaded now have a series.
+    const perModel = (name: string, help: string, pick: (s: ReturnType<Engine["status"]>[number]) => number) =>
+      new Gauge({
+        name,
+        help,
+        labelNames: ["model"],
+        registers: [this.registry],
+        collect() {
+          this.reset();
+          for (const s of engine.status()) this.set({ model: s.key }, pick(s));
+        },
+      });
+    perModel("ingot_queue_depth", "Requests waiting for a free sequence, per loaded model.", (s) => s.queuedRequests);
+    perModel("ingot_active_sequences", "Sequences generating now, per loaded model.", (s) => s.activeSequences);
+    perModel("ingot_runner_up", "1 when the model's runner is loaded and ready.", (s) => (s.state === "ready" ? 1 : 0));
   }
 
   record(entry: Parameters<UsageSink["record"]>[0]): void {
