@@ -19,10 +19,8 @@ import { registerModelInferenceRoutes } from "./inference/routes.ts";
 import { registerOpenAIRoutes } from "./openai/routes.ts";
 import { registerOpsRoutes, registerPrivateOpsRoutes } from "./ops/routes.ts";
 import { registerArmRoutes } from "./arm/routes.ts";
-import { registerCatalogRoutes } from "./arm/catalog.ts";
 import { registerFineTuningRoutes } from "./openai/fine-tuning.ts";
 import { registerPortalRoutes } from "./portal.ts";
-import { registerPortalSignInRoutes } from "./portal-signin.ts";
 import { isPublicRoute } from "./public-routes.ts";
 import { logRedaction } from "./redact.ts";
 
@@ -136,10 +134,8 @@ export function buildServer(ctx: AppContext, logger: FastifyServerOptions["logge
   registerOpsRoutes(app, ctx);
   registerIdentityRoutes(app, ctx.identity);
   registerArmRoutes(app, ctx);
-  registerCatalogRoutes(app, ctx);
   registerFineTuningRoutes(app, ctx);
   registerPortalRoutes(app);
-  registerPortalSignInRoutes(app, ctx.identity, ctx.signInCodes);
   return app;
 }
 
@@ -182,12 +178,13 @@ function limitBodyTime(request: FastifyRequest, reply: FastifyReply, timeouts: R
     };
     socket.setTimeout(timeouts.uploadStallMs);
     socket.on("timeout", onStall);
-    const done = () => {
-      socket.setTimeout(0);
+    // Once the body is in, the stall limit ends; after the response, Node's keep-alive timer owns
+    // the socket's timeout and must not be cleared.
+    raw.once("end", () => {
+      if (!reply.raw.writableFinished) socket.setTimeout(0);
       socket.off("timeout", onStall);
-    };
-    raw.once("end", done);
-    reply.raw.once("close", done);
+    });
+    reply.raw.once("close", () => socket.off("timeout", onStall));
     return;
   }
   const timer = setTimeout(() => {

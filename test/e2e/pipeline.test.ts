@@ -326,6 +326,7 @@ describe("timeouts", { timeout: 60_000 }, () => {
     const steady = await rawExchange([head(total), partHead, ...lines, tail], 250, 15_000);
     assert.equal(statusOf(steady.data), 200, steady.data.slice(0, 400));
     t.diagnostic(`steady upload: answered and closed after ${steady.closedAfterMs} ms`);
+    assert.ok(steady.closed && steady.closedAfterMs < 8000, `the idle connection after the upload closed at the keep-alive timeout (${steady.closedAfterMs} ms)`);
 
     // Stalled: the file part starts, then nothing.
     const tmp = join(dataDir, "blobs", "files", ".tmp");
