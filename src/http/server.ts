@@ -19,8 +19,10 @@ import { registerModelInferenceRoutes } from "./inference/routes.ts";
 import { registerOpenAIRoutes } from "./openai/routes.ts";
 import { registerOpsRoutes, registerPrivateOpsRoutes } from "./ops/routes.ts";
 import { registerArmRoutes } from "./arm/routes.ts";
+import { registerCatalogRoutes } from "./arm/catalog.ts";
 import { registerFineTuningRoutes } from "./openai/fine-tuning.ts";
 import { registerPortalRoutes } from "./portal.ts";
+import { registerPortalSignInRoutes } from "./portal-signin.ts";
 import { isPublicRoute } from "./public-routes.ts";
 import { logRedaction } from "./redact.ts";
 
@@ -134,8 +136,10 @@ export function buildServer(ctx: AppContext, logger: FastifyServerOptions["logge
   registerOpsRoutes(app, ctx);
   registerIdentityRoutes(app, ctx.identity);
   registerArmRoutes(app, ctx);
+  registerCatalogRoutes(app, ctx);
   registerFineTuningRoutes(app, ctx);
   registerPortalRoutes(app);
+  registerPortalSignInRoutes(app, ctx.identity, ctx.signInCodes);
   return app;
 }
 
