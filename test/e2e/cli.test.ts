@@ -4,7 +4,7 @@
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -69,6 +69,23 @@ test("ingot up serves, prints the generated key, and drains streams on SIGTERM",
   assert.equal(chat.status, 200);
   assert.equal((await fetch(`${url}/openai/v1/models`, { headers: { "api-key": KEY } })).status, 401, "another key is refused");
 
+  // The running server left its address and the local admin credential for the CLI: only --data-dir is needed.
+  const credentialFile = join(dataDir, "local-admin.json");
+  assert.equal(statSync(credentialFile).mode & 0o777, 0o600);
+  const token = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+    const c = spawn(process.execPath, [BIN, "token", "--data-dir", dataDir]);
+    let stdout = "";
+    let stderr = "";
+    c.stdout.on("data", (d) => (stdout += d));
+    c.stderr.on("data", (d) => (stderr += d));
+    c.on("close", (status) => resolve({ status, stdout, stderr }));
+  });
+  assert.equal(token.status, 0, token.stderr);
+  const accounts = await fetch(`${url}/subscriptions/00000000-0000-0000-0000-000000000000/providers/Microsoft.CognitiveServices/accounts?api-version=2024-10-01`, {
+    headers: { authorization: `Bearer ${token.stdout.trim()}` },
+  });
+  assert.equal(accounts.status, 200, "the server accepts the CLI's token");
+
   const stream = await fetch(`${url}/openai/v1/chat/completions`, {
     method: "POST",
     headers: { "content-type": "application/json", "api-key": key },
@@ -89,4 +106,5 @@ test("ingot up serves, prints the generated key, and drains streams on SIGTERM",
   assert.doesNotMatch(text, /"error"/);
   assert.match(text, /data: \[DONE\]\n\n$/);
   assert.equal(await exited, 0);
+  assert.equal(existsSync(credentialFile), false, "the credential goes with the server");
 });
