@@ -70,7 +70,8 @@ export function buildServer(ctx: AppContext, logger: FastifyServerOptions["logge
     routerOptions: { caseSensitive: false, maxParamLength: MAX_PARAM_LENGTH },
     bodyLimit: ctx.settings.bodyLimit,
     genReqId: () => randomUUID(),
-    return503OnClosing: true,
+    // Fastify's own 503 while closing is not Azure-shaped: the pipeline answers it (below).
+    return503OnClosing: false,
     // Malformed URLs (bad percent-encoding, over-long segments) answer in the surface's shape too.
     frameworkErrors: (error, request, reply) => sendError(request, reply, toIngotError(error), surfaceForPath(request.raw.url)),
     clientErrorHandler: clientError,
@@ -79,6 +80,10 @@ export function buildServer(ctx: AppContext, logger: FastifyServerOptions["logge
   ROUTES.set(app, routes);
   app.addHook("onRoute", (route) => {
     for (const method of [route.method].flat()) routes.push({ method, url: route.url, surface: route.config?.surface });
+  });
+  let closing = false;
+  app.addHook("preClose", async () => {
+    closing = true;
   });
   app.decorateRequest("account", "");
   app.decorateRequest("principal", undefined);
@@ -103,6 +108,10 @@ export function buildServer(ctx: AppContext, logger: FastifyServerOptions["logge
       ctx.metrics.latency.observe({ route }, seconds);
     });
     limitBodyTime(request, reply, timeouts);
+    if (closing) {
+      reply.header("connection", "close");
+      throw new IngotError("unavailable", "ServiceUnavailable", "Ingot is shutting down. Retry the request against another instance, or once it has restarted.", { retryAfterMs: 1000 });
+    }
     if (request.is404 || isPublicRoute(request.method, request.routeOptions.url)) return;
     const surface = request.routeOptions.config?.surface;
     if (surface === "openai" || surface === "inference") authenticate(ctx.accounts, request, ctx.identity);
