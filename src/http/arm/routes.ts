@@ -11,6 +11,7 @@ import type { AccountRecord, OperationRecord } from "../../core/ports/index.ts";
 import type { AppContext } from "../context.ts";
 import { managementPrincipal } from "../identity/bearer.ts";
 import { checkArmApiVersion, checkMonitorApiVersion } from "./api-versions.ts";
+import { checkArmBody } from "./body-rules.ts";
 import { accountBody, accountId, deploymentBody, metricsBody, modelBody, operationBody, projectBody, PROVIDER, usageBody } from "./shapes.ts";
 
 type Params = Record<string, string>;
@@ -70,6 +71,7 @@ function armRoutes(app: FastifyInstance, ctx: AppContext): void {
         const body = request.body === undefined || request.body === null ? undefined : request.body;
         if (body !== undefined && (typeof body !== "object" || Array.isArray(body)))
           throw errors.armInvalid("InvalidRequestContent", "The request content was invalid and could not be deserialized: send a JSON object.");
+        checkArmBody(body as Body);
         return handler({ principal, params: request.params as Params, query, body: body as Body, request, reply });
       },
     });
