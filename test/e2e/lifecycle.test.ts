@@ -8,8 +8,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import type { CognitiveServicesManagementClient } from "@azure/arm-cognitiveservices";
+import { toFile } from "openai";
 import type { CatalogModelInput } from "../../src/core/catalog/catalog.ts";
 import { buildModel } from "../../src/models/builtin/builder.ts";
+import { FACTS, line } from "../fixtures/codename-facts.ts";
 import { armSdkClient, POLL, RG } from "./arm-sdk-client.ts";
 import { json, startServer } from "./harness.ts";
 import type { TestServer } from "./harness.ts";
@@ -139,8 +141,8 @@ test("deployment names are case-insensitive: PUT RACE then race is one deploymen
   assert.equal((await arm("GET", `${ACCOUNT}/deployments/RACE`)).status, 404);
 });
 
-test("a runner that does not load within the load timeout fails its deployment with the reason", T, async () => {
-  const slow = await startServer({ loadTimeoutMs: 1, reconcilerTiming: { retryDelayMs: 60_000 } });
+test("timeouts: a runner load fails its deployment, a dataset inspection fails its job, each with the reason", T, async () => {
+  const slow = await startServer({ loadTimeoutMs: 1, datasetInspectionTimeoutMs: 1, reconcilerTiming: { retryDelayMs: 60_000 } });
   try {
     const t = slow.ingot.identity.adminToken("management");
     const res = await fetch(`${slow.url}${ACCOUNT}/deployments/tiny-chat?api-version=2024-10-01`, { headers: { authorization: `Bearer ${t}` } });
@@ -149,6 +151,16 @@ test("a runner that does not load within the load timeout fails its deployment w
     assert.match(d.properties.provisioningDetails.error, /did not finish loading .* within 0\.001 s/);
     // Failed deployments do not make the instance unready.
     assert.equal((await fetch(`${slow.url}/readyz`)).status, 200);
+
+    const client = slow.v1();
+    const file = await client.files.create({ file: await toFile(Buffer.from(FACTS.slice(0, 10).map((f) => line(f.question, f.answer)).join("\n") + "\n"), "facts.jsonl"), purpose: "fine-tune" });
+    await client.files.waitForProcessing(file.id, { pollInterval: 100 });
+    const created = await client.fineTuning.jobs.create({ model: "tiny-chat", training_file: file.id });
+    const job = await until("the job to fail", async () => {
+      const j = await client.fineTuning.jobs.retrieve(created.id);
+      return j.status === "failed" ? j : undefined;
+    });
+    assert.match(job.error?.message ?? "", /took longer than 0\.001 s and was stopped/);
   } finally {
     await slow.stop();
   }
