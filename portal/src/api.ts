@@ -257,6 +257,10 @@ export async function listDataDeployments(s: Session): Promise<DataDeployment[]>
   return (await call(`/openai/deployments?api-version=${DEPLOYMENTS_API_VERSION}`, { headers: dataHeaders(s) })).data;
 }
 
+export function getDataDeployment(s: Session, name: string): Promise<DataDeployment> {
+  return call(`/openai/deployments/${encodeURIComponent(name)}?api-version=${DEPLOYMENTS_API_VERSION}`, { headers: dataHeaders(s) });
+}
+
 /** The data plane's model list for the project (OpenAI v1 shape with Azure's fields). */
 export interface DataModelInfo {
   id: string;

@@ -2,7 +2,7 @@
 // (GET /openai/deployments?api-version=2022-12-01): each deployment's model and state, its
 // endpoints and code, and the key in use. Creating, editing and deleting need ARM (a token).
 import { useState } from "react";
-import { listDataDeployments, mask } from "../api.ts";
+import { getDataDeployment, listDataDeployments, mask } from "../api.ts";
 import type { DataDeployment } from "../api.ts";
 import { EndpointsTable, endpointsFor, Snippets } from "../components/Snippets.tsx";
 import type { DeploymentKind } from "../components/Snippets.tsx";
@@ -95,8 +95,7 @@ export function KeyDeploymentList() {
 
 export function KeyDeploymentDetail({ name }: { name: string }) {
   const { session } = useSession();
-  const { value, error } = usePoll(() => listDataDeployments(session), 4000, [session]);
-  const d = value?.find((x) => x.id === name);
+  const { value: d, error } = usePoll(() => getDataDeployment(session, name), 4000, [session, name]);
   const [shown, setShown] = useState(false);
   const kind = d ? kindOf(d) : "chat";
   return (
@@ -115,8 +114,7 @@ export function KeyDeploymentDetail({ name }: { name: string }) {
         ) : null}
       </div>
       <ErrorBox error={error} />
-      {!value && !error ? <ProgressBar value={null} label="Loading the deployment…" /> : null}
-      {value && !d ? <ErrorBox error={{ code: "DeploymentNotFound", message: `This account has no deployment '${name}'. Pick one on the Deployments page.` }} /> : null}
+      {!d && !error ? <ProgressBar value={null} label="Loading the deployment…" /> : null}
       {d ? (
         <>
           <div className="grid2">
