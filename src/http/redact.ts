@@ -61,9 +61,12 @@ function serializeRequest(request: FastifyRequest): Record<string, unknown> {
 }
 
 /** pino's error serializer, with secrets scrubbed from the text and raw request bytes dropped. */
-function serializeError(err: unknown): { [key: string]: unknown; type: string; message: string; stack: string } {
-  if (!(err instanceof Error)) return { type: typeof err, message: redactText(String(err)), stack: "" };
-  const out: { [key: string]: unknown; type: string; message: string; stack: string } = { type: err.name, message: redactText(err.message), stack: err.stack ? redactText(err.stack) : "" };
+type SerializedError = { [key: string]: unknown; type: string; message: string; stack: string };
+function serializeError(err: unknown): SerializedError {
+  // Callers also log `{ err: e.message }`: a string, which may quote a URL with a SAS signature.
+  if (typeof err === "string") return redactText(err) as unknown as SerializedError;
+  if (!(err instanceof Error)) return err as SerializedError;
+  const out: SerializedError = { type: err.name, message: redactText(err.message), stack: err.stack ? redactText(err.stack) : "" };
   for (const [k, v] of Object.entries(err)) {
     if (k === "rawPacket" || k === "headers" || k === "request" || k === "config") continue;
     out[k] = typeof v === "string" ? redactText(v) : v;

@@ -101,3 +101,12 @@ test("--metrics-address: HOST:PORT, [v6]:PORT or off", { timeout: 5000 }, () => 
   assert.throws(() => parseMetricsAddress("9464"), UsageError);
   assert.throws(() => parseMetricsAddress("host:99999"), UsageError);
 });
+
+test("the log's error serializer scrubs Error objects and error strings alike", { timeout: 5000 }, async () => {
+  const { logRedaction } = await import("../../src/http/redact.ts");
+  const e = Object.assign(new Error("import of https://x.blob.core.windows.net/c/f.jsonl?sv=1&sig=SECRETSIG failed"), { rawPacket: Buffer.from("api-key: RAWSECRET") });
+  const out = JSON.stringify(logRedaction.serializers.err(e));
+  assert.ok(!out.includes("SECRETSIG") && !out.includes("RAWSECRET"), out);
+  assert.ok(!String(logRedaction.serializers.err("fetch https://h/x?sig=SECRETSIG: 403")).includes("SECRETSIG"));
+  assert.deepEqual(logRedaction.serializers.err({ code: 1 } as unknown as Error), { code: 1 });
+});
