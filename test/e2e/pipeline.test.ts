@@ -94,8 +94,9 @@ before(async () => {
   port = Number(new URL(url).port);
 });
 
+let closed = false;
 after(async () => {
-  await ingot?.close();
+  if (!closed) await ingot?.close();
   busy?.close();
   rmSync(dataDir, { recursive: true, force: true });
 });
@@ -371,5 +372,35 @@ describe("data dir permissions", { timeout: 30_000 }, () => {
     assert.ok(logLines.some((l) => l.includes("readable by others") && l.includes("755")), "the tightening is logged");
     for (const f of ["ingot.db", "ingot.db-wal", "ingot.db-shm"]) if (existsSync(join(dataDir, f))) assert.equal(mode(join(dataDir, f)), 0o600, f);
     assert.ok(existsSync(join(dataDir, "ingot.db")));
+  });
+});
+
+// Last: it closes the server.
+describe("shutdown", { timeout: 60_000 }, () => {
+  test("a request that arrives while the server closes gets an Azure-shaped 503; the stream in flight finishes", async () => {
+    const socket = net.connect(port, "127.0.0.1");
+    let data = "";
+    socket.on("data", (d) => (data += d.toString("latin1")));
+    await new Promise<void>((r) => socket.once("connect", () => r()));
+    const body = JSON.stringify({ model: "tiny-chat", messages: [{ role: "user", content: "Count to fifty." }], max_tokens: 60, stream: true });
+    socket.write(`POST /openai/v1/chat/completions HTTP/1.1\r\nHost: x\r\napi-key: ${API_KEY}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    const until = async (what: () => boolean, label: string) => {
+      const deadline = Date.now() + 30_000;
+      while (!what()) {
+        assert.ok(Date.now() < deadline, `timed out waiting for ${label}: ${data.slice(0, 300)}`);
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    };
+    await until(() => data.includes("data: "), "the stream to start");
+    closed = true;
+    const closing = ingot.close();
+    await new Promise((r) => setTimeout(r, 100)); // preClose has run: the server is draining
+    socket.write(`GET /openai/v1/models HTTP/1.1\r\nHost: x\r\napi-key: ${API_KEY}\r\n\r\n`);
+    await until(() => /HTTP\/1\.1 503/.test(data), "the 503");
+    const second = data.slice(data.indexOf("HTTP/1.1 503"));
+    assertShape("openai", bodyOf(second), "503 while closing");
+    assert.match(data, /data: \[DONE\]/, "the stream in flight finished");
+    socket.destroy();
+    await closing;
   });
 });
