@@ -20,11 +20,13 @@ import { registerOpenAIRoutes } from "./openai/routes.ts";
 import { registerOpsRoutes, registerPrivateOpsRoutes } from "./ops/routes.ts";
 import { registerArmRoutes } from "./arm/routes.ts";
 import { registerCatalogRoutes } from "./arm/catalog.ts";
+import { registerPrincipalRoutes } from "./arm/principals.ts";
 import { registerFineTuningRoutes } from "./openai/fine-tuning.ts";
 import { registerPortalRoutes } from "./portal.ts";
 import { registerPortalSignInRoutes } from "./portal-signin.ts";
 import { isPublicRoute } from "./public-routes.ts";
 import { logRedaction } from "./redact.ts";
+import { registerTracing } from "./tracing.ts";
 
 /** Connection limits. Responses are never cut: generations and streams take as long as they take. */
 export interface ServerTimeouts {
@@ -97,6 +99,8 @@ export function buildServer(ctx: AppContext, logger: FastifyServerOptions["logge
     json(request, body as string, done);
   });
 
+  // First, so that the request's span is current through the pipeline and the handler.
+  if (ctx.tracing) registerTracing(app, ctx.tracing);
   app.addHook("onRequest", async (request, reply) => {
     reply.header("apim-request-id", request.id);
     reply.header("x-request-id", request.id);
@@ -146,6 +150,7 @@ export function buildServer(ctx: AppContext, logger: FastifyServerOptions["logge
   registerIdentityRoutes(app, ctx.identity);
   registerArmRoutes(app, ctx);
   registerCatalogRoutes(app, ctx);
+  registerPrincipalRoutes(app, ctx);
   registerFineTuningRoutes(app, ctx);
   registerPortalRoutes(app);
   registerPortalSignInRoutes(app, ctx.identity, ctx.signInCodes);

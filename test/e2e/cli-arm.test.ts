@@ -146,3 +146,37 @@ test("a wrong or empty data dir is an error (exit 1) that creates nothing; so is
     rmSync(root, { recursive: true, force: true });
   }
 });
+
+test("ingot sp goes through the server; its and the catalog's write routes need a role at '/'", async () => {
+  const created = await run("sp", "create", "--name", "cli-sub-contributor", "--role", "Contributor", "--scopes", "/subscriptions/00000000-0000-0000-0000-000000000000", "--data-dir", server.dataDir);
+  assert.equal(created.status, 0, created.stderr);
+  const sp = JSON.parse(created.stdout) as { appId: string; password: string; tenant: string };
+  const listed = await run("sp", "list", "--data-dir", server.dataDir);
+  assert.equal(listed.status, 0, listed.stderr);
+  const names = (JSON.parse(listed.stdout) as { displayName: string }[]).map((p) => p.displayName);
+  assert.ok(names.includes("cli-sub-contributor") && names.includes("ingot-local-admin"), names.join(", "));
+
+  // Contributor of a subscription, not of "/": refused on the Ingot.* routes.
+  const issued = await fetch(`${server.url}/${sp.tenant}/oauth2/v2.0/token`, {
+    method: "POST",
+    headers: { "content-type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({ grant_type: "client_credentials", client_id: sp.appId, client_secret: sp.password, scope: "https://management.azure.com/.default" }),
+  });
+  const { access_token } = (await issued.json()) as { access_token: string };
+  const headers = { authorization: `Bearer ${access_token}`, "content-type": "application/json" };
+  const put = await fetch(`${server.url}/providers/Ingot.Catalog/publishers/Custom/models/x/versions/1?api-version=2024-10-01`, {
+    method: "PUT",
+    headers,
+    body: JSON.stringify({ properties: { path: "/etc/hostname" } }),
+  });
+  assert.equal(put.status, 403);
+  assert.equal(((await put.json()) as { error: { code: string } }).error.code, "AuthorizationFailed");
+  const create = await fetch(`${server.url}/providers/Ingot.Identity/servicePrincipals?api-version=2024-10-01`, { method: "POST", headers, body: JSON.stringify({ role: "Owner", scope: "/" }) });
+  assert.equal(create.status, 403, "no escalation to Owner of everything");
+
+  const deleted = await run("sp", "delete", "--id", sp.appId, "--data-dir", server.dataDir);
+  assert.equal(deleted.status, 0, deleted.stderr);
+  const again = await run("sp", "delete", "--id", sp.appId, "--data-dir", server.dataDir);
+  assert.equal(again.status, 1);
+  assert.match(again.stderr, /no service principal with appId or object id/);
+});

@@ -2,7 +2,7 @@
 // Ingot's token endpoint; the token endpoint's errors read as Entra ID's; `ingot token` and
 // `ingot sp create` through the real binary; data-plane calls with tokens, per role.
 import assert from "node:assert/strict";
-import { spawn, spawnSync } from "node:child_process";
+import { spawn } from "node:child_process";
 import { createPublicKey, verify } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -31,12 +31,7 @@ after(async () => {
   await server?.stop();
 });
 
-function ingot(...args: string[]) {
-  const r = spawnSync(process.execPath, [BIN, ...args, "--data-dir", server.dataDir], { encoding: "utf8" });
-  return r;
-}
-
-/** The CLI run asynchronously: `ingot token` asks this process's server for the token, so a blocking spawn would deadlock. */
+/** The CLI run asynchronously: it talks to this process's server, so a blocking spawn would deadlock. */
 function ingotAsync(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [BIN, ...args, "--data-dir", server.dataDir]);
@@ -55,8 +50,8 @@ interface SpCredentials {
   tenant: string;
 }
 
-function createSp(name: string, role: string, scope: string, ...extra: string[]): SpCredentials {
-  const r = ingot("sp", "create", "--name", name, "--role", role, "--scopes", scope, "--output", "json", ...extra);
+async function createSp(name: string, role: string, scope: string, ...extra: string[]): Promise<SpCredentials> {
+  const r = await ingotAsync("sp", "create", "--name", name, "--role", role, "--scopes", scope, "--output", "json", ...extra);
   assert.equal(r.status, 0, r.stderr);
   return JSON.parse(r.stdout) as SpCredentials;
 }
@@ -106,23 +101,23 @@ test("the server speaks https and publishes OpenID discovery with its own absolu
   assert.match((await json(unknown)).error_description, /^AADSTS90002: Tenant/);
 });
 
-test("ingot sp create prints az's {appId, displayName, password, tenant}", () => {
-  const sp = createSp("e2e-shape", "Reader", `/subscriptions/${SUB}`);
+test("ingot sp create prints az's {appId, displayName, password, tenant}", async () => {
+  const sp = await createSp("e2e-shape", "Reader", `/subscriptions/${SUB}`);
   assert.deepEqual(Object.keys(sp).sort(), ["appId", "displayName", "password", "tenant"]);
   assert.match(sp.appId, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
   assert.equal(sp.displayName, "e2e-shape");
   assert.ok(sp.password.length >= 32);
   assert.equal(sp.tenant, DEFAULT_TENANT_ID);
-  const help = ingot("sp", "--help");
+  const help = await ingotAsync("sp", "--help");
   assert.equal(help.status, 0);
   assert.match(help.stdout, /--scopes/);
-  const bad = ingot("sp", "create", "--role", "Janitor", "--scopes", "/");
+  const bad = await ingotAsync("sp", "create", "--role", "Janitor", "--scopes", "/");
   assert.equal(bad.status, 1);
   assert.match(bad.stderr, /RoleDefinitionDoesNotExist: The role 'Janitor' does not exist/);
 });
 
 test("ClientSecretCredential gets a management token from Ingot over https, and it verifies", async () => {
-  const sp = createSp("e2e-contributor", "Contributor", `/subscriptions/${SUB}`);
+  const sp = await createSp("e2e-contributor", "Contributor", `/subscriptions/${SUB}`);
   const token = await credential(sp).getToken(MANAGEMENT);
   assert.ok(token.token);
   assert.ok(token.expiresOnTimestamp > Date.now() + 3000_000);
@@ -138,7 +133,7 @@ test("ClientSecretCredential gets a management token from Ingot over https, and 
 });
 
 test("the token endpoint answers wrong credentials with Entra ID's error bodies", async () => {
-  const sp = createSp("e2e-errors", "Reader", `/subscriptions/${SUB}`);
+  const sp = await createSp("e2e-errors", "Reader", `/subscriptions/${SUB}`);
   const post = (tenant: string, form: Record<string, string>) =>
     fetch(`${server.url}/${tenant}/oauth2/v2.0/token`, { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams(form) });
   const good = { grant_type: "client_credentials", client_id: sp.appId, client_secret: sp.password, scope: MANAGEMENT };
@@ -214,12 +209,12 @@ test("ingot token (the real binary) gets a verifiable admin token from the https
 });
 
 test("data plane with tokens: OpenAI User may chat, Reader may not, a management token is refused", async () => {
-  const user = createSp("e2e-openai-user", "Cognitive Services OpenAI User", ACCOUNT_SCOPE);
+  const user = await createSp("e2e-openai-user", "Cognitive Services OpenAI User", ACCOUNT_SCOPE);
   const reply = await chat(tokenClient(credential(user)));
   assert.equal(reply.object, "chat.completion");
   assert.equal(reply.choices.length, 1);
 
-  const reader = createSp("e2e-reader", "Reader", ACCOUNT_SCOPE);
+  const reader = await createSp("e2e-reader", "Reader", ACCOUNT_SCOPE);
   const readerCredential = credential(reader);
   await assert.rejects(chat(tokenClient(readerCredential)), (e: { status?: number; code?: string; message: string }) => {
     assert.equal(e.status, 401);
@@ -234,7 +229,7 @@ test("data plane with tokens: OpenAI User may chat, Reader may not, a management
   assert.match((await json(res)).error.message, /audience is incorrect/);
 
   // A user scoped to another account gets nothing here.
-  const elsewhere = createSp("e2e-elsewhere", "Cognitive Services OpenAI User", `/subscriptions/${SUB}/resourceGroups/ingot/providers/Microsoft.CognitiveServices/accounts/other`);
+  const elsewhere = await createSp("e2e-elsewhere", "Cognitive Services OpenAI User", `/subscriptions/${SUB}/resourceGroups/ingot/providers/Microsoft.CognitiveServices/accounts/other`);
   await assert.rejects(chat(tokenClient(credential(elsewhere))), { status: 401 });
 
   // Keys still work as Bearer values (a key is not a JWT).
@@ -244,7 +239,7 @@ test("data plane with tokens: OpenAI User may chat, Reader may not, a management
 
 test("a principal of a new tenant gets tokens from its own tenant only", async () => {
   const newSub = "bbbbbbbb-1111-2222-3333-444444444444";
-  const b = createSp("e2e-tenant-b", "Owner", `/subscriptions/${newSub}`, "--tenant", "new", "--subscription", newSub);
+  const b = await createSp("e2e-tenant-b", "Owner", `/subscriptions/${newSub}`, "--tenant", "new", "--subscription", newSub);
   assert.notEqual(b.tenant, DEFAULT_TENANT_ID);
   const token = await credential(b).getToken(MANAGEMENT);
   assert.equal((await verifyWithJwks(token.token, b.tenant)).tid, b.tenant);

@@ -1,16 +1,13 @@
-// `ingot sp`: service principals, as `az ad sp create-for-rbac` makes them. Works on an
-// existing data dir's database directly (Ingot has no directory API, Microsoft Graph, yet);
-// the server sees new principals at once (same database). A data dir without one is an error.
-import { existsSync } from "node:fs";
-import { join } from "node:path";
+// `ingot sp`: service principals, as `az ad sp create-for-rbac` makes them, through the running
+// server's Ingot.Identity routes (src/http/arm/principals.ts; Ingot has no Microsoft Graph),
+// signed in as the local admin like every other command.
 import { parseArgs } from "node:util";
-import { isIngotError } from "../../core/errors.ts";
-import { DEFAULT_SUBSCRIPTION_ID, IdentityService } from "../../core/identity/service.ts";
+import { DEFAULT_SUBSCRIPTION_ID } from "../../core/identity/service.ts";
 import { ROLE_NAMES } from "../../core/identity/roles.ts";
-import { SqliteIdentityStore } from "../../store/sqlite/identity-store.ts";
-import { SqliteStore } from "../../store/sqlite/store.ts";
-import { CliError } from "../errors.ts";
+import { ArmClient, ArmError } from "../arm-client.ts";
 import { UsageError } from "./up.ts";
+
+const BASE = "/providers/Ingot.Identity/servicePrincipals";
 
 const HELP = `Usage: ingot sp <create|list|delete> [options]
 
@@ -35,23 +32,13 @@ Options for create:
   --subscription ID      register subscription ID to that tenant (it must not belong to another);
                          a subscription first named in --scopes joins the principal's tenant anyway
   --output json          the output format (json is the only one, as az's default)
-Common:
-  --data-dir DIR         the server's data dir (default ./.ingot)
+Common (the running server):
+  --data-dir DIR         the running server's data dir (default ./.ingot): its address and the
+                         local admin credential it keeps there
+  --endpoint URL         Ingot's address (default INGOT_ENDPOINT, else the one in --data-dir)
+  --token TOKEN          bearer token of an Owner or Contributor at "/" (default INGOT_TOKEN, else
+                         from the server's token endpoint)
 `;
-
-/**
- * The identity service over an existing data dir's database (for `ingot sp`, which has no API
- * yet); close() when done. A data dir without a database is an error: nothing is created.
- */
-export function openIdentity(dataDir: string): { identity: IdentityService; close(): void } {
-  const db = join(dataDir, "ingot.db");
-  if (!existsSync(db))
-    throw new CliError(`No Ingot data in '${dataDir}' (no ingot.db). Pass the --data-dir of your server, or start one with 'ingot up --data-dir ${dataDir}'.`);
-  const store = new SqliteStore(db);
-  const identity = new IdentityService(new SqliteIdentityStore(store.database));
-  identity.ensureDefaults();
-  return { identity, close: () => store.close() };
-}
 
 export async function spCommand(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
@@ -72,6 +59,8 @@ export async function spCommand(argv: string[]): Promise<number> {
       id: { type: "string" },
       output: { type: "string", short: "o" },
       "data-dir": { type: "string" },
+      endpoint: { type: "string" },
+      token: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -82,41 +71,37 @@ export async function spCommand(argv: string[]): Promise<number> {
   if (values.output !== undefined && values.output !== "json") throw new UsageError(`--output ${values.output} is not supported; use --output json.`);
   if (!["create", "list", "delete"].includes(sub)) throw new UsageError(`unknown subcommand 'sp ${sub}'. Try: ingot sp --help`);
 
-  const { identity, close } = openIdentity(values["data-dir"] ?? "./.ingot");
+  const arm = new ArmClient({ endpoint: values.endpoint, token: values.token, dataDir: values["data-dir"] });
   try {
     if (sub === "create") {
       if (!values.role) throw new UsageError(`--role is required: one of ${ROLE_NAMES.map((r) => `'${r}'`).join(", ")}.`);
-      const tenantId = values.tenant === "new" ? identity.createTenant() : values.tenant;
-      if (values.subscription) identity.registerSubscription(values.subscription, tenantId ?? identity.admin().tenantId);
-      const scope = values.scopes ?? values.scope ?? `/subscriptions/${values.subscription ?? DEFAULT_SUBSCRIPTION_ID}`;
-      const sp = identity.createServicePrincipal({ displayName: values.name ?? values["display-name"], role: values.role, scope, tenantId });
+      const { body: sp } = await arm.call("POST", BASE, {
+        displayName: values.name ?? values["display-name"],
+        role: values.role,
+        scope: values.scopes ?? values.scope ?? `/subscriptions/${values.subscription ?? DEFAULT_SUBSCRIPTION_ID}`,
+        ...(values.tenant ? { tenant: values.tenant } : {}),
+        ...(values.subscription ? { subscription: values.subscription } : {}),
+      });
       process.stderr.write(
         "The output includes credentials that you must protect. Be sure that you do not include these credentials in your code or check the credentials into your source control.\n",
       );
       const { appId, displayName, password, tenant } = sp;
       process.stdout.write(`${JSON.stringify({ appId, displayName, password, tenant }, null, 2)}\n`);
     } else if (sub === "list") {
-      const rows = identity.servicePrincipals(values.tenant).map((p) => ({
-        appId: p.appId,
-        displayName: p.displayName,
-        id: p.objectId,
-        appOwnerOrganizationId: p.tenantId,
-        roles: identity.roleAssignments(p.objectId).map((a) => ({ role: a.role, scope: a.scope })),
-      }));
-      process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+      const { body } = await arm.call("GET", `${BASE}${values.tenant ? `?tenant=${encodeURIComponent(values.tenant)}` : ""}`);
+      process.stdout.write(`${JSON.stringify(body?.value ?? [], null, 2)}\n`);
     } else {
       if (!values.id) throw new UsageError("--id APPID is required.");
-      if (!identity.deleteServicePrincipal(values.id)) {
+      const r = await arm.call("DELETE", `${BASE}/${encodeURIComponent(values.id)}`);
+      if (r.status === 204) {
         process.stderr.write(`ingot: no service principal with appId or object id '${values.id}'.\n`);
         return 1;
       }
     }
     return 0;
   } catch (e) {
-    if (!isIngotError(e)) throw e;
-    process.stderr.write(`ingot: ${e.code}: ${e.message}\n`);
+    if (!(e instanceof ArmError) || !e.code) throw e;
+    process.stderr.write(`ingot: ${e.code}: ${e.detail}\n`);
     return 1;
-  } finally {
-    close();
   }
 }
