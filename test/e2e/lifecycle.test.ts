@@ -165,3 +165,24 @@ test("timeouts: a runner load fails its deployment, a dataset inspection fails i
     await slow.stop();
   }
 });
+
+test("listing deployments looks models up by key: no scan of the whole catalog per deployment", T, async () => {
+  const names = ["list-a", "list-b", "list-c", "list-d"];
+  for (const n of names)
+    assert.equal((await arm("PUT", `${ACCOUNT}/deployments/${n}`, { sku: { name: "GlobalStandard", capacity: 1 }, properties: { model: { format: "Ingot", name: "tiny-chat", version: "1" } } })).status, 201);
+  const catalog = server.ingot.catalog;
+  const scan = catalog.list.bind(catalog);
+  let scans = 0;
+  catalog.list = () => {
+    scans++;
+    return scan();
+  };
+  try {
+    const listed = await json(await arm("GET", `${ACCOUNT}/deployments`));
+    assert.ok(names.every((n) => listed.value.some((d: { name: string }) => d.name === n)));
+    assert.ok(scans <= 1, `the catalog was scanned ${scans} times for one list of ${listed.value.length} deployments`);
+  } finally {
+    catalog.list = scan;
+    for (const n of names) await arm("DELETE", `${ACCOUNT}/deployments/${n}`);
+  }
+});

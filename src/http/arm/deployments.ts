@@ -9,10 +9,10 @@ import { PROVIDER, accountId } from "./shapes.ts";
 import type { ArmKit } from "./kit.ts";
 
 export function registerDeploymentRoutes(kit: ArmKit): void {
-  const { ctx, route, authorize, account, asyncHeaders, deploymentJson } = kit;
+  const { ctx, route, authorize, account, asyncHeaders, deploymentJson, deploymentRecordJson } = kit;
   route("GET", `${ACCOUNT}/deployments`, ({ principal, params }) => {
     const a = account(principal, params, "read", op("accounts/deployments", "read"));
-    return { value: ctx.deployments.list(a.name).map((d) => deploymentJson(a, d.name)) };
+    return { value: ctx.deployments.list(a.name).map((d) => deploymentRecordJson(a, d)) };
   });
 
   route("GET", `${ACCOUNT}/deployments/:deployment`, ({ principal, params }) => deploymentJson(account(principal, params, "read", op("accounts/deployments", "read")), params.deployment));

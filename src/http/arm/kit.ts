@@ -4,7 +4,8 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { errors } from "../../core/errors.ts";
 import type { Action, Principal } from "../../core/identity/types.ts";
-import type { AccountRecord, OperationRecord } from "../../core/ports/index.ts";
+import type { CatalogModel } from "../../core/catalog/catalog.ts";
+import type { AccountRecord, DeploymentRecord, OperationRecord } from "../../core/ports/index.ts";
 import type { AppContext } from "../context.ts";
 import { managementPrincipal } from "../identity/bearer.ts";
 import { checkArmApiVersion } from "./api-versions.ts";
@@ -85,11 +86,21 @@ export function armKit(app: FastifyInstance, ctx: AppContext) {
     };
   };
 
+  /** One deployment's ARM body; its model by key lookup (a list of n deployments stays linear, not n × catalog size). */
+  const deploymentRecordJson = (a: AccountRecord, d: DeploymentRecord) => {
+    let model: CatalogModel | undefined;
+    try {
+      model = ctx.catalog.find(d.model);
+    } catch {
+      model = undefined; // gone from the catalog: the body leaves out what only the catalog knows
+    }
+    return deploymentBody(d, a, model);
+  };
   const deploymentJson = (a: AccountRecord, name: string) => {
     const d = ctx.deployments.get(a.name, name);
     if (!d) throw errors.armNotFound(`${accountId(a)}/deployments/${name}`);
-    return deploymentBody(d, a, ctx.catalog.models.find((m) => m.format === d.model.format && m.name === d.model.name && m.version === d.model.version));
+    return deploymentRecordJson(a, d);
   };
 
-  return { ctx, route, authorize, account, canRead, asyncHeaders, deploymentJson };
+  return { ctx, route, authorize, account, canRead, asyncHeaders, deploymentJson, deploymentRecordJson };
 }

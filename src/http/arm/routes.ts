@@ -7,7 +7,7 @@ import { sameId } from "../../core/accounts/service.ts";
 import type { CatalogModel } from "../../core/catalog/catalog.ts";
 import { errors, IngotError } from "../../core/errors.ts";
 import type { Action, Principal } from "../../core/identity/types.ts";
-import type { AccountRecord, OperationRecord } from "../../core/ports/index.ts";
+import type { AccountRecord, DeploymentRecord, OperationRecord } from "../../core/ports/index.ts";
 import type { AppContext } from "../context.ts";
 import { managementPrincipal } from "../identity/bearer.ts";
 import { checkArmApiVersion, checkMonitorApiVersion } from "./api-versions.ts";
@@ -239,15 +239,25 @@ function armRoutes(app: FastifyInstance, ctx: AppContext): void {
   );
 
   // ---- deployments ----
+  /** One deployment's ARM body; its model by key lookup (a list of n deployments stays linear, not n × catalog size). */
+  const deploymentRecordJson = (a: AccountRecord, d: DeploymentRecord) => {
+    let model: CatalogModel | undefined;
+    try {
+      model = ctx.catalog.find(d.model);
+    } catch {
+      model = undefined; // gone from the catalog: the body leaves out what only the catalog knows
+    }
+    return deploymentBody(d, a, model);
+  };
   const deploymentJson = (a: AccountRecord, name: string) => {
     const d = ctx.deployments.get(a.name, name);
     if (!d) throw errors.armNotFound(`${accountId(a)}/deployments/${name}`);
-    return deploymentBody(d, a, ctx.catalog.models.find((m) => m.format === d.model.format && m.name === d.model.name && m.version === d.model.version));
+    return deploymentRecordJson(a, d);
   };
 
   route("GET", `${ACCOUNT}/deployments`, ({ principal, params }) => {
     const a = account(principal, params, "read", op("accounts/deployments", "read"));
-    return { value: ctx.deployments.list(a.name).map((d) => deploymentJson(a, d.name)) };
+    return { value: ctx.deployments.list(a.name).map((d) => deploymentRecordJson(a, d)) };
   });
 
   route("GET", `${ACCOUNT}/deployments/:deployment`, ({ principal, params }) => deploymentJson(account(principal, params, "read", op("accounts/deployments", "read")), params.deployment));
