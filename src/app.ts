@@ -22,7 +22,12 @@ import type { DeploymentPolicy } from "./core/deployments/service.ts";
 import { IdentityService } from "./core/identity/service.ts";
 import { SignInCodes } from "./core/identity/signin-codes.ts";
 import { SqliteIdentityStore } from "./store/sqlite/identity-store.ts";
-import { GenerationService, usageSinks } from "./core/generation/service.ts";
+import { usageSinks } from "./core/generation/service.ts";
+import { TracedGenerationService } from "./core/generation/traced.ts";
+import { noTracing } from "./core/ports/index.ts";
+import type { Tracing } from "./core/ports/index.ts";
+import { tracedEngine } from "./engines/traced-engine.ts";
+import { OtlpTracing } from "./telemetry/otel.ts";
 import { UsageService } from "./core/usage/service.ts";
 import { ProjectService } from "./core/accounts/projects.ts";
 import { SqliteProjectStore } from "./store/sqlite/project-store.ts";
@@ -93,6 +98,8 @@ export interface IngotOptions {
   allowPrivateImportUrls?: boolean;
   /** DNS for file imports (default: the system resolver); tests map names to addresses with it. */
   importLookup?: (hostname: string) => Promise<ResolvedAddress[]>;
+  /** Send OpenTelemetry traces (OTLP/HTTP) to this collector (base URL, or its /v1/traces); absent: no tracing. */
+  otlpEndpoint?: string;
 }
 
 export interface Ingot {
@@ -179,7 +186,9 @@ export function createIngot(options: IngotOptions): Ingot {
   });
   const metrics = new IngotMetrics(engine);
   const usage = new UsageService(new SqliteUsageStore(store.database), clock);
-  const generation = new GenerationService(engine, deployments, usageSinks(metrics, usage), new InMemoryRateLimiter(options.clock ?? Date.now));
+  // Traces (off unless an OTLP endpoint is given): an HTTP server span, a generation span, an engine span.
+  const tracing: Tracing = options.otlpEndpoint ? new OtlpTracing({ endpoint: options.otlpEndpoint }) : noTracing;
+  const generation = new TracedGenerationService(tracing, options.otlpEndpoint ? tracedEngine(engine, tracing) : engine, deployments, usageSinks(metrics, usage), new InMemoryRateLimiter(options.clock ?? Date.now));
   const modelFiles = new LocalModelFiles(catalog, join(options.dataDir, "models"), { baseUrl: options.modelsBaseUrl });
   const jobs = new JobService({
     store: new SqliteJobStore(store.database),
@@ -216,6 +225,7 @@ export function createIngot(options: IngotOptions): Ingot {
     usage,
     settings: { skipApiVersionCheck: options.skipApiVersionCheck ?? false, bodyLimit: options.bodyLimit ?? 4 * 1024 * 1024 },
     readiness: () => reconciler.readiness(),
+    tracing: options.otlpEndpoint ? tracing : undefined,
   };
   const logger = { level: options.logLevel ?? "info", ...(options.logStream ? { stream: options.logStream } : {}) };
   app = buildServer(ctx, logger, { tls: options.tls, timeouts: options.timeouts });
@@ -263,6 +273,7 @@ export function createIngot(options: IngotOptions): Ingot {
       await jobs.close();
       await fileService.close();
       await engine.close();
+      await tracing.shutdown();
       store.close();
     },
   };

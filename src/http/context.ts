@@ -7,7 +7,7 @@ import type { FileService } from "../core/files/service.ts";
 import type { GenerationService } from "../core/generation/service.ts";
 import type { IdentityService } from "../core/identity/service.ts";
 import type { JobService } from "../core/finetuning/jobs.ts";
-import type { Engine, ModelRef } from "../core/ports/index.ts";
+import type { Engine, ModelRef, Tracing } from "../core/ports/index.ts";
 import type { IngotMetrics } from "./ops/metrics.ts";
 import type { UsageService } from "../core/usage/service.ts";
 import type { ProjectService } from "../core/accounts/projects.ts";
@@ -49,6 +49,8 @@ export interface AppContext {
   };
   /** What /readyz answers: the rule is in core/deployments/readiness.ts. */
   readiness(): Readiness;
+  /** Traces of requests (an HTTP server span each), when tracing is on. */
+  tracing?: Tracing;
 }
 
 declare module "fastify" {

@@ -39,7 +39,7 @@ export async function startServer(
   opts: Pick<
     IngotOptions,
     "skipApiVersionCheck" | "streamIntervalMs" | "extraModels" | "extraDeployments" | "clock" | "deploymentPolicy" | "modelsBaseUrl" | "maxFileBytes" | "allowPrivateImportUrls" | "importLookup"
-    | "loadTimeoutMs" | "reconcilerTiming" | "expirySweepIntervalMs" | "datasetInspectionTimeoutMs"
+    | "loadTimeoutMs" | "reconcilerTiming" | "expirySweepIntervalMs" | "datasetInspectionTimeoutMs" | "otlpEndpoint"
   > & { dataDir?: string; https?: boolean } = {},
 ): Promise<TestServer> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), "ingot-e2e-"));

@@ -37,6 +37,9 @@ Options:
   --tls self-signed          serve https with a certificate made once in DATA_DIR/tls/cert.pem;
                              clients trust it with NODE_EXTRA_CA_CERTS=DATA_DIR/tls/cert.pem
                              (Azure SDKs send bearer tokens only over https)
+  --otlp-endpoint URL        send OpenTelemetry traces (OTLP/HTTP, GenAI conventions) to this
+                             collector, e.g. http://127.0.0.1:4318 (default env
+                             OTEL_EXPORTER_OTLP_ENDPOINT; none: no tracing)
 `;
 
 export async function upCommand(argv: string[]): Promise<number> {
@@ -59,6 +62,7 @@ export async function upCommand(argv: string[]): Promise<number> {
       "allow-private-import-urls": { type: "boolean" },
       "tls-key": { type: "string" },
       "metrics-address": { type: "string" },
+      "otlp-endpoint": { type: "string" },
       tls: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
@@ -99,6 +103,7 @@ export async function upCommand(argv: string[]): Promise<number> {
     modelsBaseUrl: values["models-base-url"],
     maxFileBytes: int("max-file-bytes", values["max-file-bytes"]),
     allowPrivateImportUrls: values["allow-private-import-urls"] ?? false,
+    otlpEndpoint: values["otlp-endpoint"] || process.env.OTEL_EXPORTER_OTLP_ENDPOINT || undefined,
     ...(values.quota !== undefined ? { deploymentPolicy: { quotaPerUsage: int("quota", values.quota) } } : {}),
   });
   const address = await ingot.app.listen({ port, host });

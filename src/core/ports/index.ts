@@ -12,6 +12,7 @@ export * from "./model-registry.ts";
 export * from "./project-store.ts";
 export * from "./resource-store.ts";
 export * from "./trainer.ts";
+export * from "./tracing.ts";
 export * from "./url-fetcher.ts";
 export * from "./usage-sink.ts";
 export * from "./usage-store.ts";
