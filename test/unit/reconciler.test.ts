@@ -21,10 +21,16 @@ class FakeEngine implements Engine {
   loads: string[] = [];
   unloads: string[] = [];
   failing = new Set<string>();
+  /** Paths whose load never finishes. */
+  hanging = new Set<string>();
   async load(m: EngineModel): Promise<void> {
     const existing = this.slots.get(m.key);
     if (existing && existing.state !== "failed") return;
     this.loads.push(m.key);
+    if (this.hanging.has(m.path)) {
+      this.slots.set(m.key, { state: "loading", adapters: new Map() });
+      return new Promise(() => {});
+    }
     if (this.failing.has(m.path)) {
       this.slots.set(m.key, { state: "failed", error: `${m.path} is truncated`, adapters: new Map() });
       throw new Error(`${m.path} is truncated`);
@@ -190,6 +196,20 @@ describe("failed loads", () => {
     await s.tick();
     assert.equal(s.deployments.get(ACCOUNT, "d")!.state, "Succeeded");
     assert.equal(s.engine.status().find((m) => m.key === keyOf("good"))?.state, "ready");
+  });
+});
+
+describe("load timeout", () => {
+  test("a load still pending after the load timeout fails the deployment with the reason and frees the slot", T, async () => {
+    const s = setup({ timing: { loadTimeoutMs: 50 } });
+    s.engine.hanging.add("/models/good-1.gguf");
+    await s.reconciler.reconcileAll();
+    await s.put("d", "good");
+    const d = s.deployments.get(ACCOUNT, "d")!;
+    assert.equal(d.state, "Failed");
+    assert.match(d.error!, /Loading good did not finish within 0\.05 s/);
+    assert.ok(d.progress?.nextRetryAt, "retried later");
+    assert.deepEqual(s.engine.status(), [], "the hung slot was unloaded");
   });
 });
 

@@ -26,9 +26,15 @@ export interface ReconcilerTiming {
   loopIntervalMs: number;
   /** How long a serving runner may be loading/restarting before the instance is unready (readiness.ts). */
   readinessGraceMs: number;
+  /**
+   * An engine load (or adapter attach) still pending after this long fails the deployment and the
+   * slot is unloaded. A guard for any engine: llama.cpp's own load timeout (engine.ts, shorter)
+   * normally fires first, with the runner's details.
+   */
+  loadTimeoutMs: number;
 }
 
-export const DEFAULT_TIMING: ReconcilerTiming = { retryDelayMs: 5_000, maxRetryDelayMs: 5 * 60_000, loopIntervalMs: 1_000, readinessGraceMs: 30_000 };
+export const DEFAULT_TIMING: ReconcilerTiming = { retryDelayMs: 5_000, maxRetryDelayMs: 5 * 60_000, loopIntervalMs: 1_000, readinessGraceMs: 30_000, loadTimeoutMs: 10 * 60_000 };
 
 /** Deployment names are case-insensitive: one retry schedule per account and name in any case. */
 const idOf = (account: string, name: string) => `${account}\n${name.toLowerCase()}`;
@@ -239,7 +245,11 @@ export class Reconciler {
         progress({ phase: "loading", percentComplete: 100 });
         // Held from here: a failed load leaves a failed slot that #collect removes once unwanted.
         this.#held.add(key);
-        await this.#engine.load({ key, path: file.path, contextLength: base.contextLength, embeddings: base.capabilities.includes("embeddings") });
+        await this.#withinLoadTimeout(
+          this.#engine.load({ key, path: file.path, contextLength: base.contextLength, embeddings: base.capabilities.includes("embeddings") }),
+          `Loading ${base.name}`,
+          () => this.#engine.unload(key),
+        );
         this.#loaded.add(key);
       }
       if (isAdapterModel(model)) await this.#attach(model, key, file.path, file.adapter?.path, base.contextLength);
@@ -261,7 +271,24 @@ export class Reconciler {
     await this.#files.checkAdapterFits(basePath, adapterPath, contextLength, this.#adapterSequences, model.name);
     // Recorded before loading, so a failed attach is still cleaned up when its deployment goes.
     this.#adapters.set(id, key);
-    await this.#engine.loadAdapter(key, { id, path: adapterPath });
+    await this.#withinLoadTimeout(this.#engine.loadAdapter(key, { id, path: adapterPath }), `Attaching the adapter of ${model.name}`, () => this.#engine.unloadAdapter(key, id));
+  }
+
+  /** `work`, or a failure once the load timeout passes (then `abandon` frees what the engine holds). */
+  async #withinLoadTimeout(work: Promise<void>, what: string, abandon: () => Promise<void>): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        void abandon().catch(() => {});
+        reject(new Error(`${what} did not finish within ${this.#timing.loadTimeoutMs / 1000} s and was stopped; the reconciler retries it.`));
+      }, this.#timing.loadTimeoutMs);
+    });
+    work.catch(() => {}); // its failure after a timeout is moot
+    try {
+      await Promise.race([work, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /** Detaches adapters and unloads bases (loaded or failed) that no remaining deployment serves. */
