@@ -26,6 +26,7 @@ import { registerPortalRoutes } from "./portal.ts";
 import { registerPortalSignInRoutes } from "./portal-signin.ts";
 import { isPublicRoute } from "./public-routes.ts";
 import { logRedaction } from "./redact.ts";
+import { registerTracing } from "./tracing.ts";
 
 /** Connection limits. Responses are never cut: generations and streams take as long as they take. */
 export interface ServerTimeouts {
@@ -98,6 +99,8 @@ export function buildServer(ctx: AppContext, logger: FastifyServerOptions["logge
     json(request, body as string, done);
   });
 
+  // First, so that the request's span is current through the pipeline and the handler.
+  if (ctx.tracing) registerTracing(app, ctx.tracing);
   app.addHook("onRequest", async (request, reply) => {
     reply.header("apim-request-id", request.id);
     reply.header("x-request-id", request.id);
