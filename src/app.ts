@@ -37,11 +37,11 @@ import { LlamaCppEngine } from "./engines/llamacpp/engine.ts";
 import type { AppContext } from "./http/context.ts";
 import { IngotMetrics } from "./http/ops/metrics.ts";
 import { buildOpsServer, buildServer } from "./http/server.ts";
+import type { ServerTimeouts } from "./http/server.ts";
+import { ensurePrivateDir, ensurePrivateFile } from "./lib/private-files.ts";
 import { publishLocalCredential } from "./local-credential.ts";
 import { CatalogAdmin } from "./models/catalog-admin.ts";
 import { SharedModels } from "./core/catalog/shared-models.ts";
-import type { ServerTimeouts } from "./http/server.ts";
-import { ensurePrivateDir, ensurePrivateFile } from "./lib/private-files.ts";
 import { LocalModelFiles } from "./models/model-files.ts";
 import { SqliteModelRegistry } from "./store/sqlite/model-registry-store.ts";
 import { SqliteStore } from "./store/sqlite/store.ts";
@@ -171,7 +171,7 @@ export function createIngot(options: IngotOptions): Ingot {
   const projects = new ProjectService(new SqliteProjectStore(store.database), clock);
   accounts.setBeforeDelete((name) => {
     for (const d of deployments.list(name)) deployments.delete(name, d.name);
-    void fileService.deleteAll(name);
+    fileService.deleteAll(name).catch((e: Error) => log("error", "deleting the files of a deleted account failed", { account: name, err: e.message }));
     projects.deleteAll(name);
   });
 
@@ -186,9 +186,12 @@ export function createIngot(options: IngotOptions): Ingot {
   });
   const metrics = new IngotMetrics(engine);
   const usage = new UsageService(new SqliteUsageStore(store.database), clock);
+  // One request's choices take at most half of a model's sequences at once: others keep a turn.
   // Traces (off unless an OTLP endpoint is given): an HTTP server span, a generation span, an engine span.
   const tracing: Tracing = options.otlpEndpoint ? new OtlpTracing({ endpoint: options.otlpEndpoint }) : noTracing;
-  const generation = new TracedGenerationService(tracing, options.otlpEndpoint ? tracedEngine(engine, tracing) : engine, deployments, usageSinks(metrics, usage), new InMemoryRateLimiter(options.clock ?? Date.now));
+  const generation = new TracedGenerationService(tracing, options.otlpEndpoint ? tracedEngine(engine, tracing) : engine, deployments, usageSinks(metrics, usage), new InMemoryRateLimiter(options.clock ?? Date.now), {
+    parallelPerRequest: Math.ceil((options.sequences ?? 8) / 2),
+  });
   const modelFiles = new LocalModelFiles(catalog, join(options.dataDir, "models"), { baseUrl: options.modelsBaseUrl });
   const jobs = new JobService({
     store: new SqliteJobStore(store.database),
@@ -229,11 +232,13 @@ export function createIngot(options: IngotOptions): Ingot {
   };
   const logger = { level: options.logLevel ?? "info", ...(options.logStream ? { stream: options.logStream } : {}) };
   app = buildServer(ctx, logger, { tls: options.tls, timeouts: options.timeouts });
-  // The local CLI's way in (server URL and an admin service principal), written once listening.
-  publishLocalCredential(app, identity, options.dataDir, options.tls);
   for (const note of permissionNotes) if (note) app.log.warn(note);
   const opsApp = options.metricsAddress ? buildOpsServer(ctx, logger) : undefined;
-  deployments.onChange((accountName, name, operation) => void reconciler.changed(accountName, name, operation));
+  // The local CLI's way in (server URL and an admin service principal), written once listening.
+  publishLocalCredential(app, identity, options.dataDir, options.tls);
+  deployments.onChange((accountName, name, operation) =>
+    reconciler.changed(accountName, name, operation).catch((e: Error) => log("error", "reconciling a deployment change failed", { account: accountName, deployment: name, err: e.message })),
+  );
   const ready = reconciler.reconcileAll();
   reconciler.start();
   jobs.start();

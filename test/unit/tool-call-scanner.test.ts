@@ -31,3 +31,13 @@ test("a close tag inside an argument string does not end the call", () => {
     { type: "tool_call", name: "f", arguments: '{"q":"a</tool_call>b"}' },
   ]);
 });
+
+test("a call cut before its close tag is left as text for the reply, not a call", () => {
+  const s = new ToolCallScanner();
+  assert.deepEqual(s.push('<tool_call>{"name":"f","argu'), []);
+  assert.equal(s.end(), '<tool_call>{"name":"f","argu');
+  assert.equal(s.end(), "", "taken once");
+  const whole = new ToolCallScanner();
+  assert.deepEqual(whole.push('<tool_call>{"name":"f","arguments":{}}</tool_call>\n'), [{ type: "tool_call", name: "f", arguments: "{}" }]);
+  assert.equal(whole.end(), "", "only whitespace after complete calls");
+});

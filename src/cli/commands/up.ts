@@ -106,18 +106,23 @@ export async function upCommand(argv: string[]): Promise<number> {
     otlpEndpoint: values["otlp-endpoint"] || process.env.OTEL_EXPORTER_OTLP_ENDPOINT || undefined,
     ...(values.quota !== undefined ? { deploymentPolicy: { quotaPerUsage: int("quota", values.quota) } } : {}),
   });
+  // Last resort: every fire-and-forget promise in src/ has its own catch; one that slips through
+  // is logged loudly instead of taking the whole server down (Node's default is to exit).
+  process.on("unhandledRejection", (reason) =>
+    ingot.app.log.error({ err: reason }, "BUG: unhandled promise rejection; the server keeps running. Please report this with the log above."),
+  );
   const address = await ingot.app.listen({ port, host });
   for (const [name, key] of Object.entries(ingot.generatedKeys))
     process.stderr.write(`ingot: generated ${name} for account 'ingot': ${key}  (shown once here; later: ingot keys list)\n`);
   process.stderr.write(`ingot: listening on ${address}; loading deployments tiny-chat, tiny-embed…\n`);
-  // As Jupyter does: a link that signs the browser in, so a first-time user needs no token.
-  const signIn = ingot.signInCodes.issue();
-  process.stderr.write(`ingot: portal: ${address}/?signin=${signIn.code}  (signs in once, within ${Math.round(ingot.signInCodes.ttlMs / 60_000)} minutes; later: ingot token)\n`);
   const metricsUrl = await ingot.listenMetrics();
   if (metricsUrl) process.stderr.write(`ingot: metrics on ${metricsUrl}/metrics (readiness details: ${metricsUrl}/readyz)\n`);
   else if (metricsAddress) process.stderr.write(`ingot: metrics address ${metricsAddress.host}:${metricsAddress.port} is not available (see the log); /metrics on the main port needs an administrator token\n`);
+  // As Jupyter does: a link that signs the browser in, so a first-time user needs no token.
+  const signIn = ingot.signInCodes.issue();
+  process.stderr.write(`ingot: portal: ${address}/?signin=${signIn.code}  (signs in once, within ${Math.round(ingot.signInCodes.ttlMs / 60_000)} minutes; later: ingot token)\n`);
   if (tls) process.stderr.write(`ingot: https with certificate ${tls.certFile} (clients: NODE_EXTRA_CA_CERTS=${tls.certFile}); management token: ingot token --data-dir ${dataDir}\n`);
-  ingot.ready.then(() => process.stderr.write(`ingot: ready — try: curl ${address}/openai/v1/chat/completions -H "api-key: <key>" -H "content-type: application/json" -d '{"model":"tiny-chat","messages":[{"role":"user","content":"hi"}]}'\n`));
+  ingot.ready.then(() => process.stderr.write(`ingot: ready — try: curl ${address}/openai/v1/chat/completions -H "api-key: <key>" -H "content-type: application/json" -d '{"model":"tiny-chat","messages":[{"role":"user","content":"hi"}]}'\n`), () => {});
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) process.exit(1);
@@ -126,8 +131,13 @@ export async function upCommand(argv: string[]): Promise<number> {
     await ingot.close();
     process.exit(0);
   };
-  process.on("SIGINT", () => void stop("SIGINT"));
-  process.on("SIGTERM", () => void stop("SIGTERM"));
+  const stopOn = (signal: string) =>
+    stop(signal).catch((e: Error) => {
+      process.stderr.write(`ingot: stopping failed: ${e.stack ?? e.message}\n`);
+      process.exit(1);
+    });
+  process.on("SIGINT", () => stopOn("SIGINT"));
+  process.on("SIGTERM", () => stopOn("SIGTERM"));
   return new Promise<number>(() => {});
 }
 

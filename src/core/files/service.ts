@@ -12,6 +12,7 @@ import { validateDataset } from "./validate.ts";
 export const DEFAULT_MAX_FILE_BYTES = 512 * 1024 * 1024;
 /** Purposes a caller may upload or import; the `*_output` and results files are written by Ingot. */
 export const UPLOAD_PURPOSES: FilePurpose[] = ["fine-tune", "assistants", "batch"];
+export const DEFAULT_MAX_UPLOADS_PER_ACCOUNT = 8;
 const EXPIRY_SECONDS = { min: 3600, max: 30 * 24 * 3600 };
 
 export interface FileServiceOptions {
@@ -21,6 +22,8 @@ export interface FileServiceOptions {
   inlineWaitMs?: number;
   minExamples?: number;
   log?: (level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
+  /** Uploads one account may stream at once (default 8). */
+  maxUploadsPerAccount?: number;
 }
 
 export interface ListQuery {
@@ -77,6 +80,8 @@ export class FileService implements FileSource {
   /** Background work per file id (import, validation), with what stops it. */
   #work = new Map<string, { done: Promise<void>; abort: AbortController }>();
   #closed = false;
+  #uploads = new Map<string, number>();
+  #maxUploads: number;
 
   constructor(store: FileStore, blobs: BlobStore, fetcher: UrlFetcher, opts: FileServiceOptions = {}) {
     this.#store = store;
@@ -87,6 +92,32 @@ export class FileService implements FileSource {
     this.#minExamples = opts.minExamples;
     this.#log = opts.log ?? (() => {});
     this.maxBytes = opts.maxBytes ?? DEFAULT_MAX_FILE_BYTES;
+    this.#maxUploads = opts.maxUploadsPerAccount ?? DEFAULT_MAX_UPLOADS_PER_ACCOUNT;
+  }
+
+  /**
+   * Counts an upload in progress for the account until the returned function is called; past
+   * maxUploadsPerAccount at once it is refused (429), so no key holder can fill the disk with
+   * parallel temporary files.
+   */
+  beginUpload(account: string): () => void {
+    const now = this.#uploads.get(account) ?? 0;
+    if (now >= this.#maxUploads)
+      throw new IngotError(
+        "rate_limited",
+        "tooManyRequests",
+        `This account already has ${now} uploads in progress, the most allowed at once. Wait for one to finish, then upload again.`,
+        { retryAfterMs: 1000 },
+      );
+    this.#uploads.set(account, now + 1);
+    let ended = false;
+    return () => {
+      if (ended) return;
+      ended = true;
+      const left = (this.#uploads.get(account) ?? 1) - 1;
+      if (left > 0) this.#uploads.set(account, left);
+      else this.#uploads.delete(account);
+    };
   }
 
   /** Streams an upload's content to a temporary blob, refusing it past maxBytes (nothing is kept then). */
@@ -175,7 +206,7 @@ export class FileService implements FileSource {
     const r = this.#store.get(id);
     if (!r || r.account !== account) return undefined;
     if (this.#expired(r)) {
-      void this.#remove(r);
+      this.#removeInBackground(r);
       return undefined;
     }
     return r;
@@ -232,7 +263,7 @@ export class FileService implements FileSource {
 
   /** Deletes files whose expires_at has passed. */
   sweepExpired(): void {
-    for (const f of this.#store.listExpired(this.#clock())) void this.#remove(f);
+    for (const f of this.#store.listExpired(this.#clock())) this.#removeInBackground(f);
   }
 
   /**
@@ -329,6 +360,11 @@ export class FileService implements FileSource {
 
   #expired(r: FileRecord): boolean {
     return r.expiresAt !== null && r.expiresAt !== undefined && r.expiresAt <= this.#clock();
+  }
+
+  /** An expired file goes while the caller carries on; a failure to delete its content is logged, not thrown. */
+  #removeInBackground(r: FileRecord): void {
+    this.#remove(r).catch((e) => this.#log("error", "could not delete an expired file", { file: r.id, err: (e as Error).message }));
   }
 
   async #remove(r: FileRecord): Promise<void> {

@@ -170,7 +170,7 @@ export class JobService {
     const running = this.#runs.get(id);
     if (running) {
       running.stopping = "cancelled";
-      void running.run?.cancel();
+      running.run?.cancel().catch((e: Error) => this.#d.log("cancelling a training run failed", { job: id, error: e.message }));
     }
     return this.#finish(job, "cancelled", "Job cancelled.");
   }
@@ -181,7 +181,7 @@ export class JobService {
     if (job.status !== "running" || !running)
       throw errors.invalid(`Job ${id} is ${job.status}; only a running job can be paused.`, "fine_tuning_job_id", "invalid_job_status");
     running.stopping = "paused";
-    void running.run?.cancel();
+    running.run?.cancel().catch((e: Error) => this.#d.log("pausing a training run failed", { job: id, error: e.message }));
     const paused = this.#save({ ...job, status: "paused", estimatedFinish: null });
     this.#event(id, "info", job.progress ? `Job paused; it will resume from the checkpoint of epoch ${job.progress.epoch} (${job.progress.step} steps).` : "Job paused before its first checkpoint; it will resume from the start.");
     return paused;
@@ -287,10 +287,12 @@ export class JobService {
     const entry = { run: undefined as unknown as TrainingRun, stopping: undefined as "cancelled" | "paused" | undefined };
     // Reserve the slot before the first await so the pump does not start a second job.
     this.#runs.set(job.id, entry);
-    void this.#train(job, entry).finally(() => {
-      this.#runs.delete(job.id);
-      this.#pump();
-    });
+    this.#train(job, entry)
+      .catch((e: Error) => this.#d.log("training run failed unexpectedly", { job: job.id, error: e.message }))
+      .finally(() => {
+        this.#runs.delete(job.id);
+        this.#pump();
+      });
   }
 
   async #train(queued: JobRecord, entry: { run: TrainingRun; stopping?: "cancelled" | "paused" }): Promise<void> {

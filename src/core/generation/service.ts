@@ -8,6 +8,7 @@ import { policyFor } from "../quotas/policy.ts";
 import { InMemoryRateLimiter, rateLimitKey } from "../quotas/rate-limiter.ts";
 import type { Admission, RateLimiter, RateLimitSnapshot } from "../quotas/rate-limiter.ts";
 import { merge, primed } from "./primed.ts";
+import { checkSchemaLimits, newSchemaBudget } from "./schema-limits.ts";
 import type { ChatChunk, ChatRequest, CompletionRequest, EmbeddingRequest, EmbeddingResult, TokenLogprob, Usage } from "./types.ts";
 
 /** What a model can serve; the first three are inference operations, the rest catalog facts. */
@@ -44,11 +45,19 @@ export class GenerationService {
   #usage: UsageSink | undefined;
   #limiter: RateLimiter;
 
-  constructor(engine: Engine, deployments: DeploymentResolver, usage?: UsageSink, limiter: RateLimiter = new InMemoryRateLimiter()) {
+  #parallelPerRequest: number;
+
+  /**
+   * `parallelPerRequest`: choices of one request generating at once (the rest wait their
+   * turn), so that a request with many prompts or a large `n` cannot take every sequence of a
+   * model while other requests queue behind it. Default 4 (half the engine's default 8 sequences).
+   */
+  constructor(engine: Engine, deployments: DeploymentResolver, usage?: UsageSink, limiter: RateLimiter = new InMemoryRateLimiter(), opts: { parallelPerRequest?: number } = {}) {
     this.#engine = engine;
     this.#deployments = deployments;
     this.#usage = usage;
     this.#limiter = limiter;
+    this.#parallelPerRequest = Math.max(1, opts.parallelPerRequest ?? 4);
   }
 
   /** The deployment's current limits, or null when it does not resolve or serves no synchronous requests. */
@@ -90,6 +99,7 @@ export class GenerationService {
 
   async chat(account: string, req: ChatRequest, signal: AbortSignal, opts: CallOptions = {}): Promise<GenerationStream> {
     const d = this.#resolve(account, req.deployment, "chatCompletion", "chatCompletion");
+    checkRequestSchemas(req);
     const estimate = estimateChat(req);
     const admission = await this.#admit(d, "ChatCompletions_Create", estimate, req.n, opts, signal);
     const params: GenerateParams = {
@@ -152,14 +162,20 @@ export class GenerationService {
     const started = Date.now();
     // Without a seed each choice still needs its own: engines may default to the clock, which would make n choices identical.
     const seedFor = (seed: number | undefined, i: number) => (seed === undefined ? Math.floor(Math.random() * 2 ** 32) : (seed + (i % perPrompt)) >>> 0);
+    const generate = (i: number) => {
+      const params = paramsFor(i);
+      return this.#engine.generate({ key: d.engineKey, adapter: d.adapter }, { ...params, sampling: { ...params.sampling, seed: seedFor(params.sampling.seed, i) } }, signal);
+    };
+    // The first choices start now (and their errors, such as a prompt too long, are a plain
+    // rejection); the others start as those end, each taking a finished one's turn.
+    const turns = new Turns(this.#parallelPerRequest, signal);
     let sources: AsyncIterable<EngineEvent>[];
     try {
-      sources = await Promise.all(
-        Array.from({ length: n }, (_, i) => {
-          const params = paramsFor(i);
-          return primed(this.#engine.generate({ key: d.engineKey, adapter: d.adapter }, { ...params, sampling: { ...params.sampling, seed: seedFor(params.sampling.seed, i) } }, signal));
-        }),
-      );
+      const first = Math.min(n, this.#parallelPerRequest);
+      sources = [
+        ...(await Promise.all(Array.from({ length: first }, (_, i) => primed(turns.run(() => generate(i)))))),
+        ...Array.from({ length: n - first }, (_, k) => turns.run(() => generate(first + k))),
+      ];
     } catch (e) {
       // Refused before generating (e.g. prompt too long): nothing was generated, so max_tokens is not charged.
       admission.settle(estimate.prompt);
@@ -207,6 +223,41 @@ export class GenerationService {
       }
     })();
     return stream;
+  }
+}
+
+/** The request's JSON Schemas within SCHEMA_LIMITS, before any engine compiles them. */
+function checkRequestSchemas(req: ChatRequest): void {
+  const budget = newSchemaBudget();
+  if (req.responseFormat.type === "json_schema") checkSchemaLimits(req.responseFormat.schema, "response_format", budget);
+  req.tools.forEach((t, i) => t.parameters !== undefined && checkSchemaLimits(t.parameters, `tools[${i}].function.parameters`, budget));
+}
+
+/** At most `size` sources of one request iterate at once; the next waits for a turn (FIFO), or for the abort. */
+class Turns {
+  #free: number;
+  #waiting: (() => void)[] = [];
+  #signal: AbortSignal;
+
+  constructor(size: number, signal: AbortSignal) {
+    this.#free = size;
+    this.#signal = signal;
+    signal.addEventListener("abort", () => this.#waiting.splice(0).forEach((wake) => wake()), { once: true });
+  }
+
+  async *run<T>(start: () => AsyncIterable<T>): AsyncGenerator<T> {
+    while (this.#free === 0) {
+      if (this.#signal.aborted) return;
+      await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    }
+    if (this.#signal.aborted) return;
+    this.#free--;
+    try {
+      yield* start();
+    } finally {
+      this.#free++;
+      this.#waiting.shift()?.();
+    }
   }
 }
 

@@ -240,7 +240,10 @@ export class LlamaCppEngine implements Engine {
         } else if (m.type === "done") {
           finished = true;
           const usage = { promptTokens: m.promptTokens, completionTokens: m.completionTokens, cachedTokens: m.cachedTokens };
-          yield { type: "end", finishReason: scanner?.sawCalls ? "tool_calls" : m.finishReason, usage };
+          // A call cut by max_tokens is no call: its text goes out as content, finish_reason "length".
+          const cut = scanner?.end();
+          if (cut) yield { type: "content", text: cut };
+          yield { type: "end", finishReason: scanner?.sawCalls && !cut ? "tool_calls" : m.finishReason, usage };
           return;
         } else if (m.type === "error") {
           finished = true;

@@ -29,6 +29,16 @@ export class ToolCallScanner {
     return this.#drainCalls();
   }
 
+  /**
+   * The text left when generation ends: a tool call cut short (by max_tokens) is not a call;
+   * its text is returned so the reply carries what was generated, as content.
+   */
+  end(): string {
+    const rest = this.#buffer;
+    this.#buffer = "";
+    return rest.trim() ? rest : "";
+  }
+
   #drainCalls(): ScannedPiece[] {
     const out: ScannedPiece[] = [];
     for (;;) {

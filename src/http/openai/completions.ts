@@ -6,6 +6,9 @@ import { asBody, optBoolean, optNumber, optString, stopSequences } from "../vali
 import { SYSTEM_FINGERPRINT, usageJson } from "./chat-response.ts";
 import { sampling } from "./sampling.ts";
 
+/** Completions one request may ask for: prompts × max(n, best_of), as `n` alone is capped (1–128). */
+const MAX_CHOICES = 128;
+
 export function parseCompletionRequest(raw: unknown, deployment: string): CompletionRequest & { stream: boolean; includeUsage: boolean } {
   const body = asBody(raw);
   const prompt = body.prompt;
@@ -13,10 +16,22 @@ export function parseCompletionRequest(raw: unknown, deployment: string): Comple
   const prompts = typeof prompt === "string" ? [prompt] : prompt;
   if (!Array.isArray(prompts) || prompts.length === 0 || prompts.some((p) => typeof p !== "string"))
     throw errors.invalid("Invalid 'prompt': send a string or a non-empty array of strings (token-id prompts are not supported; send the text).", "prompt");
-  const n = optNumber(body, "n", { min: 1, max: 128, integer: true }) ?? 1;
+  if (prompts.length > MAX_CHOICES)
+    throw errors.invalid(
+      `Invalid 'prompt': expected an array with maximum length ${MAX_CHOICES}, but got an array with length ${prompts.length} instead. Send the prompts in several requests.`,
+      "prompt",
+      "array_above_max_length",
+    );
+  const n = optNumber(body, "n", { min: 1, max: MAX_CHOICES, integer: true }) ?? 1;
   const stream = optBoolean(body, "stream") ?? false;
   const bestOf = optNumber(body, "best_of", { min: 1, max: 20, integer: true }) ?? n;
   if (bestOf < n) throw errors.invalid(`'best_of' (${bestOf}) must be greater than or equal to 'n' (${n}).`, "best_of");
+  // Every prompt runs max(n, best_of) sequences: one request may not queue more than n's own cap.
+  if (prompts.length * bestOf > MAX_CHOICES)
+    throw errors.invalid(
+      `Too many completions in one request: ${prompts.length} prompts × ${bestOf} ${bestOf > n ? "'best_of'" : "'n'"} = ${prompts.length * bestOf}; at most ${MAX_CHOICES} are allowed. Send fewer prompts per request or lower '${bestOf > n ? "best_of" : "n"}'.`,
+      bestOf > n ? "best_of" : "n",
+    );
   if (stream && bestOf > n) throw errors.invalid("'best_of' cannot be used with 'stream': the best candidate is only known once all have finished.", "best_of");
   return {
     deployment,
@@ -34,9 +49,10 @@ export function parseCompletionRequest(raw: unknown, deployment: string): Comple
   };
 }
 
-function legacyLogprobs(items: TokenLogprob[] | undefined, startOffset: number) {
+/** OpenAI's legacy logprobs; `start` is where the first token begins in the choice's whole text. */
+function legacyLogprobs(items: TokenLogprob[] | undefined, start: number) {
   if (!items) return null;
-  let offset = startOffset;
+  let offset = start;
   const text_offset = items.map((l) => {
     const at = offset;
     offset += l.token.length;
@@ -51,12 +67,16 @@ function legacyLogprobs(items: TokenLogprob[] | undefined, startOffset: number) 
 }
 
 export async function collectCompletion(stream: GenerationStream, wantLogprobs: boolean) {
-  const choices = new Map<number, { text: string; finish: FinishReason | null; logprobs: TokenLogprob[] }>();
+  const choices = new Map<number, { text: string; finish: FinishReason | null; logprobs: TokenLogprob[]; offsets: number[] }>();
   for await (const c of stream.chunks) {
-    const s = choices.get(c.index) ?? choices.set(c.index, { text: "", finish: null, logprobs: [] }).get(c.index)!;
+    const s = choices.get(c.index) ?? choices.set(c.index, { text: "", finish: null, logprobs: [], offsets: [] }).get(c.index)!;
     if (c.type === "content") {
+      // Offsets count from the start of the choice's text (an echoed prompt included).
+      if (c.logprobs) {
+        s.logprobs.push(...c.logprobs);
+        s.offsets.push(...legacyLogprobs(c.logprobs, s.text.length)!.text_offset);
+      }
       s.text += c.text;
-      if (c.logprobs) s.logprobs.push(...c.logprobs);
     } else if (c.type === "finish") s.finish = c.reason;
   }
   return {
@@ -67,16 +87,21 @@ export async function collectCompletion(stream: GenerationStream, wantLogprobs: 
     system_fingerprint: SYSTEM_FINGERPRINT,
     choices: [...choices.entries()]
       .sort(([a], [b]) => a - b)
-      .map(([index, s]) => ({ index, text: s.text, finish_reason: s.finish, logprobs: wantLogprobs ? legacyLogprobs(s.logprobs, 0) : null })),
+      .map(([index, s]) => ({ index, text: s.text, finish_reason: s.finish, logprobs: wantLogprobs ? { ...legacyLogprobs(s.logprobs, 0)!, text_offset: s.offsets } : null })),
     usage: usageJson(stream.usage),
   };
 }
 
 export async function* completionChunks(stream: GenerationStream, includeUsage: boolean): AsyncGenerator<object> {
   const base = { id: stream.id, object: "text_completion", created: stream.created, model: stream.model, system_fingerprint: SYSTEM_FINGERPRINT };
+  // Characters of each choice's text sent so far: text_offset counts from the start of the text, not of the chunk.
+  const sent = new Map<number, number>();
   for await (const c of stream.chunks) {
-    if (c.type === "content") yield { ...base, choices: [{ index: c.index, text: c.text, finish_reason: null, logprobs: legacyLogprobs(c.logprobs, 0) }] };
-    else if (c.type === "finish") yield { ...base, choices: [{ index: c.index, text: "", finish_reason: c.reason, logprobs: null }] };
+    if (c.type === "content") {
+      const at = sent.get(c.index) ?? 0;
+      sent.set(c.index, at + c.text.length);
+      yield { ...base, choices: [{ index: c.index, text: c.text, finish_reason: null, logprobs: legacyLogprobs(c.logprobs, at) }] };
+    } else if (c.type === "finish") yield { ...base, choices: [{ index: c.index, text: "", finish_reason: c.reason, logprobs: null }] };
   }
   if (includeUsage) yield { ...base, choices: [], usage: usageJson(stream.usage) };
 }

@@ -111,8 +111,33 @@ async function upload(ctx: AppContext, request: FastifyRequest): Promise<FileRec
       null,
       "invalidPayload",
     );
+  const done = ctx.files.beginUpload(request.account);
+  const upload: { staged?: StagedBlob } = {};
+  try {
+    const { fields, partName } = await receiveParts(ctx, request, upload);
+    const staged = upload.staged;
+    if (!staged) throw errors.invalid("Missing required parameter: 'file' (the multipart part holding the file's content).", "file", "invalidPayload");
+    const expiresAfter =
+      fields["expires_after[anchor]"] !== undefined || fields["expires_after[seconds]"] !== undefined
+        ? { anchor: fields["expires_after[anchor]"], seconds: fields["expires_after[seconds]"] }
+        : fields.expires_after !== undefined
+          ? parseJsonField(fields.expires_after, "expires_after")
+          : undefined;
+    // create() owns the content from here: it commits it or discards it.
+    upload.staged = undefined;
+    return await ctx.files.create(request.account, { purpose: fields.purpose, filename: fields.filename ?? (partName || "file"), expiresAfter, staged });
+  } catch (e) {
+    // Whatever failed (a cut stream, a bad field), the temporary content goes at once.
+    if (upload.staged) await ctx.files.discard(upload.staged).catch(() => {});
+    throw e;
+  } finally {
+    done();
+  }
+}
+
+/** Reads the multipart body: the fields, and the file part streamed to a temporary blob (`into.staged`). */
+async function receiveParts(ctx: AppContext, request: FastifyRequest, into: { staged?: StagedBlob }): Promise<{ fields: Record<string, string>; partName?: string }> {
   const fields: Record<string, string> = {};
-  let staged: StagedBlob | undefined;
   let partName: string | undefined;
   try {
     for await (const part of request.parts()) {
@@ -127,7 +152,7 @@ async function upload(ctx: AppContext, request: FastifyRequest): Promise<FileRec
       partName = part.filename;
       const stream = part.file;
       const max = ctx.files.maxBytes;
-      staged = await ctx.files.stage(
+      into.staged = await ctx.files.stage(
         (async function* () {
           yield* stream;
           // busboy cut the file at the cap (and read past the rest of it).
@@ -136,22 +161,9 @@ async function upload(ctx: AppContext, request: FastifyRequest): Promise<FileRec
       );
     }
   } catch (e) {
-    if (staged) await ctx.files.discard(staged);
     throw multipartError(e);
   }
-  if (!staged) throw errors.invalid("Missing required parameter: 'file' (the multipart part holding the file's content).", "file", "invalidPayload");
-  const expiresAfter =
-    fields["expires_after[anchor]"] !== undefined || fields["expires_after[seconds]"] !== undefined
-      ? { anchor: fields["expires_after[anchor]"], seconds: fields["expires_after[seconds]"] }
-      : fields.expires_after !== undefined
-        ? parseJsonField(fields.expires_after, "expires_after")
-        : undefined;
-  return ctx.files.create(request.account, {
-    purpose: fields.purpose,
-    filename: fields.filename ?? (partName || "file"),
-    expiresAfter,
-    staged,
-  });
+  return { fields, partName };
 }
 
 function parseJsonField(value: string, name: string): unknown {

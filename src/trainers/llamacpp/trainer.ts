@@ -55,7 +55,21 @@ export class LlamaCppTrainer implements Trainer {
       for (let nl = pending.indexOf('\n'); nl >= 0; nl = pending.indexOf('\n')) {
         const line = pending.slice(0, nl);
         pending = pending.slice(nl + 1);
-        if (line) onMessage(JSON.parse(line) as WorkerMessage);
+        if (!line) continue;
+        // A line that is not an event (a native library writing to the wrong descriptor) is
+        // logged and skipped: a throw here, in a stream handler, would take the server down.
+        let message: WorkerMessage;
+        try {
+          message = JSON.parse(line) as WorkerMessage;
+        } catch {
+          this.#opts.onLog?.(label, `ignored an unreadable event line from the worker: ${line.slice(0, 200)}`);
+          continue;
+        }
+        try {
+          onMessage(message);
+        } catch (e) {
+          this.#opts.onLog?.(label, `handling a worker event failed: ${(e as Error).message}`);
+        }
       }
     });
     const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stderrTail: string }>((resolve) => {
@@ -100,10 +114,12 @@ export class LlamaCppTrainer implements Trainer {
         queue.push(m);
       }
     });
-    void child.exited.then((how) => {
-      if (done || cancelled) queue.end();
-      else queue.fail(new Error(`training failed: ${error ?? describeExit(how)}`));
-    });
+    child.exited
+      .then((how) => {
+        if (done || cancelled) queue.end();
+        else queue.fail(new Error(`training failed: ${error ?? describeExit(how)}`));
+      })
+      .catch((e: Error) => this.#opts.onLog?.(spec.jobId, `ending the training events failed: ${e.message}`));
     return {
       pid: child.proc.pid,
       events: queue,

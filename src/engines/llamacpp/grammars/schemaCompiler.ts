@@ -20,16 +20,22 @@ type Ctx = {
   readonly origin: string; // prepended to "#/..." paths in messages, e.g. "tools[0].function.parameters"
   readonly refRules: Map<string, GNode>; // $ref (+ sibling keywords) -> rule reference
   depth: number; // nesting of inline merges, to stop self-referencing allOf
+  nesting: number; // nesting of compileSchema calls, bounded so no schema can overflow the stack
 };
 
 const MAX_INLINE_DEPTH = 32;
+/**
+ * Requests are checked first (core/generation/schema-limits.ts: 64 JSON levels); this bound
+ * only keeps the recursion of a schema that reached here some other way from the stack limit.
+ */
+const MAX_SCHEMA_NESTING = 256;
 
 /**
  * Compiles a whole schema document into a rule named `rootName` (or a unique variant) and
  * returns a reference. Error paths are `${origin}#/json/pointer`.
  */
 export function compileDocument(json: JsonRules, schema: unknown, rootName: string, origin = ""): GNode {
-  const ctx: Ctx = { json, doc: schema, prefix: rootName, origin, refRules: new Map(), depth: 0 };
+  const ctx: Ctx = { json, doc: schema, prefix: rootName, origin, refRules: new Map(), depth: 0, nesting: 0 };
   return refRule(ctx, "#", `${origin}#`, rootName);
 }
 
@@ -116,6 +122,17 @@ function named(ctx: Ctx, hint: string, node: GNode, path: string): GNode {
 }
 
 function compileSchema(ctx: Ctx, schema: unknown, path: string, hint: string): GNode {
+  if (ctx.nesting >= MAX_SCHEMA_NESTING)
+    throw new SchemaError(`the schema at ${path} is nested more than ${MAX_SCHEMA_NESTING} levels deep; flatten it or use '$defs' and '$ref'`, path);
+  ctx.nesting++;
+  try {
+    return compileSchemaNode(ctx, schema, path, hint);
+  } finally {
+    ctx.nesting--;
+  }
+}
+
+function compileSchemaNode(ctx: Ctx, schema: unknown, path: string, hint: string): GNode {
   if (schema === true) return ctx.json.value();
   if (schema === false) return NEVER;
   if (!isObject(schema)) {
