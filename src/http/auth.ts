@@ -33,15 +33,15 @@ export function authenticate(accounts: AccountService, request: FastifyRequest, 
 }
 
 /**
- * Whether `principal` administers this whole Ingot: Owner at "/" or at a subscription. Server
+ * Whether `principal` administers this whole Ingot: Owner at "/". Server
  * status (readiness details, Prometheus metrics) spans every account, so an account-level
  * role is not enough.
  */
 export function isAdministrator(identity: IdentityService, principal: Principal): boolean {
   return identity.roleAssignments(principal.objectId).some((a) => {
     if (a.role !== "Owner") return false;
-    const segments = scopeSegments(a.scope);
-    return segments.length === 0 || (segments.length === 2 && segments[0] === "subscriptions");
+    // Only '/': server status lists every subscription's deployments, so an Owner of one subscription must not see it.
+    return scopeSegments(a.scope).length === 0;
   });
 }
 
@@ -62,10 +62,10 @@ export function requireAdministrator(identity: IdentityService, request: Fastify
     throw new IngotError(
       "unauthorized",
       "401",
-      "This endpoint needs an administrator: send 'Authorization: Bearer <token>' with a management token of an Owner at '/' or at a subscription (`ingot token`), or scrape the --metrics-address listener (loopback by default).",
+      "This endpoint needs an administrator: send 'Authorization: Bearer <token>' with a management token of an Owner at '/' (`ingot token`), or scrape the --metrics-address listener (loopback by default).",
     );
   const principal = managementPrincipal(identity, request);
   if (!isAdministrator(identity, principal))
-    throw new IngotError("forbidden", "403", `The principal '${principal.objectId}' is not an administrator of this Ingot: server status needs the Owner role at '/' or at a subscription.`);
+    throw new IngotError("forbidden", "403", `The principal '${principal.objectId}' is not an administrator of this Ingot: server status needs the Owner role at '/'.`);
   return principal;
 }

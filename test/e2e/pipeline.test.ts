@@ -155,7 +155,7 @@ describe("/readyz and /metrics", { timeout: 120_000 }, () => {
     assert.equal(withKey.status, 401);
   });
 
-  test("details and metrics need an administrator: Owner at '/' or a subscription", async () => {
+  test("details and metrics need an administrator: Owner at '/'", async () => {
     const admin = { authorization: `Bearer ${ingot.identity.adminToken("management")}` };
     const ready = await json(await fetch(`${url}/readyz`, { headers: admin }));
     assert.ok(Array.isArray(ready.deployments) && ready.deployments.some((d: { name: string }) => d.name === "tiny-chat"), JSON.stringify(ready));
@@ -176,7 +176,9 @@ describe("/readyz and /metrics", { timeout: 120_000 }, () => {
     );
     assert.equal((await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${accountOwner}` } })).status, 403, "an account's Owner is not the server's");
     const ownerToken = tokenOf(ingot.identity.createServicePrincipal({ role: "Owner", scope: "/subscriptions/00000000-0000-0000-0000-000000000000", displayName: "sub-owner" }));
-    assert.equal((await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${ownerToken}` } })).status, 200);
+    assert.equal((await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${ownerToken}` } })).status, 403, "a subscription's Owner must not see other subscriptions' deployments");
+    const rootOwner = tokenOf(ingot.identity.createServicePrincipal({ role: "Owner", scope: "/", displayName: "root-owner" }));
+    assert.equal((await fetch(`${url}/metrics`, { headers: { authorization: `Bearer ${rootOwner}` } })).status, 200);
   });
 
   test("the metrics listener: a busy address is logged and skipped; a free one serves without credentials", async () => {
