@@ -85,6 +85,22 @@ describe("limits are 400s that name them", { timeout: 120_000 }, () => {
   });
 });
 
+describe("large schemas within the limits", { timeout: 120_000 }, () => {
+  test("are served, their grammar compiled on the compiler thread", async () => {
+    const properties = Object.fromEntries(Array.from({ length: 300 }, (_, i) => [`p${i}`, { type: "integer", minimum: 0, maximum: 9 }]));
+    const r = await server.v1().chat.completions.create({
+      model: "tiny-chat",
+      messages: [{ role: "user", content: "Numbers" }],
+      response_format: { type: "json_schema", json_schema: { name: "wide", schema: { type: "object", properties: { ...properties, first: { type: "integer" } }, required: ["first"] } } },
+      max_tokens: 40,
+      seed: 1,
+    });
+    const content = r.choices[0].message.content ?? "";
+    if (r.choices[0].finish_reason === "stop") assert.equal(typeof JSON.parse(content).first, "number", content);
+    else assert.match(content, /^\{\s*"first"/);
+  });
+});
+
 describe("ARM bodies", { timeout: 120_000 }, () => {
   const ACCOUNT = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/ingot/providers/Microsoft.CognitiveServices/accounts";
   /** A body whose DEEP placeholder becomes a value nested 10,000 objects deep (JSON.stringify of that would overflow here). */

@@ -4,8 +4,10 @@
 import { errors } from "../../core/errors.ts";
 import type { ChatMessage } from "../../core/generation/types.ts";
 import type { GenerateInput } from "../../core/ports/index.ts";
-import { compileJsonSchema, jsonObjectGrammar } from "./grammars/jsonSchemaToGbnf.ts";
-import { TOOL_CALL_CLOSE, TOOL_CALL_OPEN, toolCallGrammar, toolsSystemPrompt } from "./grammars/toolCallGrammar.ts";
+import { jsonObjectGrammar } from "./grammars/jsonSchemaToGbnf.ts";
+import { compileGrammar, GrammarTimeout } from "./grammars/off-thread.ts";
+import type { GrammarJob } from "./grammars/off-thread.ts";
+import { TOOL_CALL_CLOSE, TOOL_CALL_OPEN, toolsSystemPrompt } from "./grammars/toolCallGrammar.ts";
 import type { RunnerPrompt } from "./protocol.ts";
 
 type ChatInput = Extract<GenerateInput, { kind: "chat" }>;
@@ -17,23 +19,20 @@ export interface PreparedChat {
   toolsActive: boolean;
 }
 
-export function prepareChat(input: ChatInput): PreparedChat {
+/** Grammars are compiled off the event loop when large (grammars/off-thread.ts). */
+export async function prepareChat(input: ChatInput): Promise<PreparedChat> {
   const toolsActive = input.tools.length > 0 && input.toolChoice !== "none";
   let grammar: string | undefined;
   if (toolsActive) {
     const choice = input.toolChoice;
     const mode = choice === "auto" || choice === "required" ? choice : { name: (choice as { name: string }).name };
-    const compiled = toolCallGrammar(
-      input.tools.map((t) => ({ type: "function" as const, function: t })),
-      mode,
-      input.parallelToolCalls,
-    );
+    const compiled = await compile({ kind: "tools", tools: input.tools.map((t) => ({ type: "function" as const, function: t })), mode, parallel: input.parallelToolCalls });
     if (!compiled.ok) throw errors.invalid(`Invalid tools: ${compiled.reason}`, "tools", "invalid_function_parameters");
     grammar = compiled.gbnf;
   } else if (input.responseFormat.type === "json_object") {
     grammar = jsonObjectGrammar();
   } else if (input.responseFormat.type === "json_schema") {
-    const compiled = compileJsonSchema(input.responseFormat.schema);
+    const compiled = await compile({ kind: "schema", schema: input.responseFormat.schema });
     if (!compiled.ok) throw errors.invalid(`Invalid schema for response_format '${input.responseFormat.name}': ${compiled.reason}`, "response_format", "invalid_json_schema");
     grammar = compiled.gbnf;
   }
@@ -44,6 +43,16 @@ export function prepareChat(input: ChatInput): PreparedChat {
     else messages.unshift({ role: "system", content: instruction });
   }
   return { prompt: { kind: "chat", messages: mergeSystemMessages(messages) }, grammar, toolsActive };
+}
+
+async function compile(job: GrammarJob) {
+  try {
+    return await compileGrammar(job);
+  } catch (e) {
+    if (e instanceof GrammarTimeout)
+      throw errors.invalid(`The ${job.kind === "tools" ? "tools' parameter schemas" : "response_format schema"} took too long to compile into a grammar (${e.message}). Simplify the schema.`, job.kind === "tools" ? "tools" : "response_format", "invalid_json_schema");
+    throw e;
+  }
 }
 
 function toTemplateMessage(m: ChatMessage): { role: "system" | "user" | "assistant"; content: string } {

@@ -190,7 +190,7 @@ export class LlamaCppEngine implements Engine {
     let grammar: string | undefined;
     let scanner: ToolCallScanner | undefined;
     if (params.input.kind === "chat") {
-      const prepared = prepareChat(params.input);
+      const prepared = await prepareChat(params.input);
       prompt = prepared.prompt;
       grammar = prepared.grammar;
       if (prepared.toolsActive) scanner = new ToolCallScanner();
