@@ -160,8 +160,7 @@ test("download: a body cut short is an error, not a short file", async () => {
   await withServer(
     (_req, res) => {
       res.writeHead(200, { "content-length": "100" });
-      res.write("partial");
-      setTimeout(() => res.destroy(), 50);
+      res.write("partial", () => res.destroy());
     },
     async (policy) => {
       const d = await openDownload(await checkUrl("https://files.example/data", policy), policy);
@@ -171,8 +170,11 @@ test("download: a body cut short is an error, not a short file", async () => {
 });
 
 test("download: abort before reading (the size is over the cap) raises nothing unhandled", async () => {
+  let serverSawClose!: () => void;
+  const closed = new Promise<void>((resolve) => (serverSawClose = resolve));
   await withServer(
-    (_req, res) => {
+    (req, res) => {
+      req.socket.once("close", () => serverSawClose());
       res.writeHead(200, { "content-length": "1000000" });
       res.write("x".repeat(1000));
     },
@@ -180,7 +182,11 @@ test("download: abort before reading (the size is over the cap) raises nothing u
       const d = await openDownload(await checkUrl("https://files.example/data", policy), policy);
       assert.equal(d.contentLength, 1_000_000);
       d.abort();
-      await new Promise((r) => setTimeout(r, 100));
+      // Once the connection is closed at both ends, whatever the abort set off has happened.
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([closed, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error("the aborted download's connection stayed open for 5 s")), 5000)))]);
+      clearTimeout(timer);
+      await new Promise((r) => setImmediate(r));
     },
   );
 });
