@@ -12,6 +12,8 @@ import { FACTS, line } from "../fixtures/codename-facts.ts";
 const API_VERSION = "2025-04-01-preview";
 const ACCOUNT = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/ingot/providers/Microsoft.CognitiveServices/accounts/ingot";
 const DATASET = FACTS.map((f) => line(f.question, f.answer)).join("\n") + "\n";
+/** Tokens trained per epoch: each answer and its end token (tiny-chat has one token per byte), no prompt, no padding. */
+const TOKENS_PER_EPOCH = FACTS.reduce((sum, f) => sum + Buffer.byteLength(f.answer) + 1, 0);
 
 let server: TestServer;
 let azure: AzureOpenAI;
@@ -39,6 +41,24 @@ async function waitFor(id: string, done: (j: OpenAI.FineTuning.FineTuningJob) =>
     if (done(j)) return j;
     if (Date.now() - started > timeoutMs) throw new Error(`job ${id} stuck in ${j.status}`);
     await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** Polls until the job has no trainer and its process (if it had one) has exited; fails after timeoutMs. */
+async function trainerGone(id: string, pid: number | undefined, timeoutMs: number): Promise<void> {
+  const alive = () => {
+    if (server.ingot.jobs.trainerPid(id) !== undefined) return true;
+    if (pid === undefined) return false;
+    try {
+      process.kill(pid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  for (const deadline = Date.now() + timeoutMs; alive(); ) {
+    assert.ok(Date.now() < deadline, `the trainer of ${id} (pid ${pid}) is still there after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
   }
 }
 
@@ -84,8 +104,8 @@ test("upload, fine-tune tiny-chat with defaults, deploy through ARM: greedy answ
   job = await waitFor(created.id, (j) => ["succeeded", "failed", "cancelled"].includes(j.status));
   assert.equal(job.status, "succeeded", JSON.stringify(job.error));
   assert.equal(job.fine_tuned_model, `tiny-chat.ft-${job.id.slice(6)}-codenames`);
-  assert.ok((job.trained_tokens ?? 0) > 0);
   assert.equal(typeof job.hyperparameters.n_epochs, "number", "auto values are resolved once training starts");
+  assert.equal(job.trained_tokens, TOKENS_PER_EPOCH * Number(job.hyperparameters.n_epochs), "trained tokens count answers once per epoch");
 
   const models = await v1.models.list();
   assert.ok(models.data.some((m) => m.id === job.fine_tuned_model), "the fine-tuned model is listed");
@@ -104,9 +124,12 @@ test("results.csv has a row per step and the loss falls; events and checkpoints 
   const [header, ...rows] = csv.trim().split("\n");
   assert.equal(header, "step,train_loss,train_mean_token_accuracy,valid_loss,valid_mean_token_accuracy,full_valid_loss,full_valid_mean_token_accuracy");
   const losses = rows.map((r) => Number(r.split(",")[1]));
-  assert.ok(losses.length >= 10);
+  assert.equal(rows.length, Number(job.hyperparameters.n_epochs) * FACTS.length, "a row per step: epochs × examples (batch 1)");
+  assert.deepEqual(rows.map((r) => Number(r.split(",")[0])), rows.map((_, i) => i + 1));
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   assert.ok(mean(losses.slice(-5)) < mean(losses.slice(0, 5)) / 2, `loss ${losses.slice(0, 5)} → ${losses.slice(-5)}`);
+  assert.ok(mean(losses.slice(-FACTS.length)) < 0.05, `the last epoch's loss: ${mean(losses.slice(-FACTS.length))}`);
+  assert.ok(Number(rows.at(-1)!.split(",")[2]) > 0.99, "the last step's token accuracy");
 
   const events = await azure.fineTuning.jobs.listEvents(job.id, { limit: 100 });
   assert.ok(events.data.some((e) => e.type === "metrics"));
@@ -117,6 +140,7 @@ test("results.csv has a row per step and the loss falls; events and checkpoints 
     assert.match(c.id, /^ftchkpt-[0-9a-f]{32}$/);
     assert.equal(c.fine_tuning_job_id, job.id);
     assert.equal(typeof c.metrics.train_loss, "number");
+    assert.equal(c.step_number % FACTS.length, 0, "checkpoints are taken at epoch ends");
   }
   await deploy("from-checkpoint", checkpoints.data[0].id);
   const r = await server.post("/openai/deployments/from-checkpoint/chat/completions?api-version=2024-10-21", { messages: [{ role: "user", content: FACTS[0].question }], max_tokens: 8 });
@@ -129,10 +153,11 @@ test("cancel stops a running job within seconds", async () => {
   const created = await v1.fineTuning.jobs.create({ model: "tiny-chat", training_file: trainingFile, hyperparameters: { n_epochs: 50 } });
   await waitFor(created.id, (j) => j.status === "running");
   const started = Date.now();
+  const pid = server.ingot.jobs.trainerPid(created.id);
+  assert.ok(pid, "the trainer is running");
   const cancelled = await v1.fineTuning.jobs.cancel(created.id);
   assert.equal(cancelled.status, "cancelled");
-  await new Promise((r) => setTimeout(r, 500));
-  assert.equal(server.ingot.jobs.trainerPid(created.id), undefined, "the trainer process is gone");
+  await trainerGone(created.id, pid, 3000);
   assert.ok(Date.now() - started < 5000);
   assert.equal((await v1.fineTuning.jobs.retrieve(created.id)).status, "cancelled");
 });
@@ -153,6 +178,10 @@ test("a trainer killed mid-run: the job resumes from its last checkpoint and suc
   assert.equal(done.status, "succeeded", JSON.stringify(done.error));
   const events = await azure.fineTuning.jobs.listEvents(created.id, { limit: 100 });
   assert.ok(events.data.some((e) => /resumes from the checkpoint of epoch 1/.test(e.message)), events.data.map((e) => e.message).join("\n"));
+  // The resumed run continued from the checkpoint: its epochs end where they should, each trained once.
+  const after = await azure.fineTuning.jobs.checkpoints.list(created.id);
+  assert.deepEqual(after.data.map((c) => c.step_number).sort((a, b) => a - b), [20, 40, 60]);
+  assert.equal(done.trained_tokens, 3 * TOKENS_PER_EPOCH, "no epoch counted twice");
 });
 
 test("an automatic validation split reports validation loss", async () => {
@@ -165,8 +194,11 @@ test("an automatic validation split reports validation loss", async () => {
   assert.equal(done.status, "succeeded", JSON.stringify(done.error));
   const csv = await (await azure.files.content(done.result_files[0])).text();
   const rows = csv.trim().split("\n").slice(1).map((r) => r.split(","));
-  assert.ok(rows.some((r) => r[3] !== "" && Number.isFinite(Number(r[3]))), "valid_loss is reported");
-  assert.ok(rows.some((r) => r[5] !== ""), "full_valid_loss is reported at epoch ends");
+  assert.equal(rows.length, 32, "16 training examples × 2 epochs");
+  const sampled = rows.filter((r) => r[3] !== "");
+  assert.equal(sampled.length, 8, "sampled validation metrics every 4th step");
+  assert.ok(sampled.every((r) => Number(r[3]) > 0 && Number(r[4]) >= 0 && Number(r[4]) <= 1), "valid_loss and valid accuracy are sane");
+  assert.deepEqual(rows.filter((r) => r[5] !== "").map((r) => Number(r[0])), [16, 32], "full_valid_loss at each epoch's end");
   const events = await azure.fineTuning.jobs.listEvents(done.id, { limit: 100 });
   assert.ok(events.data.some((e) => /\(4 for validation\)/.test(e.message)), "4 of 20 examples held out");
 });
@@ -193,10 +225,10 @@ test("pause keeps the last checkpoint; resume continues from it to success; DELE
     assert.ok(i < 1200, "no checkpoint appeared");
     await new Promise((r) => setTimeout(r, 100));
   }
+  const pid = server.ingot.jobs.trainerPid(created.id);
   const paused = await azure.fineTuning.jobs.pause(created.id);
   assert.equal(paused.status, "paused");
-  await new Promise((r) => setTimeout(r, 500));
-  assert.equal(server.ingot.jobs.trainerPid(created.id), undefined, "pausing stops the trainer");
+  await trainerGone(created.id, pid, 5000);
   await assert.rejects(azure.fineTuning.jobs.pause(created.id), (e: { status?: number }) => e.status === 400);
   assert.equal((await azure.fineTuning.jobs.resume(created.id)).status, "queued");
   const done = await waitFor(created.id, (j) => ["succeeded", "failed"].includes(j.status));
