@@ -49,7 +49,7 @@ interface Run {
 }
 
 /** Runs the CLI asynchronously (the server lives in this process). The key comes from ARM listKeys unless a test gives one. */
-function ingot(args: string[], opts: { stdin?: string; connect?: boolean } = {}): Promise<Run> {
+function ingot(args: string[], opts: { stdin?: string; connect?: boolean; onStdout?: (stdout: string) => void } = {}): Promise<Run> {
   const env = { ...process.env };
   for (const k of ["AZURE_OPENAI_API_KEY", "INGOT_API_KEY", "INGOT_ENDPOINT", "INGOT_TOKEN"]) delete env[k];
   const extra = opts.connect === false ? [] : ["--endpoint", server.url, "--data-dir", server.dataDir];
@@ -57,7 +57,10 @@ function ingot(args: string[], opts: { stdin?: string; connect?: boolean } = {})
     const child = spawn(process.execPath, [BIN, ...args, ...extra], { env });
     let stdout = "";
     let stderr = "";
-    child.stdout.on("data", (c) => (stdout += c));
+    child.stdout.on("data", (c) => {
+      stdout += c;
+      opts.onStdout?.(stdout);
+    });
     child.stderr.on("data", (c) => (stderr += c));
     child.on("close", (status) => resolve({ status, stdout, stderr }));
     child.stdin.end(opts.stdin ?? "");
@@ -172,8 +175,13 @@ test("jobs cancel stops a running job; events --follow ends with it (exit 1)", a
     assert.ok(i < 600, "the job did not start");
     await new Promise((r) => setTimeout(r, 100));
   }
-  const follow = ingot(["jobs", "events", "--id", created.id, "--follow"]);
-  await new Promise((r) => setTimeout(r, 1000));
+  let following = "";
+  const follow = ingot(["jobs", "events", "--id", created.id, "--follow"], { onStdout: (out) => (following = out) });
+  // Cancel once the follower has printed a training step (it is following the live job).
+  for (const deadline = Date.now() + 30_000; !/Step \d+\/1000: training loss=/.test(following); ) {
+    assert.ok(Date.now() < deadline, `events --follow printed no step within 30 s: ${following}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
   const cancelled = ok(await ingot(["jobs", "cancel", "--id", created.id]));
   assert.equal(JSON.parse(cancelled.stdout).status, "cancelled");
   const followed = await follow;
