@@ -2,11 +2,14 @@
 // GlobalStandard deployment of capacity 100 (100 requests per 10 s), and an open-loop load of
 // 20 requests a second (chat, streamed chat, completions) for about a minute. Every reply is a
 // 200 or a 429 with retry-after; none hangs; the server's and the runners' resident memory
-// stay flat (sampled under the same load after a warm-up, then at the end).
+// stay flat (sampled under the same load after a warm-up, then at the end). Meanwhile 20 slow
+// clients that never finish their headers hold connections open: the server must cut them
+// (its header timeout) and keep serving the others.
 // RELIABILITY_SOAK_SECONDS changes the measured part (default 45).
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import http from "node:http";
+import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
@@ -78,6 +81,17 @@ test(`a soak at twice a deployment's capacity: only 200s and 429s with retry-aft
   const runnersRss = () => runnersOf(s.pid).reduce((sum, r) => sum + rssBytes(r.pid), 0);
   const samples: { t: number; server: number; runner: number }[] = [];
   const sample = (t: number) => samples.push({ t, server: rssBytes(s.pid), runner: runnersRss() });
+  // Slow clients: headers begun and never finished.
+  const slow = Array.from({ length: 20 }, () => {
+    const socket = connect(s.port, "127.0.0.1");
+    const opened = performance.now();
+    const state = { closedAfterMs: -1 };
+    socket.on("connect", () => socket.write("POST /openai/v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\napi-key: " + API_KEY + "\r\n"));
+    socket.on("data", () => undefined);
+    socket.on("error", () => undefined);
+    socket.on("close", () => (state.closedAfterMs = performance.now() - opened));
+    return { socket, state };
+  });
   // Open loop: requests go out on schedule whether or not earlier ones have answered.
   const started = performance.now();
   const total = WARMUP_S + SOAK_S;
@@ -99,6 +113,9 @@ test(`a soak at twice a deployment's capacity: only 200s and 429s with retry-aft
   sample((performance.now() - started) / 1000);
   agent.destroy();
 
+  const slowOpen = slow.filter((c) => c.state.closedAfterMs < 0).length;
+  const slowCut = slow.filter((c) => c.state.closedAfterMs >= 0).map((c) => c.state.closedAfterMs / 1000);
+  for (const c of slow) c.socket.destroy();
   const first = samples.slice(0, 3);
   const last = samples.slice(-3);
   const mean = (xs: typeof samples, k: "server" | "runner") => xs.reduce((a, x) => a + x[k], 0) / xs.length;
@@ -107,10 +124,11 @@ test(`a soak at twice a deployment's capacity: only 200s and 429s with retry-aft
   const limited = byStatus.get("429") ?? 0;
   const statusLine = [...byStatus.entries()].map(([k, v]) => `${k}:${v}`).join(" ");
   console.log(
-    `# soak: ${sent} requests in ${total} s at ${RATE}/s against capacity ${CAPACITY} (${ALLOWED_PER_SECOND}/s); by status ${statusLine}; served ${(ok / total).toFixed(1)}/s; latency p50 ${quantile(latencies, 0.5).toFixed(0)} ms, p99 ${quantile(latencies, 0.99).toFixed(0)} ms, max ${Math.max(...latencies).toFixed(0)} ms; RSS server ${(mean(first, "server") / MB).toFixed(0)} → ${(mean(last, "server") / MB).toFixed(0)} MB, runner ${(mean(first, "runner") / MB).toFixed(0)} → ${(mean(last, "runner") / MB).toFixed(0)} MB`,
+    `# soak: ${sent} requests in ${total} s at ${RATE}/s against capacity ${CAPACITY} (${ALLOWED_PER_SECOND}/s); by status ${statusLine}; served ${(ok / total).toFixed(1)}/s; latency p50 ${quantile(latencies, 0.5).toFixed(0)} ms, p99 ${quantile(latencies, 0.99).toFixed(0)} ms, max ${Math.max(...latencies).toFixed(0)} ms; RSS server ${(mean(first, "server") / MB).toFixed(0)} → ${(mean(last, "server") / MB).toFixed(0)} MB, runners ${(mean(first, "runner") / MB).toFixed(0)} → ${(mean(last, "runner") / MB).toFixed(0)} MB; slow clients cut after ${slowCut.length ? `${Math.min(...slowCut).toFixed(0)}–${Math.max(...slowCut).toFixed(0)} s` : "never"}, ${slowOpen} still open`,
   );
   for (const p of problems.slice(0, 10)) console.log(`# soak problem: ${p}`);
   assert.deepEqual(problems, [], `${problems.length} replies were neither 200 nor a well-formed 429`);
+  assert.equal(slowOpen, 0, `${slowOpen} of 20 connections that never finished their headers were still open after ${total} s (no header timeout?)`);
   assert.ok(limited > sent * 0.25, `about half the requests are over capacity: ${limited} 429s of ${sent}`);
   assert.ok(ok >= ALLOWED_PER_SECOND * total * 0.7, `the deployment keeps serving at its capacity: ${ok} 200s`);
   // Flat: under the same load, at most 40 MB or 20% more than after the warm-up.
