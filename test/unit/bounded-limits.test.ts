@@ -2,7 +2,7 @@
 // text_offset across stream chunks, per-request turns in the generation service, and the
 // per-account upload limit.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, test } from "node:test";
@@ -177,6 +177,21 @@ describe("uploads", () => {
       const again = files.beginUpload("a");
       assert.throws(() => files.beginUpload("a"), (e: unknown) => e instanceof IngotError && e.status === 429);
       again();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test("temporary files a crash left behind go at the next start; recent ones (another live upload) stay", () => {
+    const dir = mkdtempSync(join(tmpdir(), "ingot-blobs-"));
+    try {
+      mkdirSync(join(dir, ".tmp"));
+      writeFileSync(join(dir, ".tmp", "old"), "x");
+      writeFileSync(join(dir, ".tmp", "recent"), "x");
+      const dayAgo = new Date(Date.now() - 24 * 3600 * 1000);
+      utimesSync(join(dir, ".tmp", "old"), dayAgo, dayAgo);
+      new FsBlobStore(dir);
+      assert.deepEqual(readdirSync(join(dir, ".tmp")), ["recent"]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
