@@ -4,10 +4,12 @@
 // server kill no runner or trainer may outlive it; in the end every deployment is back to its
 // desired state (Succeeded, or gone when its DELETE was acknowledged), every acknowledged file
 // is there, and every job is queued, running or succeeded (resumed, never failed by a kill).
+// Along the way: the data dir the server creates is private (0700, database 0600), and no key
+// or token reaches its log (info level), even one sent in a query string.
 // RELIABILITY_SEED picks the same writes, targets and delays again (the kills' exact timing
 // still varies); RELIABILITY_KILL_CYCLES changes the cycle count (default 24).
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
@@ -21,7 +23,9 @@ const API_KEY = "fedcba9876543210fedcba9876543210";
 const FT_VERSION = "2025-04-01-preview";
 const TERMINAL_OK = new Set(["validating_files", "queued", "running", "succeeded", "paused"]);
 
-const dataDir = mkdtempSync(join(tmpdir(), "ingot-kill-"));
+const parentDir = mkdtempSync(join(tmpdir(), "ingot-kill-"));
+/** Created by the server itself, so its permissions are the server's doing. */
+const dataDir = join(parentDir, "data");
 let server: ChildServer | undefined;
 after(async () => {
   if (server) {
@@ -29,7 +33,7 @@ after(async () => {
     await cancelAll(server).catch(() => undefined);
     await stopChildServer(server);
   }
-  rmSync(dataDir, { recursive: true, force: true });
+  rmSync(parentDir, { recursive: true, force: true });
 });
 
 let token = "";
@@ -56,9 +60,22 @@ async function cancelAll(s: ChildServer): Promise<void> {
 test(`kill -9 of server, runners and trainers at random moments loses no acknowledged write (seed ${SEED})`, { timeout: 420_000 }, async () => {
   const started = Date.now();
   const port = await freePort();
-  const start = () => startChildServer({ dataDir, port, apiKey: API_KEY });
+  const instances: ChildServer[] = [];
+  const start = async () => {
+    const s = await startChildServer({ dataDir, port, apiKey: API_KEY, logLevel: "info", secrets: () => [API_KEY, token] });
+    instances.push(s);
+    return s;
+  };
   server = await start();
   token = adminToken(dataDir, server.url);
+  const mode = (p: string) => (statSync(p).mode & 0o777).toString(8);
+  assert.equal(mode(dataDir), "700", "the data dir holds keys: only its owner may enter");
+  assert.equal(mode(join(dataDir, "ingot.db")), "600", "the database holds the signing key and account keys");
+  // Keys and tokens in a query string are refused, and must not be logged either.
+  for (const q of [`api-key=${API_KEY}`, `access_token=${token}`]) {
+    const r = await send(server.url, { method: "POST", path: `/openai/v1/chat/completions?${q}`, headers: { "content-type": "application/json" }, body: JSON.stringify({ model: "tiny-chat", messages: [{ role: "user", content: "hi" }], max_tokens: 1 }) }, 15_000);
+    assert.ok(r.status >= 400 && r.status < 500, `a credential in the query string: ${r.status}`);
+  }
 
   // What the server acknowledged, and so must keep.
   const deployments = new Map<string, "present" | "absent" | "unknown">();
@@ -235,6 +252,8 @@ test(`kill -9 of server, runners and trainers at random moments loses no acknowl
     if (r.status >= 500 || (model === "tiny-chat" && r.status !== 200)) problems.push(`chat on ${model} after the kills: ${r.status} ${r.body.toString().slice(0, 200)}`);
   }
 
+  const leaked = new Set(instances.flatMap((x) => x.leaked()));
+  if (leaked.size) problems.push(`the server log holds ${[...leaked].map((x) => (x === API_KEY ? "the api-key" : "the admin token")).join(" and ")}`);
   const seconds = ((Date.now() - started) / 1000).toFixed(0);
   console.log(
     `# kill: seed ${SEED}, ${CYCLES} cycles in ${seconds} s; kills server ${kills.server}, runner ${kills.runner}, trainer ${kills.trainer} (${kills.skipped} without a victim); writes acknowledged/attempted: PUT ${acknowledged.put}/${attempted.put}, DELETE ${acknowledged.delete}/${attempted.delete}, upload ${acknowledged.upload}/${attempted.upload}, job ${acknowledged.job}/${attempted.job}; server restart max ${Math.max(0, ...restartMs)} ms; converged in ${convergeMs} ms; jobs ${statuses.join(", ") || "none"}; ${problems.length} problems`,

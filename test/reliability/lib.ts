@@ -133,14 +133,20 @@ export interface ChildServer {
   pid: number;
   /** stderr and stdout, last 64 KiB, for failure messages. */
   output(): string;
+  /** Which of the given secrets appeared anywhere in its output so far. */
+  leaked(): string[];
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-export async function startChildServer(opts: { dataDir: string; port: number; apiKey: string; extraArgs?: string[]; readyTimeoutMs?: number }): Promise<ChildServer> {
-  const args = [BIN, "up", "--data-dir", opts.dataDir, "--port", String(opts.port), "--api-key", opts.apiKey, "--threads", "1", "--log-level", "warn", ...(opts.extraArgs ?? [])];
+export async function startChildServer(opts: { dataDir: string; port: number; apiKey: string; extraArgs?: string[]; readyTimeoutMs?: number; logLevel?: string; secrets?: () => string[] }): Promise<ChildServer> {
+  const args = [BIN, "up", "--data-dir", opts.dataDir, "--port", String(opts.port), "--api-key", opts.apiKey, "--threads", "1", "--log-level", opts.logLevel ?? "warn", ...(opts.extraArgs ?? [])];
   const proc = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env } });
   let out = "";
+  const leaked = new Set<string>();
   const keep = (c: Buffer) => {
+    // Searched with the previous tail too, so a secret split across two chunks is still found.
+    const text = out.slice(-4096) + c.toString();
+    for (const secret of opts.secrets?.() ?? []) if (secret && text.includes(secret)) leaked.add(secret);
     out = (out + c.toString()).slice(-65536);
   };
   proc.stdout!.on("data", keep);
@@ -162,7 +168,7 @@ export async function startChildServer(opts: { dataDir: string; port: number; ap
     proc.kill("SIGKILL");
     throw new Error(`${(e as Error).message}\n--- server output ---\n${out}`);
   });
-  return { url, port: opts.port, dataDir: opts.dataDir, apiKey: opts.apiKey, proc, pid: proc.pid!, output: () => out, exited };
+  return { url, port: opts.port, dataDir: opts.dataDir, apiKey: opts.apiKey, proc, pid: proc.pid!, output: () => out, leaked: () => [...leaked], exited };
 }
 
 /** SIGTERM, then SIGKILL if it has not exited within graceMs. */
