@@ -197,3 +197,18 @@ describe("uploads", () => {
     }
   });
 });
+
+describe("chat requests", () => {
+  test("assistant tool-call arguments nested 10,000 deep are a 400, not a stack overflow later", async () => {
+    const { parseChatRequest } = await import("../../src/http/openai/chat-request.ts");
+    const call = (args: string) => ({
+      messages: [
+        { role: "user", content: "hi" },
+        { role: "assistant", content: null, tool_calls: [{ id: "c1", type: "function", function: { name: "f", arguments: args } }] },
+        { role: "tool", tool_call_id: "c1", content: "ok" },
+      ],
+    });
+    parseChatRequest(call(`{"a":${"[".repeat(100)}${"]".repeat(100)}}`), "d");
+    fails(() => parseChatRequest(call(`{"a":${"[".repeat(10_000)}${"]".repeat(10_000)}}`), "d"), "invalid_value", /nested more than 128 levels/);
+  });
+});

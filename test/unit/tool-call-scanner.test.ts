@@ -41,3 +41,12 @@ test("a call cut before its close tag is left as text for the reply, not a call"
   assert.deepEqual(whole.push('<tool_call>{"name":"f","arguments":{}}</tool_call>\n'), [{ type: "tool_call", name: "f", arguments: "{}" }]);
   assert.equal(whole.end(), "", "only whitespace after complete calls");
 });
+
+test("a call whose arguments are nested too deep to serialize comes out as text, not a throw", () => {
+  const s = new ToolCallScanner();
+  const args = "[".repeat(20_000) + "]".repeat(20_000);
+  const block = `<tool_call>{"name":"f","arguments":${args}}</tool_call>`;
+  const pieces = s.push(block);
+  assert.deepEqual(pieces.map((p) => p.type), ["content"]);
+  assert.equal(pieces[0].type === "content" && pieces[0].text, block);
+});

@@ -46,7 +46,16 @@ export class ToolCallScanner {
       if (open === -1) return out;
       const call = this.#completeCall(open + TOOL_CALL_OPEN.length);
       if (!call) return out;
-      out.push({ type: "tool_call", name: call.value.name, arguments: JSON.stringify(call.value.arguments ?? {}) });
+      let args: string;
+      try {
+        args = JSON.stringify(call.value.arguments ?? {});
+      } catch {
+        // Arguments nested beyond what JSON.stringify can recurse (thousands of levels): not a usable call; its text goes out as content.
+        out.push({ type: "content", text: this.#buffer.slice(0, call.end + TOOL_CALL_CLOSE.length) });
+        this.#buffer = this.#buffer.slice(call.end + TOOL_CALL_CLOSE.length);
+        continue;
+      }
+      out.push({ type: "tool_call", name: call.value.name, arguments: args });
       this.#buffer = this.#buffer.slice(call.end + TOOL_CALL_CLOSE.length);
     }
   }

@@ -9,6 +9,20 @@ import { sampling } from "./sampling.ts";
 const ROLES: Role[] = ["system", "developer", "user", "assistant", "tool"];
 const MAX_MESSAGES = 2048;
 const MAX_TOOLS = 128;
+/** JSON nesting levels of an assistant message's tool-call arguments. */
+const MAX_ARGUMENT_DEPTH = 128;
+
+/** Iterative, so any depth is measured without recursion. */
+function nestedDeeperThan(value: unknown, max: number): boolean {
+  const stack: [unknown, number][] = [[value, 1]];
+  while (stack.length) {
+    const [v, depth] = stack.pop()!;
+    if (typeof v !== "object" || v === null) continue;
+    if (depth > max) return true;
+    for (const child of Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return false;
+}
 
 export function parseChatRequest(raw: unknown, deployment: string): ChatRequest & { stream: boolean; includeUsage: boolean } {
   const body = asBody(raw);
@@ -97,11 +111,15 @@ function parseAssistantToolCalls(value: unknown, path: string): ToolCall[] | und
     const fn = call?.function as Body | undefined;
     if (typeof fn?.name !== "string" || typeof fn.arguments !== "string")
       throw errors.invalid(`${path}[${i}] must be {"id", "type": "function", "function": {"name", "arguments"}} with 'arguments' as a JSON string.`, `${path}[${i}]`);
+    let args: unknown;
     try {
-      JSON.parse(fn.arguments || "{}");
+      args = JSON.parse(fn.arguments || "{}");
     } catch {
       throw errors.invalid(`${path}[${i}].function.arguments is not valid JSON.`, `${path}[${i}].function.arguments`);
     }
+    // The arguments are written into the prompt again (JSON.stringify recurses: ~5,000 levels overflow it).
+    if (nestedDeeperThan(args, MAX_ARGUMENT_DEPTH))
+      throw errors.invalid(`${path}[${i}].function.arguments is nested more than ${MAX_ARGUMENT_DEPTH} levels deep; flatten it.`, `${path}[${i}].function.arguments`);
     return { id: typeof call.id === "string" ? call.id : `call_${i}`, name: fn.name, arguments: fn.arguments };
   });
 }
