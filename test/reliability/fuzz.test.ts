@@ -355,7 +355,7 @@ function multipartBody(rng: Rng, faults: string[]): { body: Buffer; contentType:
 }
 
 /** Request i of the run: regenerated from (seed, i) alone. */
-function build(i: number, all: Template[]): Built & { template: Template } {
+function build(i: number, all: Template[]): Built & { template: Template; anonymous: boolean } {
   const rng = prng(itemSeed(SEED, i));
   const template = rng.pick(all);
   const faults: string[] = [];
@@ -366,6 +366,7 @@ function build(i: number, all: Template[]): Built & { template: Template } {
   if (template.auth === "key") headers["api-key"] = API_KEY;
   if (template.auth === "bearer") headers.authorization = `Bearer ${token}`;
   let body: Buffer | undefined;
+  let anonymous = false;
   if (template.kind === "json") {
     const b = jsonBody(rng, template, faults);
     body = b.body;
@@ -428,6 +429,8 @@ function build(i: number, all: Template[]): Built & { template: Template } {
     if (a === 1) headers["api-key"] = "wrong-key-wrong-key-wrong-key-00";
     if (a === 2) headers.authorization = rng.pick(["Bearer ", "Bearer x.y.z", `Bearer ${token.slice(0, -4)}AAAA`, "Basic Zm9vOmJhcg==", `Bearer ${"a".repeat(9000)}`]);
     if (a === 3) headers.authorization = `Bearer ${token}`;
+    // Deny by default: without valid credentials nothing but the public routes may answer 2xx.
+    anonymous = a !== 3 && template.auth !== "none";
     faults.push(`credentials ${a}`);
   } else if (transport === 8) {
     // No DELETE, and no PUT or PATCH on ARM: a valid request would remove or reshape the
@@ -446,7 +449,7 @@ function build(i: number, all: Template[]): Built & { template: Template } {
   const qs = query.map(([k, v]) => `${k}=${v}`).join("&");
   const path = "/" + segments.join("/") + (qs ? `?${qs}` : "");
   if (body !== undefined && headers["content-length"] === undefined) headers["content-length"] = String(body.length);
-  return { req: { method, path, headers, body }, fault: faults.join("; ") || "valid", template };
+  return { req: { method, path, headers, body }, fault: faults.join("; ") || "valid", template, anonymous };
 }
 
 // ---- checks ---------------------------------------------------------------------------------
@@ -574,6 +577,18 @@ function probes(): Probe[] {
   out.push({ name: "job cancel with an empty JSON body", surface: "openai", req: { method: "POST", path: `/openai/v1/fine_tuning/jobs/ftjob-00000000000000000000000000000000/cancel`, headers: key, body: "" }, expect: notEmptyBodyError });
   out.push({ name: "job pause with an empty JSON body", surface: "openai", req: { method: "POST", path: `/openai/fine_tuning/jobs/ftjob-00000000000000000000000000000000/pause?api-version=${FT_VERSION}`, headers: key, body: "" }, expect: notEmptyBodyError });
   out.push({ name: "model DELETE with an empty JSON body", surface: "openai", req: { method: "DELETE", path: `/openai/v1/models/no-such-model`, headers: key, body: "" }, expect: notEmptyBodyError });
+  // Operations endpoints: anonymous callers learn the status only.
+  out.push({
+    name: "anonymous /readyz: status only",
+    surface: "openai",
+    req: { method: "GET", path: "/readyz" },
+    expect: (r) => {
+      const body = JSON.parse(r.body.toString());
+      return Object.keys(body).join() === "status" ? undefined : `anonymous /readyz shows ${Object.keys(body).join(", ")}`;
+    },
+  });
+  out.push({ name: "anonymous /metrics", surface: "openai", req: { method: "GET", path: "/metrics" }, expect: is4xx });
+  out.push({ name: "/metrics with an account key", surface: "openai", req: { method: "GET", path: "/metrics", headers: { "api-key": API_KEY } }, expect: is4xx });
   out.push({ name: "an oversized header", surface: "openai", req: { method: "GET", path: "/openai/v1/models", headers: { "api-key": API_KEY, "x-big": "h".repeat(40_000) } }, expect: is4xx });
   return out;
 }
@@ -622,7 +637,7 @@ test(`fuzzing every surface: only 2xx or Azure-shaped 4xx, no 5xx, no hang; heal
     for (;;) {
       const i = next++;
       if (i >= REQUESTS) return;
-      const { req, fault, template } = build(i, all);
+      const { req, fault, template, anonymous } = build(i, all);
       const describe = `${req.method} ${req.path.length > 160 ? req.path.slice(0, 160) + `…(${req.path.length})` : req.path}`;
       let reply: RawReply;
       try {
@@ -640,7 +655,7 @@ test(`fuzzing every surface: only 2xx or Azure-shaped 4xx, no 5xx, no hang; heal
       byStatus.set(String(reply.status), (byStatus.get(String(reply.status)) ?? 0) + 1);
       latencies.push(reply.ms);
       if (reply.ms > slowest.ms) slowest = { ms: reply.ms, what: `#${i} ${template.name}: ${fault}` };
-      const problem = check(surfaceOf(template, req.path), reply);
+      const problem = check(surfaceOf(template, req.path), reply) ?? (anonymous && reply.status < 300 ? `answered ${reply.status} without valid credentials` : undefined);
       if (problem) violations.push({ i, template: template.name, fault, request: describe, problem });
       // A fault that left a valid job: cancel it, so the fuzz does not train.
       if (/jobs create/.test(template.name) && reply.status < 300) {
