@@ -175,3 +175,10 @@ test("firstInvalidUtf8", () => {
   assert.equal(firstInvalidUtf8(new Uint8Array([0xed, 0xa0, 0x80])), 0); // surrogate
   assert.equal(firstInvalidUtf8(new Uint8Array([0x61, 0x62, 0xff])), 2);
 });
+
+test("a value nested 20,000 deep is a problem of its line, not a failure of the validator", async () => {
+  const deep = "[".repeat(20_000) + "]".repeat(20_000);
+  const r = await validate(withLine(12, 3, `{"messages":[{"role":${deep},"content":"x"}]}`), 4096);
+  assert.equal(r.ok, false);
+  assert.match(r.details ?? "", /line 3: .*nested too deeply to show/);
+});

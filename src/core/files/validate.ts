@@ -123,7 +123,13 @@ type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 const isObject = (v: unknown): v is Record<string, Json> => typeof v === "object" && v !== null && !Array.isArray(v);
 const typeName = (v: unknown) => (v === null ? "null" : Array.isArray(v) ? "an array" : typeof v === "object" ? "an object" : `a ${typeof v}`);
 const show = (v: unknown) => {
-  const s = JSON.stringify(v) ?? String(v);
+  let s: string;
+  try {
+    s = JSON.stringify(v) ?? String(v);
+  } catch {
+    // Nested deeper than JSON.stringify can recurse: a problem to report, not a failure of the validator.
+    return `${typeName(v)} nested too deeply to show`;
+  }
   return s.length > 40 ? `${s.slice(0, 37)}...` : s;
 };
 
