@@ -96,7 +96,8 @@ async function recall(deployment: string): Promise<number> {
   return correct / FACTS.length;
 }
 
-test("upload, fine-tune tiny-chat with defaults, deploy through ARM: greedy answers recall the training data", async () => {
+// The longest test of the suite (60 epochs, about 80 s here): its own explicit timeout.
+test("upload, fine-tune tiny-chat with defaults, deploy through ARM: greedy answers recall the training data", { timeout: 480_000 }, async () => {
   trainingFile = await upload(azure, DATASET);
   const created = await azure.fineTuning.jobs.create({ model: "tiny-chat", training_file: trainingFile, suffix: "codenames" });
   assert.match(created.id, /^ftjob-[0-9a-f]{32}$/);
