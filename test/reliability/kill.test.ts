@@ -181,9 +181,9 @@ test(`kill -9 of server, runners and trainers at random moments loses no acknowl
       // A job fails by design after its trainer died three times: kill each job's trainer at most twice.
       const killable = (ps: typeof victims) => ps.filter((p) => target === "runner" || (trainerKills.get(jobOf(p.cmdline)) ?? 0) < 2);
       let victim = killable(victims).length ? rng.pick(killable(victims)) : undefined;
-      if (!victim && target === "trainer") {
-        // The job may still be validating: give its trainer a moment to start.
-        victim = await until("a trainer to start", () => killable(trainersOf(s.pid))[0], 20_000).catch(() => undefined);
+      if (!victim) {
+        // Just after a restart the runners may still be starting, and a job may still be validating.
+        victim = await until(`a ${target} to start`, () => killable(target === "runner" ? runnersOf(s.pid) : trainersOf(s.pid))[0], 20_000).catch(() => undefined);
       }
       if (victim) {
         process.kill(victim.pid, "SIGKILL");
