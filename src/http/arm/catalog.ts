@@ -18,8 +18,7 @@ import type { ModelRef } from "../../core/ports/index.ts";
 import type { CatalogAdmin, CatalogEntry, PullOperation } from "../../models/catalog-admin.ts";
 import type { LocalModelRequest } from "../../models/local-gguf.ts";
 import type { AppContext } from "../context.ts";
-import { managementPrincipal } from "../identity/bearer.ts";
-import { checkArmApiVersion } from "./api-versions.ts";
+import { acceptArmJson, armKit, baseUrlOf, RETRY_AFTER_SECONDS, type Body, type Query } from "./kit.ts";
 
 export const CATALOG_PROVIDER = "Ingot.Catalog";
 const BASE = `/providers/${CATALOG_PROVIDER}`;
@@ -68,39 +67,16 @@ export function registerCatalogRoutes(root: FastifyInstance, ctx: AppContext): v
 }
 
 function catalogRoutes(app: FastifyInstance, ctx: AppContext, admin: CatalogAdmin): void {
-  // As on ARM: an empty body with Content-Type: application/json is no body.
-  app.removeContentTypeParser("application/json");
-  app.addContentTypeParser("application/json", { parseAs: "string" }, (_request, body, done) => {
-    const text = (body as string).trim();
-    if (!text) return done(null, undefined);
-    try {
-      done(null, JSON.parse(text));
-    } catch (e) {
-      done(errors.armInvalid("InvalidRequestContent", `The request content was invalid and could not be deserialized: ${(e as Error).message}. Send a JSON object.`), undefined);
-    }
-  });
-
+  acceptArmJson(app);
+  const kit = armKit(app, ctx);
+  // Scope "/": the catalog is every account's. Its bodies are not ARM resources, so ARM's resource-body rules do not apply.
   const route = <P>(
     method: "GET" | "PUT" | "DELETE" | "POST",
     url: string,
     action: Action,
     operation: string,
-    handler: (r: { params: P; body: Record<string, unknown> | undefined; request: FastifyRequest; reply: FastifyReply }) => unknown,
-  ) =>
-    app.route({
-      method,
-      url,
-      config: { surface: "arm" },
-      handler: async (request, reply) => {
-        checkArmApiVersion((request.query as Record<string, unknown>)["api-version"], ctx.settings.skipApiVersionCheck);
-        const principal = managementPrincipal(ctx.identity, request);
-        ctx.identity.authorize(principal, "/", action, `${CATALOG_PROVIDER}/${operation}`);
-        const body = request.body ?? undefined;
-        if (body !== undefined && (typeof body !== "object" || body === null || Array.isArray(body)))
-          throw errors.armInvalid("InvalidRequestContent", "The request content was invalid and could not be deserialized: send a JSON object.");
-        return handler({ params: request.params as P, body: body as Record<string, unknown> | undefined, request, reply });
-      },
-    });
+    handler: (r: { params: P; query: Query; body: Body; request: FastifyRequest; reply: FastifyReply }) => unknown,
+  ) => kit.route<P>(method, url, handler, { authorize: { scope: "/", action, operation: `${CATALOG_PROVIDER}/${operation}` }, resourceBody: false });
 
   route("GET", `${BASE}/models`, "read", "models/read", async () => ({ value: (await admin.list()).map((e) => catalogEntryBody(e)) }));
 
@@ -121,12 +97,12 @@ function catalogRoutes(app: FastifyInstance, ctx: AppContext, admin: CatalogAdmi
     return reply.code(removed ? 200 : 204).send();
   });
 
-  route<ModelParams>("POST", `${MODEL}/pull`, "accountWrite", "models/pull/action", ({ params, body, request, reply }) => {
+  route<ModelParams>("POST", `${MODEL}/pull`, "accountWrite", "models/pull/action", ({ params, body, query, request, reply }) => {
     const repin = body?.repin;
     if (repin !== undefined && typeof repin !== "boolean") throw errors.armInvalid("InvalidRequestContent", "repin must be true or false.", "repin");
     const op = admin.pull(params, { repin: repin === true });
-    const url = `${request.protocol}://${request.host}${BASE}/operations/${op.id}?api-version=${encodeURIComponent(String((request.query as Record<string, unknown>)["api-version"]))}`;
-    reply.code(202).headers({ "azure-asyncoperation": url, location: url, "retry-after": "1" });
+    const url = `${baseUrlOf(request)}${BASE}/operations/${op.id}?api-version=${encodeURIComponent(String(query["api-version"]))}`;
+    reply.code(202).headers({ "azure-asyncoperation": url, location: url, "retry-after": RETRY_AFTER_SECONDS });
     return operationBody(op);
   });
 
@@ -142,7 +118,7 @@ function notFound(r: ModelRef): IngotError {
 }
 
 /** The PUT body as a registration request; wrong types are a 400 naming the property. */
-function addRequest(params: ModelParams, body: Record<string, unknown> | undefined): LocalModelRequest {
+function addRequest(params: ModelParams, body: Body): LocalModelRequest {
   const props = body?.properties;
   if (!props || typeof props !== "object" || Array.isArray(props))
     throw errors.armInvalid("InvalidRequestContent", `Send {"properties": {"path": "/absolute/path/model.gguf"}}: the GGUF file to register, on the server's machine.`, "properties");

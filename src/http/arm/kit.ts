@@ -1,6 +1,7 @@
-// What every ARM resource module shares: the path prefixes, the route helper (api-version
-// check and the caller before the handler), authorization on an account, the asynchronous
-// operation headers, and the ARM body of a deployment.
+// What every ARM resource module shares: the path prefixes, ARM's JSON body parsing, the route
+// helper (api-version check and the caller before the handler), authorization on an account,
+// the asynchronous operation headers, and the ARM body of a deployment. Ingot's own ARM-style
+// providers (catalog.ts, principals.ts) register their routes through the same helper.
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { errors } from "../../core/errors.ts";
 import type { Action, Principal } from "../../core/identity/types.ts";
@@ -36,6 +37,30 @@ export function objectOf(v: unknown): Record<string, unknown> | undefined {
   return v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
 }
 
+/** ARM's JSON bodies on plugin instance `app`: clients send Content-Type: application/json on DELETE and on POST actions with no body, which is no body; unparsable JSON is ARM's 400. */
+export function acceptArmJson(app: FastifyInstance): void {
+  app.removeContentTypeParser("application/json");
+  app.addContentTypeParser("application/json", { parseAs: "string" }, (_request, body, done) => {
+    const text = (body as string).trim();
+    if (!text) return done(null, undefined);
+    try {
+      done(null, JSON.parse(text));
+    } catch (e) {
+      done(errors.armInvalid("InvalidRequestContent", `The request content was invalid and could not be deserialized: ${(e as Error).message}. Send a JSON object.`), undefined);
+    }
+  });
+}
+
+/** Where a route departs from an ARM resource route's defaults. */
+export type RouteOptions = {
+  /** The api-version rule: ARM's unless given (Azure Monitor's metrics have their own). */
+  checkApiVersion?: (value: unknown, skip: boolean) => void;
+  /** Authorization at a fixed scope, checked before the body is read: for routes whose scope is not in the path (Ingot's own providers). */
+  authorize?: { scope: string; action: Action; operation: string };
+  /** ARM's resource-body rules (envelope field types, tags, depth); off for Ingot's own providers, whose bodies are not ARM resources. */
+  resourceBody?: boolean;
+};
+
 export type ArmKit = ReturnType<typeof armKit>;
 
 /** The helpers of one ARM plugin instance (`app`), bound to the app context. */
@@ -43,12 +68,12 @@ export function armKit(app: FastifyInstance, ctx: AppContext) {
   // The pipeline (server.ts) authenticated the bearer token before routing; this is its caller.
   const authenticate = (request: FastifyRequest): Principal => request.principal ?? managementPrincipal(ctx.identity, request);
 
-  /** Registers one ARM route: api-version check and authentication before the handler. */
-  const route = (
+  /** Registers one ARM route: api-version check, the caller, and a JSON-object body before the handler. */
+  const route = <P = Params>(
     method: "GET" | "PUT" | "PATCH" | "DELETE" | "POST",
     url: string,
-    handler: (r: { principal: Principal; params: Params; query: Query; body: Body; request: FastifyRequest; reply: FastifyReply }) => unknown,
-    checkApiVersion: (value: unknown, skip: boolean) => void = checkArmApiVersion,
+    handler: (r: { principal: Principal; params: P; query: Query; body: Body; request: FastifyRequest; reply: FastifyReply }) => unknown,
+    options: RouteOptions = {},
   ) =>
     app.route({
       method,
@@ -56,13 +81,14 @@ export function armKit(app: FastifyInstance, ctx: AppContext) {
       config: { surface: "arm" },
       handler: async (request, reply) => {
         const query = request.query as Query;
-        checkApiVersion(query["api-version"], ctx.settings.skipApiVersionCheck);
+        (options.checkApiVersion ?? checkArmApiVersion)(query["api-version"], ctx.settings.skipApiVersionCheck);
         const principal = authenticate(request);
+        if (options.authorize) authorize(principal, options.authorize.scope, options.authorize.action, options.authorize.operation);
         const body = request.body === undefined || request.body === null ? undefined : request.body;
         if (body !== undefined && (typeof body !== "object" || Array.isArray(body)))
           throw errors.armInvalid("InvalidRequestContent", "The request content was invalid and could not be deserialized: send a JSON object.");
-        checkArmBody(body as Body);
-        return handler({ principal, params: request.params as Params, query, body: body as Body, request, reply });
+        if (options.resourceBody !== false) checkArmBody(body as Body);
+        return handler({ principal, params: request.params as P, query, body: body as Body, request, reply });
       },
     });
 

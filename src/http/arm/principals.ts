@@ -12,8 +12,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { errors } from "../../core/errors.ts";
 import { DEFAULT_SUBSCRIPTION_ID } from "../../core/identity/service.ts";
 import type { AppContext } from "../context.ts";
-import { managementPrincipal } from "../identity/bearer.ts";
-import { checkArmApiVersion } from "./api-versions.ts";
+import { acceptArmJson, armKit } from "./kit.ts";
 
 const BASE = "/providers/Ingot.Identity/servicePrincipals";
 
@@ -22,37 +21,18 @@ export function registerPrincipalRoutes(root: FastifyInstance, ctx: AppContext):
 }
 
 function principalRoutes(app: FastifyInstance, ctx: AppContext): void {
-  // As on ARM: an empty body with Content-Type: application/json is no body.
-  app.removeContentTypeParser("application/json");
-  app.addContentTypeParser("application/json", { parseAs: "string" }, (_request, body, done) => {
-    const text = (body as string).trim();
-    if (!text) return done(null, undefined);
-    try {
-      done(null, JSON.parse(text));
-    } catch (e) {
-      done(errors.armInvalid("InvalidRequestContent", `The request content was invalid and could not be deserialized: ${(e as Error).message}. Send a JSON object.`), undefined);
-    }
-  });
-
+  acceptArmJson(app);
+  const kit = armKit(app, ctx);
+  // Scope "/": only the local admin manages principals. Their bodies are not ARM resources, so ARM's resource-body rules do not apply.
   const route = (
     method: "GET" | "POST" | "DELETE",
     url: string,
     operation: string,
     handler: (r: { request: FastifyRequest; reply: FastifyReply; body: Record<string, unknown> }) => unknown,
   ) =>
-    app.route({
-      method,
-      url,
-      config: { surface: "arm" },
-      handler: async (request, reply) => {
-        checkArmApiVersion((request.query as Record<string, unknown>)["api-version"], ctx.settings.skipApiVersionCheck);
-        const principal = managementPrincipal(ctx.identity, request);
-        ctx.identity.authorize(principal, "/", "accountWrite", `Ingot.Identity/servicePrincipals/${operation}`);
-        const body = request.body ?? {};
-        if (typeof body !== "object" || body === null || Array.isArray(body))
-          throw errors.armInvalid("InvalidRequestContent", "The request content was invalid and could not be deserialized: send a JSON object.");
-        return handler({ request, reply, body: body as Record<string, unknown> });
-      },
+    kit.route(method, url, ({ request, reply, body }) => handler({ request, reply, body: body ?? {} }), {
+      authorize: { scope: "/", action: "accountWrite", operation: `Ingot.Identity/servicePrincipals/${operation}` },
+      resourceBody: false,
     });
 
   route("POST", BASE, "write", ({ body, reply }) => {

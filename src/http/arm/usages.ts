@@ -34,7 +34,7 @@ export function registerUsageRoutes(kit: ArmKit): void {
       const result = ctx.usage.query(a.name, { metricnames: query.metricnames, timespan: query.timespan, interval: query.interval, aggregation: query.aggregation, filter: query.$filter });
       return metricsBody(accountId(a), a.location, result);
     },
-    checkMonitorApiVersion,
+    { checkApiVersion: checkMonitorApiVersion },
   );
 
   route("GET", `${LOCATION}/usages`, ({ principal, params, query }) =>
