@@ -8,6 +8,7 @@ import type { CatalogModel } from "../../core/catalog/catalog.ts";
 import { CAPABILITIES } from "../../core/catalog/model.ts";
 import { isIngotError } from "../../core/errors.ts";
 import type { WeightsProgress } from "../../core/ports/index.ts";
+import type { CatalogEntry } from "../../models/catalog-admin.ts";
 import type { GgufSummary } from "../../models/inspect.ts";
 import { inspectLocalGguf, localModelEntry } from "../../models/local-gguf.ts";
 import type { FieldLabel } from "../../models/local-gguf.ts";
@@ -180,15 +181,8 @@ function parse<O extends Record<string, { type: "string" | "boolean"; short?: st
   return { values: r.values as Record<string, string | boolean | undefined>, positionals: r.positionals, output };
 }
 
-/** One catalog entry as the server reports it. */
-interface Entry {
-  model: CatalogModel;
-  isDefaultVersion: boolean;
-  registered: boolean;
-  owner?: string;
-  cache: WeightsStatus;
-  pinnedSha256?: string;
-}
+/** One catalog entry as the server reports it (the properties of GET /providers/Ingot.Catalog/models). */
+type Entry = CatalogEntry;
 
 interface Context {
   arm: ArmClient;
