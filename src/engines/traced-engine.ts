@@ -1,5 +1,6 @@
 // An Engine that traces each generation and embedding call (the engine span under the
 // generation service's span), around any engine. Used when tracing is on (app.ts).
+import { requestAttributes, spanAround, spanOver } from "../core/generation/spans.ts";
 import type { Engine, EngineEvent, EngineTarget, GenerateParams, Tracing } from "../core/ports/index.ts";
 
 export function tracedEngine(engine: Engine, tracing: Tracing): Engine {
@@ -24,10 +25,7 @@ export function tracedEngine(engine: Engine, tracing: Tracing): Engine {
       const operation = params.input.kind === "chat" ? "chat" : "text_completion";
       const span = tracing.startSpan(`${operation} ${target.key}`, {
         ...attributes(target, operation),
-        "gen_ai.request.max_tokens": params.maxTokens,
-        "gen_ai.request.temperature": params.sampling.temperature,
-        "gen_ai.request.top_p": params.sampling.topP,
-        "gen_ai.request.seed": params.sampling.seed,
+        ...requestAttributes(params.sampling, params.maxTokens),
       }, "client");
       let events: AsyncIterable<EngineEvent>;
       try {
@@ -37,37 +35,18 @@ export function tracedEngine(engine: Engine, tracing: Tracing): Engine {
         span.end();
         throw e;
       }
-      return (async function* () {
-        try {
-          for await (const event of events) {
-            if (event.type === "end")
-              span.setAttributes({
-                "gen_ai.usage.input_tokens": event.usage.promptTokens,
-                "gen_ai.usage.output_tokens": event.usage.completionTokens,
-                "gen_ai.response.finish_reasons": [event.finishReason],
-              });
-            yield event;
-          }
-        } catch (e) {
-          span.recordError(e);
-          throw e;
-        } finally {
-          span.end();
-        }
-      })();
+      return spanOver(span, events, (event) => {
+        if (event.type === "end")
+          span.setAttributes({
+            "gen_ai.usage.input_tokens": event.usage.promptTokens,
+            "gen_ai.usage.output_tokens": event.usage.completionTokens,
+            "gen_ai.response.finish_reasons": [event.finishReason],
+          });
+      });
     },
     async embed(target, inputs, signal) {
       const span = tracing.startSpan(`embeddings ${target.key}`, attributes(target, "embeddings"), "client");
-      try {
-        const result = await engine.embed(target, inputs, signal);
-        span.setAttributes({ "gen_ai.usage.input_tokens": result.promptTokens });
-        return result;
-      } catch (e) {
-        span.recordError(e);
-        throw e;
-      } finally {
-        span.end();
-      }
+      return spanAround(span, () => engine.embed(target, inputs, signal), (result) => ({ "gen_ai.usage.input_tokens": result.promptTokens }));
     },
   };
 }

@@ -5,7 +5,8 @@ import { noTracing } from "../ports/index.ts";
 import type { SpanAttributes, TraceSpan, Tracing } from "../ports/index.ts";
 import { GenerationService } from "./service.ts";
 import type { CallOptions, GenerationStream } from "./service.ts";
-import type { ChatChunk, ChatRequest, CompletionRequest, EmbeddingRequest, EmbeddingResult, Sampling } from "./types.ts";
+import { requestAttributes, spanAround, spanOver } from "./spans.ts";
+import type { ChatChunk, ChatRequest, CompletionRequest, EmbeddingRequest, EmbeddingResult } from "./types.ts";
 
 type Call<T> = () => Promise<T>;
 
@@ -31,16 +32,10 @@ export class TracedGenerationService extends GenerationService {
   override async embed(account: string, req: EmbeddingRequest, signal: AbortSignal, opts: CallOptions = {}): Promise<EmbeddingResult> {
     if (this.#tracing === noTracing) return super.embed(account, req, signal, opts);
     const span = this.#start("embeddings", account, req.deployment, {});
-    try {
-      const result = await this.#tracing.withSpan(span, () => super.embed(account, req, signal, opts));
-      span.setAttributes({ "gen_ai.response.model": result.model, "gen_ai.usage.input_tokens": result.promptTokens });
-      return result;
-    } catch (e) {
-      span.recordError(e);
-      throw e;
-    } finally {
-      span.end();
-    }
+    return spanAround(span, () => this.#tracing.withSpan(span, () => super.embed(account, req, signal, opts)), (result) => ({
+      "gen_ai.response.model": result.model,
+      "gen_ai.usage.input_tokens": result.promptTokens,
+    }));
   }
 
   #start(operation: string, account: string, deployment: string, attributes: SpanAttributes): TraceSpan {
@@ -66,36 +61,20 @@ export class TracedGenerationService extends GenerationService {
       throw e;
     }
     span.setAttributes({ "gen_ai.response.id": stream.id, "gen_ai.response.model": stream.model });
-    const chunks = stream.chunks;
     const usage = stream.usage;
-    stream.chunks = (async function* (): AsyncGenerator<ChatChunk> {
-      const reasons: string[] = [];
-      try {
-        for await (const chunk of chunks) {
-          if (chunk.type === "finish") reasons[chunk.index] = chunk.reason;
-          yield chunk;
-        }
-      } catch (e) {
-        span.recordError(e);
-        throw e;
-      } finally {
-        span.setAttributes({
-          "gen_ai.usage.input_tokens": usage.promptTokens,
-          "gen_ai.usage.output_tokens": usage.completionTokens,
-          "gen_ai.response.finish_reasons": reasons.filter((r) => r !== undefined),
-        });
-        span.end();
-      }
-    })();
+    const reasons: string[] = [];
+    stream.chunks = spanOver(
+      span,
+      stream.chunks,
+      (chunk: ChatChunk) => {
+        if (chunk.type === "finish") reasons[chunk.index] = chunk.reason;
+      },
+      () => ({
+        "gen_ai.usage.input_tokens": usage.promptTokens,
+        "gen_ai.usage.output_tokens": usage.completionTokens,
+        "gen_ai.response.finish_reasons": reasons.filter((r) => r !== undefined),
+      }),
+    );
     return stream;
   }
-}
-
-function requestAttributes(sampling: Sampling, maxTokens: number | undefined): SpanAttributes {
-  return {
-    "gen_ai.request.max_tokens": maxTokens,
-    "gen_ai.request.temperature": sampling.temperature,
-    "gen_ai.request.top_p": sampling.topP,
-    "gen_ai.request.seed": sampling.seed,
-  };
 }
