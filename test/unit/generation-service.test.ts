@@ -396,6 +396,17 @@ describe("cancellation releases", () => {
     await drain((await s.generation.chat(ACCOUNT, chatReq("p"), signal())).chunks);
   });
 
+  test("a client gone before admission completes (signal already aborted) still frees the slot without the stream being drained", T, async () => {
+    const s = setup();
+    s.deploy("p", "chat", { name: "ProvisionedManaged", capacity: 1 });
+    const controller = new AbortController();
+    controller.abort();
+    const stream = await s.generation.chat(ACCOUNT, chatReq("p"), controller.signal);
+    assert.equal(stream.model, "chat");
+    assert.equal(s.engine.calls.length, 0, "nothing is generated for a client that is gone");
+    assert.equal((await s.generation.limits(ACCOUNT, "p"))!.remainingRequests, 1);
+  });
+
   test("a consumer that stops reading (break) releases the slot and records the usage", T, async () => {
     const s = setup();
     s.deploy("p", "chat", { name: "ProvisionedManaged", capacity: 1 });

@@ -85,8 +85,10 @@ export class GenerationService {
       const limits = await this.#limiter.snapshot(key, policy);
       if (limits) opts.onLimits?.(limits);
     }
-    // A client that goes away frees its provisioned slot even if its stream is never drained.
-    signal.addEventListener("abort", () => admission.release(), { once: true });
+    // A client that goes away frees its provisioned slot even if its stream is never drained;
+    // one gone before admission completed (an abort during an async limiter's admit) fires no event.
+    if (signal.aborted) admission.release();
+    else signal.addEventListener("abort", () => admission.release(), { once: true });
     return admission;
   }
 
