@@ -243,6 +243,28 @@ describe("create, replace, update, delete", () => {
     assert.equal(current.error, null);
   });
 
+  test("the outcome of loading a version a PUT has since replaced does not mark the new version (same createdAt, other model)", T, () => {
+    const s = setup();
+    s.put("d", "good", undefined, "1");
+    const loadingV1 = s.deployments.get(ACCOUNT, "d")!;
+    s.put("d", "good", undefined, "2");
+    s.deployments.setProgress(loadingV1, { phase: "loading", percentComplete: 100 });
+    s.deployments.setState(loadingV1, "Succeeded", null, { phase: "ready", percentComplete: 100 });
+    let current = s.deployments.get(ACCOUNT, "d")!;
+    assert.equal(current.model.version, "2");
+    assert.equal(current.state, "Accepted", "v2 is not loaded: it must not be shown (or resolved) as serving");
+    assert.deepEqual(current.progress, { phase: "queued", percentComplete: 0 });
+    s.deployments.setState(loadingV1, "Failed", "v1 failed");
+    assert.equal(s.deployments.get(ACCOUNT, "d")!.error, null);
+    // A replace with the same model (a new capacity) keeps the load's outcome: that load is still the one wanted.
+    const loadingV2 = s.deployments.get(ACCOUNT, "d")!;
+    s.put("d", "good", { name: "GlobalStandard", capacity: 2 }, "2");
+    s.deployments.setState(loadingV2, "Succeeded");
+    current = s.deployments.get(ACCOUNT, "d")!;
+    assert.equal(current.state, "Succeeded");
+    assert.equal(current.sku.capacity, 2);
+  });
+
   test("ensureDefaults adds missing defaults only, and never overwrites an existing deployment of that name", T, () => {
     const s = setup();
     s.deployments.ensureDefaults(ACCOUNT, [{ name: "extra", model: { format: "Test", name: "good", version: "1" }, sku: { name: "Standard", capacity: 2 } }]);

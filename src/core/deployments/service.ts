@@ -104,14 +104,15 @@ export class DeploymentService implements DeploymentResolver {
 
   setState(d: DeploymentRecord, state: DeploymentRecord["state"], error: string | null = null, progress?: ProvisioningProgress | null): void {
     const current = this.#store.getDeployment(d.account, d.name);
-    // A deployment deleted or replaced while it was provisioning must not be resurrected.
-    if (!current || current.createdAt !== d.createdAt) return;
+    // A deployment deleted or replaced while it was provisioning must not be resurrected, nor
+    // marked by the outcome of loading a model version a later PUT replaced (a replace keeps createdAt).
+    if (!current || current.createdAt !== d.createdAt || !sameModel(current.model, d.model)) return;
     this.#store.putDeployment({ ...current, state, error, progress: progress === undefined ? current.progress : progress, updatedAt: this.#clock() });
   }
 
   setProgress(d: DeploymentRecord, progress: ProvisioningProgress): void {
     const current = this.#store.getDeployment(d.account, d.name);
-    if (!current || current.createdAt !== d.createdAt) return;
+    if (!current || current.createdAt !== d.createdAt || !sameModel(current.model, d.model)) return;
     this.#store.putDeployment({ ...current, progress });
   }
 
