@@ -207,7 +207,11 @@ export function createIngot(options: IngotOptions): Ingot {
     log: (m, f) => log("info", m, f),
   });
   const sequences = options.sequences ?? 8;
-  const reconciler = new Reconciler({ deployments, catalog, engine, files: modelFiles, sequences, clock, timing: options.reconcilerTiming, log: (m, f) => log("info", m, f) });
+  const reconciler = new Reconciler({ deployments, catalog, engine, files: modelFiles, sequences, clock, timing: {
+      // The reconciler's backstop for any load that never settles stays above the engine's own limit.
+      ...(options.loadTimeoutMs ? { loadTimeoutMs: Math.max(600_000, 2 * options.loadTimeoutMs) } : {}),
+      ...options.reconcilerTiming,
+    }, log: (m, f) => log("info", m, f) });
   const signInCodes = new SignInCodes({ clock });
   const ctx: AppContext = {
     generation,

@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import { delimiter, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, test } from "node:test";
+import { waitForOutput } from "./harness.ts";
 
 const BIN = fileURLToPath(new URL("../../bin/ingot.mjs", import.meta.url));
 const KEY = "fedcba9876543210fedcba9876543210";
@@ -30,21 +31,6 @@ after(() => {
   rmSync(dataDir, { recursive: true, force: true });
 });
 
-function waitFor(stream: NodeJS.ReadableStream, pattern: RegExp, timeoutMs: number): Promise<RegExpMatchArray> {
-  return new Promise((resolve, reject) => {
-    let seen = "";
-    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${pattern}; output: ${seen}`)), timeoutMs);
-    stream.on("data", (chunk: Buffer) => {
-      seen += chunk.toString();
-      const m = seen.match(pattern);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m);
-      }
-    });
-  });
-}
-
 test("--help and usage errors", () => {
   const help = spawnSync(systemNode(), [BIN, "up", "--help"], { encoding: "utf8" });
   assert.equal(help.status, 0);
@@ -52,12 +38,19 @@ test("--help and usage errors", () => {
   const bad = spawnSync(systemNode(), [BIN, "frobnicate"], { encoding: "utf8" });
   assert.equal(bad.status, 2);
   assert.match(bad.stderr, /unknown command 'frobnicate'/);
+  assert.match(help.stdout, /--load-timeout-s/);
+  const cwd = mkdtempSync(join(tmpdir(), "ingot-cli-cwd-"));
+  const zero = spawnSync(systemNode(), [BIN, "up", "--load-timeout-s", "0"], { encoding: "utf8", cwd });
+  assert.equal(zero.status, 2);
+  assert.match(zero.stderr, /--load-timeout-s must be at least 1/);
+  assert.equal(existsSync(join(cwd, ".ingot")), false, "a usage error creates no data dir");
+  rmSync(cwd, { recursive: true, force: true });
 });
 
 test("ingot up serves, prints the generated key, and drains streams on SIGTERM", async () => {
   child = spawn(systemNode(), [BIN, "up", "--port", "0", "--data-dir", dataDir, "--threads", "1", "--log-level", "warn"], { stdio: ["ignore", "pipe", "pipe"] });
-  const ready = waitFor(child.stderr!, /ready — try: curl (http:\/\/[\d.:]+)/, 60_000);
-  const keyLine = await waitFor(child.stderr!, /generated key1 for account 'ingot': ([0-9a-f]{32})/, 60_000);
+  const ready = waitForOutput(child.stderr!, /ready — try: curl (http:\/\/[\d.:]+)/, 60_000);
+  const keyLine = await waitForOutput(child.stderr!, /generated key1 for account 'ingot': ([0-9a-f]{32})/, 60_000);
   const key = keyLine[1];
   const url = (await ready)[1];
 

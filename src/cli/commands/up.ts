@@ -29,6 +29,10 @@ Options:
   --allow-private-import-urls
                              let POST /openai/files/import fetch plain http and loopback, private,
                              link-local and metadata addresses (refused by default: SSRF protection)
+  --load-timeout-s N         a model that has not loaded in N s fails its deployments with the
+                             reason, and is retried with backoff (default 300; large models on
+                             slow disks may need more)
+  --inspection-timeout-s N   a fine-tuning dataset not tokenized in N s fails its job (default 600)
   --metrics-address H:P      serve /metrics and detailed /readyz without credentials on this
                              address (default ${DEFAULT_METRICS_ADDRESS}; 'off': none). On the main
                              port they need an administrator token (ingot token)
@@ -63,6 +67,8 @@ export async function upCommand(argv: string[]): Promise<number> {
       "tls-key": { type: "string" },
       "metrics-address": { type: "string" },
       "otlp-endpoint": { type: "string" },
+      "load-timeout-s": { type: "string" },
+      "inspection-timeout-s": { type: "string" },
       tls: { type: "string" },
       help: { type: "boolean", short: "h" },
     },
@@ -77,8 +83,15 @@ export async function upCommand(argv: string[]): Promise<number> {
     if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${name} must be a non-negative integer, got '${v}'`);
     return n;
   };
+  const seconds = (name: string, v: string | undefined) => {
+    const n = int(name, v);
+    if (n === 0) throw new UsageError(`--${name} must be at least 1`);
+    return n === undefined ? undefined : n * 1000;
+  };
   const port = int("port", values.port ?? process.env.PORT) ?? 8080;
   const host = values.host ?? "127.0.0.1";
+  const loadTimeoutMs = seconds("load-timeout-s", values["load-timeout-s"]);
+  const datasetInspectionTimeoutMs = seconds("inspection-timeout-s", values["inspection-timeout-s"]);
   const dataDir = values["data-dir"] ?? "./.ingot";
   if (values.tls !== undefined && values.tls !== "self-signed") throw new UsageError(`--tls takes 'self-signed', got '${values.tls}' (for your own certificate use --tls-cert and --tls-key)`);
   let tls: ReturnType<typeof resolveTls>;
@@ -103,6 +116,8 @@ export async function upCommand(argv: string[]): Promise<number> {
     modelsBaseUrl: values["models-base-url"],
     maxFileBytes: int("max-file-bytes", values["max-file-bytes"]),
     allowPrivateImportUrls: values["allow-private-import-urls"] ?? false,
+    loadTimeoutMs,
+    datasetInspectionTimeoutMs,
     otlpEndpoint: values["otlp-endpoint"] || process.env.OTEL_EXPORTER_OTLP_ENDPOINT || undefined,
     ...(values.quota !== undefined ? { deploymentPolicy: { quotaPerUsage: int("quota", values.quota) } } : {}),
   });
