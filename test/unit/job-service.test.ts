@@ -460,6 +460,35 @@ describe("cancel, pause, resume", () => {
       assert.deepEqual(s.store.listMetrics(job.id).map((m) => m.step), [1, 2, 3, 4]);
     }));
 
+  test("resumed while its paused trainer still winds down (maxRunning 2): the new run waits for the old to end, then is the one tracked, stoppable and counted", T, () =>
+    withJobs({ maxRunning: 2 }, async (s) => {
+      s.trainer.lingerOnCancel = true;
+      const job = s.jobs.create(ACCOUNT, s.input());
+      await until("runs", () => s.trainer.runs.length === 1);
+      const old = s.trainer.runs[0];
+      s.jobs.pause(ACCOUNT, job.id);
+      s.jobs.resume(ACCOUNT, job.id);
+      await quiet();
+      assert.equal(s.trainer.runs.length, 1, "no second trainer for the job while the first still runs");
+      assert.equal(s.status(job.id), "queued");
+      old.exit(); // the paused process finally ends
+      await until("the resumed run", () => s.trainer.runs.length === 2);
+      const fresh = s.trainer.runs[1];
+      await quiet();
+      assert.equal(s.jobs.trainerPid(job.id), 4242, "the resumed run is the one known");
+      const paused = s.jobs.pause(ACCOUNT, job.id);
+      assert.equal(paused.status, "paused");
+      assert.equal(fresh.cancelled, true, "pausing again stops the resumed trainer");
+      fresh.exit();
+      // Two more jobs fill the two slots: the ended runs hold none.
+      const a = s.jobs.create(ACCOUNT, s.input());
+      const b = s.jobs.create(ACCOUNT, s.input());
+      await until("both run", () => s.status(a.id) === "running" && s.status(b.id) === "running");
+      const c = s.jobs.create(ACCOUNT, s.input());
+      await quiet();
+      assert.equal(s.status(c.id), "queued", "maxRunning holds");
+    }));
+
   test("a queued job cannot be paused; a running or queued job cannot be deleted (409), a paused one can", T, () =>
     withJobs({}, async (s) => {
       const a = s.jobs.create(ACCOUNT, s.input());

@@ -244,6 +244,9 @@ export class JobService {
     const queued = this.#d.store.listJobs({ status: ["queued"] }).data.reverse();
     for (const job of queued) {
       if (this.#runs.size >= max || this.#closed) break;
+      // Resumed while its paused trainer still winds down: one process per job (they would share
+      // its directory, and the old run's end would untrack the new one); that run's end pumps again.
+      if (this.#runs.has(job.id)) continue;
       this.#run(job);
     }
   }
