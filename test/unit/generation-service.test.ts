@@ -353,6 +353,20 @@ describe("engine errors", () => {
     assert.equal((await s.generation.limits(ACCOUNT, "d"))!.remainingTokens, 1000 - 3);
   });
 
+  test("when one of the first choices fails before its first event, the ones that started are closed (their engine sequences freed)", T, async () => {
+    const s = setup({ parallelPerRequest: 4 });
+    s.deploy("p", "chat", { name: "ProvisionedManaged", capacity: 4 });
+    s.engine.script = (call) =>
+      call === 2 ? { before: new IngotError("unavailable", "ServiceUnavailable", "The model runner is restarting. Retry the request in a few seconds.") } : { events: [{ type: "content", text: "a" }], hang: true };
+    const e = await rejection(s.generation.chat(ACCOUNT, chatReq("p", { n: 3 }), signal()));
+    assert.equal(e.status, 503);
+    assert.equal(s.engine.calls.length, 3);
+    await tick();
+    assert.equal(s.engine.active, 0, "choices 0 and 1 were started and must not be left parked");
+    assert.equal(s.engine.finished, 2, "both started generations ended");
+    assert.equal((await s.generation.limits(ACCOUNT, "p"))!.remainingRequests, 4);
+  });
+
   test("a failure mid-stream ends the stream with the error; usage so far is recorded and the charge settled to it", T, async () => {
     const s = setup();
     s.deploy("d", "chat", { name: "GlobalStandard", capacity: 10 });

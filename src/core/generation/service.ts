@@ -174,8 +174,15 @@ export class GenerationService {
     let sources: AsyncIterable<EngineEvent>[];
     try {
       const first = Math.min(n, this.#parallelPerRequest);
+      const started = await Promise.allSettled(Array.from({ length: first }, (_, i) => primed(turns.run(() => generate(i)))));
+      const refused = started.find((r) => r.status === "rejected");
+      if (refused) {
+        // Choices that did start are closed too: the engine frees a sequence when its stream ends.
+        for (const r of started) if (r.status === "fulfilled") void r.value[Symbol.asyncIterator]().return?.().catch(() => {});
+        throw refused.reason;
+      }
       sources = [
-        ...(await Promise.all(Array.from({ length: first }, (_, i) => primed(turns.run(() => generate(i)))))),
+        ...started.map((r) => (r as PromiseFulfilledResult<AsyncIterable<EngineEvent>>).value),
         ...Array.from({ length: n - first }, (_, k) => turns.run(() => generate(first + k))),
       ];
     } catch (e) {
