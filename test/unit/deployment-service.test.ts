@@ -445,6 +445,12 @@ describe("custom models", () => {
     const e = caught(() => s2.put("d", "devbase", { name: "DeveloperTier", capacity: 1 }));
     assert.equal(e.code, "InvalidSkuName");
     assert.match(e.message, /DeveloperTier serves fine-tuned models only; devbase is a base model\. Use GlobalStandard\./);
+    // Nor through a PATCH of a base model's deployment.
+    s2.put("g", "devbase", { name: "GlobalStandard", capacity: 1 });
+    const patched = caught(() => s2.deployments.update(ACCOUNT, "g", { sku: { name: "DeveloperTier" } }));
+    assert.equal(patched.code, "InvalidSkuName");
+    assert.match(patched.message, /DeveloperTier serves fine-tuned models only; devbase is a base model/);
+    assert.equal(s2.deployments.get(ACCOUNT, "g")!.sku.name, "GlobalStandard");
     // "developer" is Azure's samples' spelling of the tier.
     const dev = s.put("dev", "ft", { name: "developer", capacity: 1 });
     assert.equal(dev.deployment.sku.name, "DeveloperTier");
@@ -629,5 +635,5 @@ function setupWithDeveloperBase() {
     Catalog.validateEntries([entry("devbase", "1", { skus: [standard[0], { name: "DeveloperTier", minCapacity: 1, maxCapacity: 10, defaultCapacity: 1 }] })], "test"),
   );
   const deployments = new DeploymentService(store, catalog, { clock: () => 0 });
-  return { put: (name: string, model: string, sku: { name: string; capacity: number }) => deployments.createOrUpdate(ACCOUNT, name, { model: { format: "Test", name: model, version: "1" }, sku }) };
+  return { deployments, put: (name: string, model: string, sku: { name: string; capacity: number }) => deployments.createOrUpdate(ACCOUNT, name, { model: { format: "Test", name: model, version: "1" }, sku }) };
 }

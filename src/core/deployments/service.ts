@@ -27,6 +27,11 @@ export const isAdapterModel = (m: CatalogModel): m is CatalogModel & { baseModel
 export function engineTargetOf(m: CatalogModel): { key: string; adapter?: string } {
   return isAdapterModel(m) ? { key: engineKeyOf(m.baseModel), adapter: engineKeyOf(m) } : { key: engineKeyOf(m) };
 }
+/** DeveloperTier serves fine-tuned models only, whether a PUT or a PATCH asks for it. */
+function checkDeveloperTier(sku: string, model: CatalogModel): void {
+  if (sku === "DeveloperTier" && !model.baseModel)
+    throw errors.armInvalid("InvalidSkuName", `SKU DeveloperTier serves fine-tuned models only; ${model.name} is a base model. Use ${model.skus.filter((s) => s.name !== "DeveloperTier").map((s) => s.name).join(", ")}.`, "sku.name");
+}
 export const sameModel = (a: ModelRef, b: ModelRef) => a.format === b.format && a.name === b.name && a.version === b.version;
 const label = (m: ModelRef) => `${m.name} (format '${m.format}', version '${m.version}')`;
 
@@ -138,8 +143,7 @@ export class DeploymentService implements DeploymentResolver {
         `Deployment '${name}' serves ${label(existing.model)}; a deployment's model cannot be changed to ${ref.name}. Delete the deployment first, or deploy ${ref.name} under another name.`,
       );
     const { offer, capacity } = resolveSku(label(ref), model.skus, input.sku);
-    if (offer.name === "DeveloperTier" && !model.baseModel)
-      throw errors.armInvalid("InvalidSkuName", `SKU DeveloperTier serves fine-tuned models only; ${model.name} is a base model. Use ${model.skus.filter((s) => s.name !== "DeveloperTier").map((s) => s.name).join(", ")}.`, "sku.name");
+    checkDeveloperTier(offer.name, model);
     if (model.baseModel) {
       const other = this.#store.listDeployments().find((d) => sameModel(d.model, ref) && !(d.account === account && d.name === name));
       if (other)
@@ -221,6 +225,7 @@ export class DeploymentService implements DeploymentResolver {
     if (patch.sku) {
       const model = this.#catalog.find(d.model);
       const { offer, capacity } = resolveSku(label(d.model), model.skus, { name: patch.sku.name ?? d.sku.name, capacity: patch.sku.capacity ?? d.sku.capacity });
+      checkDeveloperTier(offer.name, model);
       const used = this.#store
         .listDeployments(account)
         .filter((o) => o.name !== name && this.#usageNameOf(o) === offer.usageName)
