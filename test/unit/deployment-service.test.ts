@@ -473,6 +473,25 @@ describe("custom models", () => {
     assert.deepEqual(s.deployments.list(), []);
   });
 
+  test("usages list an account's own custom models and the ones it deploys, never another account's (their names are private)", T, () => {
+    const s = setup();
+    const names = (account: string) => [...s.deployments.usage(account).keys()].filter((n) => /\.(ft|ft2|theirs)$/.test(n)).sort();
+    assert.deepEqual(names(ACCOUNT), [
+      "AIServices.DeveloperTier.ft",
+      "AIServices.DeveloperTier.ft2",
+      "AIServices.GlobalStandard.ft",
+      "AIServices.GlobalStandard.ft2",
+      "AIServices.Standard.ft",
+      "AIServices.Standard.ft2",
+    ]);
+    assert.deepEqual(names(OTHER), ["AIServices.DeveloperTier.theirs", "AIServices.GlobalStandard.theirs", "AIServices.Standard.theirs"]);
+    assert.ok(s.deployments.usage("third").has("AIServices.GlobalStandard.good"), "catalog models are listed for everyone");
+    // Deployed here from its owner's account (properties.model.source): its use is listed, and counted.
+    s.deployments.createOrUpdate(ACCOUNT, "x", { model: { format: "Test", name: "theirs", version: "1" }, sku: { name: "GlobalStandard", capacity: 4 }, source: { id: "/x/accounts/other", account: OTHER } });
+    assert.deepEqual(s.deployments.usage(ACCOUNT).get("AIServices.GlobalStandard.theirs"), { current: 4, label: "Tokens Per Minute (thousands) - theirs - GlobalStandard" });
+    assert.equal(s.deployments.usage(OTHER).get("AIServices.GlobalStandard.theirs")?.current, 0);
+  });
+
   test("a custom model cannot be removed while deployed; it can once its deployment is gone", T, () => {
     const s = setup();
     s.put("d", "ft");

@@ -270,12 +270,18 @@ export class DeploymentService implements DeploymentResolver {
   /** Quota use per usage name for an account: what GET …/usages reports. */
   usage(account: string): Map<string, { current: number; label: string }> {
     const out = new Map<string, { current: number; label: string }>();
-    for (const m of this.#catalog.models)
+    for (const m of this.#catalog.models) {
+      // Another account's custom models are not listed: their names are that account's own.
+      const owner = this.#ownerOf(m);
+      if (owner !== undefined && owner !== account) continue;
       for (const s of m.skus) if (!out.has(s.usageName)) out.set(s.usageName, { current: 0, label: quotaLabel(s.usageName, s.name, m.name) });
+    }
     for (const d of this.#store.listDeployments(account)) {
       const u = this.#usageNameOf(d);
-      const entry = u ? out.get(u) : undefined;
-      if (entry) entry.current += d.sku.capacity;
+      if (!u) continue;
+      // A custom model deployed here from its owner's account (properties.model.source) is listed with its use.
+      if (!out.has(u)) out.set(u, { current: 0, label: quotaLabel(u, d.sku.name, d.model.name) });
+      out.get(u)!.current += d.sku.capacity;
     }
     return out;
   }
