@@ -162,14 +162,15 @@ describe("tool calls and logprobs", { timeout: 120_000 }, () => {
   };
 
   test("a tool call cut by max_tokens finishes with 'length' and carries the text generated", async () => {
-    const r = await server.v1().chat.completions.create({
+    const request = {
       model: "tiny-chat",
-      messages: [{ role: "user", content: "Weather in Paris?" }],
+      messages: [{ role: "user" as const, content: "Weather in Paris?" }],
       tools: [weather],
-      tool_choice: "required",
+      tool_choice: "required" as const,
       max_tokens: 4,
       seed: 1,
-    });
+    };
+    const r = await server.v1().chat.completions.create(request);
     const choice = r.choices[0];
     assert.equal(choice.finish_reason, "length");
     assert.equal(choice.message.tool_calls, undefined);
@@ -177,15 +178,7 @@ describe("tool calls and logprobs", { timeout: 120_000 }, () => {
     // Streamed: the same.
     let content = "";
     let finish: string | null = null;
-    for await (const c of await server.v1().chat.completions.create({
-      model: "tiny-chat",
-      messages: [{ role: "user", content: "Weather in Paris?" }],
-      tools: [weather],
-      tool_choice: "required",
-      max_tokens: 4,
-      seed: 1,
-      stream: true,
-    })) {
+    for await (const c of await server.v1().chat.completions.create({ ...request, stream: true })) {
       content += c.choices[0]?.delta?.content ?? "";
       assert.equal(c.choices[0]?.delta?.tool_calls, undefined);
       finish = c.choices[0]?.finish_reason ?? finish;
