@@ -4,7 +4,7 @@ import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 import type { Browser, BrowserContext, Page } from "playwright-core";
-import { API_KEY } from "./harness.ts";
+import { API_KEY, startServer } from "./harness.ts";
 import type { TestServer } from "./harness.ts";
 
 export const SCREENSHOT_DIR = join(import.meta.dirname, "../../test-output/screenshots");
@@ -19,6 +19,28 @@ export function chromiumPath(): string {
 
 export async function launchBrowser(): Promise<Browser> {
   return chromium.launch({ executablePath: chromiumPath(), headless: true, args: ["--no-sandbox", "--disable-dev-shm-usage"] });
+}
+
+export interface Portal {
+  server: TestServer;
+  browser: Browser;
+}
+
+/** A server with default options and a Chromium to drive its portal: what a portal test file starts before its tests. */
+export async function openPortal(): Promise<Portal> {
+  const server = await startServer();
+  try {
+    return { server, browser: await launchBrowser() };
+  } catch (e) {
+    await server.stop();
+    throw e;
+  }
+}
+
+/** Closes what openPortal started (the browser first: its pages talk to the server); either may be absent if starting failed. */
+export async function closePortal(portal: Partial<Portal>): Promise<void> {
+  await portal.browser?.close();
+  await portal.server?.stop();
 }
 
 /** Opens the portal and signs in with the local admin's token (what `ingot token` prints). */

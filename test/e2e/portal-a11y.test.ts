@@ -6,8 +6,7 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { toFile } from "openai";
 import type { Browser, Page } from "playwright-core";
-import { denyClipboard, launchBrowser, screenshot, signedInPage } from "./browser.ts";
-import { startServer } from "./harness.ts";
+import { closePortal, denyClipboard, openPortal, screenshot, signedInPage } from "./browser.ts";
 import type { TestServer } from "./harness.ts";
 import { FACTS, line } from "../fixtures/codename-facts.ts";
 
@@ -20,14 +19,8 @@ declare const navigator: any;
 let server: TestServer;
 let browser: Browser;
 
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+before(async () => ({ server, browser } = await openPortal()));
+after(() => closePortal({ server, browser }));
 
 /** What has focus: its tag, accessible-ish name, and the dialog it sits in (if any). */
 interface Focus {

@@ -11,8 +11,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, test } from "node:test";
 import type { Browser } from "playwright-core";
-import { keySignedInPage, launchBrowser, screenshot, signedInPage } from "./browser.ts";
-import { API_KEY, json, startServer } from "./harness.ts";
+import { closePortal, keySignedInPage, openPortal, screenshot, signedInPage } from "./browser.ts";
+import { API_KEY, json, waitForOutput } from "./harness.ts";
 import type { TestServer } from "./harness.ts";
 
 // page.waitForFunction callbacks run in the page, where `document` exists (the tests' lib has no DOM types).
@@ -24,14 +24,8 @@ const BIN = fileURLToPath(new URL("../../bin/ingot.mjs", import.meta.url));
 let server: TestServer;
 let browser: Browser;
 
-before(async () => {
-  server = await startServer();
-  browser = await launchBrowser();
-});
-after(async () => {
-  await browser?.close();
-  await server?.stop();
-});
+before(async () => ({ server, browser } = await openPortal()));
+after(() => closePortal({ server, browser }));
 
 test("a wrong key is refused in words the user can act on; the right key signs in", { timeout: 60_000 }, async () => {
   const page = await (await browser.newContext()).newPage();
@@ -126,28 +120,12 @@ test("a token signs in and shows the account and project", { timeout: 60_000 }, 
   await page.context().close();
 });
 
-/** Resolves with the first match of `pattern` in what `stream` writes. */
-function waitFor(stream: NodeJS.ReadableStream, pattern: RegExp, timeoutMs: number): Promise<RegExpMatchArray> {
-  return new Promise((resolve, reject) => {
-    let seen = "";
-    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${pattern}; output: ${seen}`)), timeoutMs);
-    stream.on("data", (chunk: Buffer) => {
-      seen += chunk.toString();
-      const m = seen.match(pattern);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m);
-      }
-    });
-  });
-}
-
 test("the sign-in link `ingot up` prints signs the portal in once; a second use is refused", { timeout: 120_000 }, async () => {
   const dataDir = mkdtempSync(join(tmpdir(), "ingot-portal-link-"));
   let child: ChildProcess | undefined;
   try {
     child = spawn(process.execPath, [BIN, "up", "--port", "0", "--data-dir", dataDir, "--threads", "1", "--log-level", "warn"], { stdio: ["ignore", "ignore", "pipe"] });
-    const [, link, base, code] = await waitFor(child.stderr!, /portal: ((http:\/\/[\d.:]+)\/\?signin=([A-Za-z0-9_-]+))/, 60_000);
+    const [, link, base, code] = await waitForOutput(child.stderr!, /portal: ((http:\/\/[\d.:]+)\/\?signin=([A-Za-z0-9_-]+))/, 60_000);
 
     const page = await (await browser.newContext()).newPage();
     page.setDefaultTimeout(20_000);
