@@ -5,7 +5,7 @@ import { useEffect, useState } from "react";
 import { accountId, arm, mask, sleep } from "../api.ts";
 import { DeploymentProgress, getDeployment, isSettled, limitsText, listDeployments, skuFamily, skuLabel } from "../components/DeployDialog.tsx";
 import type { ArmDeployment } from "../components/DeployDialog.tsx";
-import { EndpointsTable, endpointsFor, Snippets } from "../components/Snippets.tsx";
+import { DeploymentEndpoints, DeploymentHead, DeploymentTable, StateCell } from "../components/DeploymentParts.tsx";
 import type { DeploymentKind } from "../components/Snippets.tsx";
 import { CopyButton, ErrorBox, Field, Modal, navigate, ProgressBar, usePoll, useRoute, useSession } from "../ui.tsx";
 import { KeyDeploymentDetail, KeyDeploymentList } from "./DeploymentsByKey.tsx";
@@ -22,16 +22,13 @@ export function DeploymentsPage() {
   return parts[1] ? <DeploymentDetail key={parts[1]} name={parts[1]} /> : <DeploymentList />;
 }
 
-function StateCell({ d }: { d: ArmDeployment }) {
+function State({ d }: { d: ArmDeployment }) {
   const state = d.properties.provisioningState;
   return (
-    <div className="state-cell">
-      <span className={`state-${state}`} data-testid="state">
-        {state}
-      </span>
+    <StateCell state={state}>
       {!isSettled(state) ? <DeploymentProgress deployment={d} /> : null}
       {state === "Failed" && d.properties.provisioningDetails?.error ? <div className="field-error">{d.properties.provisioningDetails.error}</div> : null}
-    </div>
+    </StateCell>
   );
 }
 
@@ -59,41 +56,23 @@ function DeploymentList() {
         </div>
       ) : null}
       {value && value.length > 0 ? (
-        <table data-testid="deployments">
-          <thead>
-            <tr>
-              <th>Name</th>
-              <th>Model</th>
-              <th>State</th>
-              <th>Type</th>
-              <th>Capacity</th>
-              <th>Rate limits</th>
-              <th>Created</th>
-            </tr>
-          </thead>
-          <tbody>
-            {value.map((d) => (
-              <tr key={d.name} data-deployment={d.name}>
-                <td>
-                  <a href={`#/deployments/${encodeURIComponent(d.name)}`}>
-                    <b>{d.name}</b>
-                  </a>
-                </td>
-                <td>
-                  {d.properties.model.name} <span className="muted">v{d.properties.model.version}</span>
-                  <div className="muted small">{d.properties.model.format}</div>
-                </td>
-                <td className="state-col">
-                  <StateCell d={d} />
-                </td>
-                <td>{skuLabel(d.sku.name)}</td>
-                <td>{d.sku.capacity.toLocaleString("en-US")}</td>
-                <td className="small">{limitsText(d.sku.name, d.sku.capacity)}</td>
-                <td className="small muted">{date(d.systemData?.createdAt)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <DeploymentTable
+          showLimits
+          rows={value.map((d) => ({
+            name: d.name,
+            model: (
+              <>
+                {d.properties.model.name} <span className="muted">v{d.properties.model.version}</span>
+                <div className="muted small">{d.properties.model.format}</div>
+              </>
+            ),
+            state: <State d={d} />,
+            type: skuLabel(d.sku.name),
+            capacity: d.sku.capacity.toLocaleString("en-US"),
+            limits: limitsText(d.sku.name, d.sku.capacity),
+            created: date(d.systemData?.createdAt),
+          }))}
+        />
       ) : null}
     </>
   );
@@ -118,25 +97,14 @@ function DeploymentDetail({ name }: { name: string }) {
   const kind = d ? kindOf(d) : "chat";
   return (
     <>
-      <div className="crumbs">
-        <a href="#/deployments">Deployments</a> / <span>{name}</span>
-      </div>
-      <div className="page-head row">
-        <h1 data-testid="deployment-title">{name}</h1>
-        {d ? <StateCell d={d} /> : null}
-        <span className="spacer" />
-        {d && isChat(d) ? (
-          <a className="button" href={`#/playground?deployment=${encodeURIComponent(name)}`}>
-            Open in playground
-          </a>
-        ) : null}
+      <DeploymentHead name={name} state={d ? <State d={d} /> : null} chat={!!d && isChat(d)}>
         {d ? <button onClick={() => setEditing(true)}>Edit capacity</button> : null}
         {d ? (
           <button className="danger" onClick={() => setConfirmDelete(true)}>
             Delete
           </button>
         ) : null}
-      </div>
+      </DeploymentHead>
       {error ? (
         <>
           <ErrorBox error={error} />
@@ -193,10 +161,7 @@ function DeploymentDetail({ name }: { name: string }) {
               ) : null}
             </div>
           </div>
-          <h2>Endpoints</h2>
-          <EndpointsTable endpoints={endpointsFor(origin, session.project, name, kind)} />
-          <h2>Code</h2>
-          <Snippets origin={origin} deployment={name} kind={kind} />
+          <DeploymentEndpoints origin={origin} project={session.project} name={name} kind={kind} />
         </>
       ) : null}
       {confirmDelete && d ? <DeleteDialog name={name} onClose={() => setConfirmDelete(false)} /> : null}

@@ -4,7 +4,7 @@
 import { useState } from "react";
 import { getDataDeployment, listDataDeployments, mask } from "../api.ts";
 import type { DataDeployment } from "../api.ts";
-import { EndpointsTable, endpointsFor, Snippets } from "../components/Snippets.tsx";
+import { DeploymentEndpoints, DeploymentHead, DeploymentTable, StateCell } from "../components/DeploymentParts.tsx";
 import type { DeploymentKind } from "../components/Snippets.tsx";
 import { CopyButton, ErrorBox, formatTime, ProgressBar, usePoll, useSession } from "../ui.tsx";
 
@@ -34,15 +34,7 @@ function KeyModeNotice() {
 }
 
 function State({ d }: { d: DataDeployment }) {
-  const state = STATE_OF_STATUS[d.status] ?? d.status;
-  return (
-    <div className="state-cell">
-      <span className={`state-${state}`} data-testid="state">
-        {state}
-      </span>
-      {d.error ? <div className="field-error">{d.error.message}</div> : null}
-    </div>
-  );
+  return <StateCell state={STATE_OF_STATUS[d.status] ?? d.status}>{d.error ? <div className="field-error">{d.error.message}</div> : null}</StateCell>;
 }
 
 export function KeyDeploymentList() {
@@ -58,36 +50,16 @@ export function KeyDeploymentList() {
       {!value && !error ? <ProgressBar value={null} label="Loading deployments…" /> : null}
       {value && value.length === 0 ? <div className="notice">This account has no deployments yet. Deploying a model needs a token.</div> : null}
       {value && value.length > 0 ? (
-        <table data-testid="deployments">
-          <thead>
-            <tr>
-              <th>Name</th>
-              <th>Model</th>
-              <th>State</th>
-              <th>Type</th>
-              <th>Capacity</th>
-              <th>Created</th>
-            </tr>
-          </thead>
-          <tbody>
-            {value.map((d) => (
-              <tr key={d.id} data-deployment={d.id}>
-                <td>
-                  <a href={`#/deployments/${encodeURIComponent(d.id)}`}>
-                    <b>{d.id}</b>
-                  </a>
-                </td>
-                <td>{d.model}</td>
-                <td className="state-col">
-                  <State d={d} />
-                </td>
-                <td>{d.sku?.name ?? "—"}</td>
-                <td>{d.sku ? d.sku.capacity.toLocaleString("en-US") : "—"}</td>
-                <td className="small muted">{formatTime(d.created_at)}</td>
-              </tr>
-            ))}
-          </tbody>
-        </table>
+        <DeploymentTable
+          rows={value.map((d) => ({
+            name: d.id,
+            model: d.model,
+            state: <State d={d} />,
+            type: d.sku?.name ?? "—",
+            capacity: d.sku ? d.sku.capacity.toLocaleString("en-US") : "—",
+            created: formatTime(d.created_at),
+          }))}
+        />
       ) : null}
     </>
   );
@@ -100,19 +72,7 @@ export function KeyDeploymentDetail({ name }: { name: string }) {
   const kind = d ? kindOf(d) : "chat";
   return (
     <>
-      <div className="crumbs">
-        <a href="#/deployments">Deployments</a> / <span>{name}</span>
-      </div>
-      <div className="page-head row">
-        <h1 data-testid="deployment-title">{name}</h1>
-        {d ? <State d={d} /> : null}
-        <span className="spacer" />
-        {d?.capabilities?.chat_completion ? (
-          <a className="button" href={`#/playground?deployment=${encodeURIComponent(name)}`}>
-            Open in playground
-          </a>
-        ) : null}
-      </div>
+      <DeploymentHead name={name} state={d ? <State d={d} /> : null} chat={!!d?.capabilities?.chat_completion} />
       <ErrorBox error={error} />
       {!d && !error ? <ProgressBar value={null} label="Loading the deployment…" /> : null}
       {d ? (
@@ -148,10 +108,7 @@ export function KeyDeploymentDetail({ name }: { name: string }) {
               </p>
             </div>
           </div>
-          <h2>Endpoints</h2>
-          <EndpointsTable endpoints={endpointsFor(location.origin, session.project, name, kind)} />
-          <h2>Code</h2>
-          <Snippets origin={location.origin} deployment={name} kind={kind} />
+          <DeploymentEndpoints origin={location.origin} project={session.project} name={name} kind={kind} />
         </>
       ) : null}
     </>
