@@ -204,9 +204,12 @@ function setup(opts: { maxRunning?: number; store?: MemoryJobStore; trainer?: Fa
   const registry = opts.registry ?? new MemoryModelRegistry(clock);
   const catalog = new Catalog(Catalog.validateEntries([baseEntry("good", ["chatCompletion", "fineTune"]), baseEntry("chat-only", ["chatCompletion"])], "test"), registry);
   const ensured: string[] = [];
+  /** Thrown by the model files (e.g. the base's weights failing verification). */
+  const weights: { error?: Error } = {};
   const modelFiles: ModelFiles = {
     ensure: async (ref) => {
       ensured.push(ref.name);
+      if (weights.error) throw weights.error;
       return { path: `/models/${ref.name}.gguf`, sha256: "" };
     },
     checkFits: async () => {},
@@ -232,7 +235,7 @@ function setup(opts: { maxRunning?: number; store?: MemoryJobStore; trainer?: Fa
     ...extra,
   });
   const status = (id: string) => store.getJob(id)?.status;
-  return { store, trainer, files, registry, catalog, jobs, ensured, resolved, input, status, clock, advance: (ms: number) => void (now += ms) };
+  return { store, trainer, files, registry, catalog, jobs, ensured, weights, resolved, input, status, clock, advance: (ms: number) => void (now += ms) };
 }
 
 type Setup = ReturnType<typeof setup>;
@@ -662,6 +665,22 @@ describe("validation", () => {
       s.files.records.delete("file-going");
       await until("b failed", () => s.status(b.id) === "failed", 5000);
       assert.deepEqual(s.store.getJob(b.id)!.error, { code: "invalid_file", message: "The training_file file-going was deleted before the job started.", param: "training_file" });
+    }));
+
+  test("a base model whose weights cannot be had fails the job with that error, not as an invalid training file", T, () =>
+    withJobs({}, async (s) => {
+      s.weights.error = new IngotError("unavailable", "ModelChecksumMismatch", "The weights of good changed since they were pinned: expected sha256 aa…, got bb….");
+      const job = s.jobs.create(ACCOUNT, s.input());
+      await until("failed", () => s.status(job.id) === "failed");
+      assert.deepEqual(s.store.getJob(job.id)!.error, { code: "ModelChecksumMismatch", message: "The weights of good changed since they were pinned: expected sha256 aa…, got bb….", param: null });
+      // The trainer's own inspection failing is about the file.
+      s.weights.error = undefined;
+      s.trainer.inspect = async () => {
+        throw new Error("inspecting /files/file-train failed: not a chat dataset");
+      };
+      const second = s.jobs.create(ACCOUNT, s.input());
+      await until("second failed", () => s.status(second.id) === "failed");
+      assert.deepEqual(s.store.getJob(second.id)!.error, { code: "invalid_file", message: "inspecting /files/file-train failed: not a chat dataset", param: "training_file" });
     }));
 
   test("a job waits in validating_files while its file is still being validated, then goes on by itself", T, () =>

@@ -274,7 +274,13 @@ export class JobService {
       this.#save({ ...job, status: "queued" });
       this.#event(job.id, "info", "Files validated. Job enqueued; waiting for jobs ahead to complete.");
     } catch (e) {
-      const err = e instanceof JobFailure ? e.error : { code: "invalid_file", message: e instanceof Error ? e.message : String(e), param: "training_file" };
+      // An IngotError is about the base model (its weights could not be had), not the training file.
+      const err =
+        e instanceof JobFailure
+          ? e.error
+          : e instanceof IngotError
+            ? { code: e.code, message: e.message, param: null }
+            : { code: "invalid_file", message: e instanceof Error ? e.message : String(e), param: "training_file" };
       const current = this.#d.store.getJob(job.id);
       if (current?.status === "validating_files") this.#fail(current, err);
     }
