@@ -92,6 +92,7 @@ before(async () => {
   ingot.app.get("/pipeline-test/unlabelled", async () => ({ secret: "anyone can read this" }));
   url = await ingot.app.listen({ port: 0, host: "127.0.0.1" });
   port = Number(new URL(url).port);
+  await ingot.ready;
 });
 
 let closed = false;
@@ -384,7 +385,9 @@ describe("shutdown", { timeout: 60_000 }, () => {
     let data = "";
     socket.on("data", (d) => (data += d.toString("latin1")));
     await new Promise<void>((r) => socket.once("connect", () => r()));
-    const body = JSON.stringify({ model: "tiny-chat", messages: [{ role: "user", content: "Count to fifty." }], max_tokens: 60, stream: true });
+    const body = JSON.stringify({ model: "tiny-chat", messages: [{ role: "user", content: "Count to fifty." }], max_tokens: 400, seed: 7, stream: true,
+      // The model's end tokens banned: the stream must still be running when the server starts closing.
+      logit_bias: { "256": -100, "257": -100, "258": -100 } });
     socket.write(`POST /openai/v1/chat/completions HTTP/1.1\r\nHost: x\r\napi-key: ${API_KEY}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
     const until = async (what: () => boolean, label: string) => {
       const deadline = Date.now() + 30_000;
@@ -396,7 +399,15 @@ describe("shutdown", { timeout: 60_000 }, () => {
     await until(() => data.includes("data: "), "the stream to start");
     closed = true;
     const closing = ingot.close();
-    await new Promise((r) => setTimeout(r, 100)); // preClose has run: the server is draining
+    // Once new connections are refused, close() is past its preClose hook: the server is draining.
+    const refused = () =>
+      new Promise<boolean>((resolve) => {
+        const probe = net.connect(port, "127.0.0.1");
+        probe.once("connect", () => (probe.destroy(), resolve(false)));
+        probe.once("error", () => resolve(true));
+      });
+    const deadline = Date.now() + 10_000;
+    while (!(await refused())) assert.ok(Date.now() < deadline, "the server never stopped accepting connections");
     socket.write(`GET /openai/v1/models HTTP/1.1\r\nHost: x\r\napi-key: ${API_KEY}\r\n\r\n`);
     await until(() => /HTTP\/1\.1 503/.test(data), "the 503");
     const second = data.slice(data.indexOf("HTTP/1.1 503"));
