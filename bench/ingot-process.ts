@@ -1,6 +1,6 @@
 // Starts the bench Ingot (ingot-server.ts) as a child process and waits for READY.
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -20,6 +20,8 @@ export interface IngotProcess {
 
 export async function startIngot(opts: { modelPath: string; threads: number; sequences: number; contextLength: number; engine?: "src"; env?: Record<string, string> }): Promise<IngotProcess> {
   const dataDir = mkdtempSync(join(tmpdir(), "ingot-bench-"));
+  // The experiments start Ingot without bench/run.ts having made the cache's folders.
+  mkdirSync(LOGS_DIR, { recursive: true });
   const options: IngotServerOptions = {
     dataDir,
     apiKey: randomBytes(16).toString("hex"),
