@@ -14,6 +14,7 @@ import type { DeploymentPolicy } from "../../src/core/deployments/service.ts";
 import type { OperationRecord } from "../../src/core/ports/index.ts";
 import { caught } from "./caught.ts";
 import { MemoryResourceStore } from "./memory-resource-store.ts";
+import { entry as testEntry } from "./catalog-fixtures.ts";
 
 const T = { timeout: 10_000 };
 const ACCOUNT = "acct";
@@ -26,18 +27,7 @@ const standard = [
   { name: "Standard", minCapacity: 1, maxCapacity: 1000, defaultCapacity: 1 },
   { name: "ProvisionedManaged", minCapacity: 15, maxCapacity: 100, defaultCapacity: 15, step: 5 },
 ];
-const entry = (name: string, version = "1", extra: Record<string, unknown> = {}) => ({
-  format: "Test",
-  name,
-  version,
-  capabilities: ["chatCompletion"],
-  contextLength: 256,
-  weights: `file:/models/${name}-${version}.gguf`,
-  skus: standard,
-  lifecycleStatus: "GenerallyAvailable",
-  license: "MIT",
-  ...extra,
-});
+const entry = (name: string, version = "1", extra: Record<string, unknown> = {}) => testEntry(name, version, standard, extra);
 
 /** A fine-tuned model as the job service registers it: a LoRA adapter over `good`, owned by an account. */
 const customModel = (name: string): CatalogModel =>

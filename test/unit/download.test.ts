@@ -10,11 +10,11 @@ import { after, before, beforeEach, test } from "node:test";
 import { Catalog } from "../../src/core/catalog/catalog.ts";
 import type { CatalogModelInput } from "../../src/core/catalog/catalog.ts";
 import { MemoryModelRegistry } from "../../src/core/catalog/registry.ts";
-import { IngotError } from "../../src/core/errors.ts";
 import type { WeightsProgress } from "../../src/core/ports/index.ts";
 import { hfFileUrl, parseHfUri, resolveBaseUrl } from "../../src/models/hf.ts";
 import { LocalModelFiles } from "../../src/models/model-files.ts";
 import { Mirror } from "./download-mirror.ts";
+import { rejection } from "./caught.ts";
 
 const BODY = randomBytes(3 * 1024 * 1024 + 123);
 const SHA = createHash("sha256").update(BODY).digest("hex");
@@ -67,15 +67,6 @@ function files(models: CatalogModelInput[], opts: { registry?: MemoryModelRegist
   return new LocalModelFiles(catalog, dir, { env: opts.env ?? { HF_ENDPOINT: mirror.url }, attempts: opts.attempts ?? 1, retryDelayMs: 5, progressIntervalMs: 0 });
 }
 
-async function rejection(p: Promise<unknown>): Promise<IngotError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof IngotError, String(e));
-    return e;
-  }
-  assert.fail("expected a rejection");
-}
 
 test("URLs: {base}/{owner}/{repo}/resolve/{revision}/{path}; base from option, HF_ENDPOINT, default", () => {
   assert.deepEqual(parseHfUri("hf:a/b/c/d.gguf@rev1"), { owner: "a", repo: "b", path: "c/d.gguf", revision: "rev1" });

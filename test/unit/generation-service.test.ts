@@ -15,6 +15,7 @@ import type { Engine, EngineEvent, EngineStatus, EngineTarget, GenerateParams, U
 import { InMemoryRateLimiter } from "../../src/core/quotas/rate-limiter.ts";
 import type { RateLimitSnapshot } from "../../src/core/quotas/rate-limiter.ts";
 import { MemoryResourceStore } from "./memory-resource-store.ts";
+import { rejection } from "./caught.ts";
 
 const T = { timeout: 10_000 };
 const ACCOUNT = "acct";
@@ -156,15 +157,6 @@ async function drain(chunks: AsyncIterable<ChatChunk>): Promise<ChatChunk[]> {
   const out: ChatChunk[] = [];
   for await (const c of chunks) out.push(c);
   return out;
-}
-async function rejection(p: Promise<unknown>): Promise<IngotError> {
-  try {
-    await p;
-  } catch (e) {
-    assert.ok(e instanceof IngotError, String(e));
-    return e;
-  }
-  assert.fail("expected a rejection");
 }
 
 describe("deployment resolution", () => {

@@ -10,6 +10,7 @@ import type { ReconcilerTiming } from "../../src/core/deployments/reconciler.ts"
 import { DeploymentService } from "../../src/core/deployments/service.ts";
 import type { Engine, EngineAdapter, EngineModel, EngineStatus, ModelFiles, ModelRef, ResourceStore } from "../../src/core/ports/index.ts";
 import { SqliteStore } from "../../src/store/sqlite/store.ts";
+import { entry as testEntry } from "./catalog-fixtures.ts";
 
 const T = { timeout: 20_000 };
 const ACCOUNT = "acct";
@@ -76,18 +77,7 @@ const files: ModelFiles = {
 };
 
 const sku = [{ name: "GlobalStandard", minCapacity: 1, maxCapacity: 1000, defaultCapacity: 1 }];
-const entry = (name: string, version = "1", extra: Record<string, unknown> = {}) => ({
-  format: "Test",
-  name,
-  version,
-  capabilities: ["chatCompletion"],
-  contextLength: 256,
-  weights: `file:/models/${name}-${version}.gguf`,
-  skus: sku,
-  lifecycleStatus: "GenerallyAvailable",
-  license: "MIT",
-  ...extra,
-});
+const entry = (name: string, version = "1", extra: Record<string, unknown> = {}) => testEntry(name, version, sku, extra);
 
 function setup(opts: { models?: unknown[]; timing?: Partial<ReconcilerTiming>; store?: ResourceStore } = {}) {
   let now = 1_000_000;
