@@ -19,6 +19,7 @@ import { registerModelInferenceRoutes } from "./inference/routes.ts";
 import { registerOpenAIRoutes } from "./openai/routes.ts";
 import { registerOpsRoutes, registerPrivateOpsRoutes } from "./ops/routes.ts";
 import { registerArmRoutes } from "./arm/routes.ts";
+import { registerMlWorkspaceRoutes } from "./ml/workspaces.ts";
 import { registerCatalogRoutes } from "./arm/catalog.ts";
 import { registerPrincipalRoutes } from "./arm/principals.ts";
 import { registerFineTuningRoutes } from "./openai/fine-tuning.ts";
@@ -149,6 +150,7 @@ export function buildServer(ctx: AppContext, logger: FastifyServerOptions["logge
   registerOpsRoutes(app, ctx);
   registerIdentityRoutes(app, ctx.identity);
   registerArmRoutes(app, ctx);
+  registerMlWorkspaceRoutes(app, ctx);
   registerCatalogRoutes(app, ctx);
   registerPrincipalRoutes(app, ctx);
   registerFineTuningRoutes(app, ctx);
