@@ -49,6 +49,8 @@ import { SqliteFileStore } from "./store/sqlite/file-store.ts";
 import { FsBlobStore } from "./store/blobs/fs-blob-store.ts";
 import { checkUrl, openDownload } from "./lib/url-download.ts";
 import type { ResolvedAddress } from "./lib/url-download.ts";
+import { WorkspaceService } from "./core/ml/workspaces.ts";
+import { SqliteWorkspaceStore } from "./store/sqlite/workspace-store.ts";
 
 export interface IngotOptions {
   dataDir: string;
@@ -220,6 +222,8 @@ export function createIngot(options: IngotOptions): Ingot {
     modelOwner: (ref) => catalog.ownerOf(ref),
     accounts,
     projects,
+    // Azure ML workspaces live where the default account does: Ingot's one location.
+    workspaces: new WorkspaceService(new SqliteWorkspaceStore(store.database), { defaultLocation: account.location, clock }),
     deployments,
     jobs,
     files: fileService,

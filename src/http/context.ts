@@ -11,6 +11,7 @@ import type { Engine, ModelRef, Tracing } from "../core/ports/index.ts";
 import type { IngotMetrics } from "./ops/metrics.ts";
 import type { UsageService } from "../core/usage/service.ts";
 import type { ProjectService } from "../core/accounts/projects.ts";
+import type { WorkspaceService } from "../core/ml/workspaces.ts";
 import type { CatalogAdmin } from "../models/catalog-admin.ts";
 import type { SignInCodes } from "../core/identity/signin-codes.ts";
 import type { Readiness } from "../core/deployments/readiness.ts";
@@ -22,6 +23,8 @@ export interface AppContext {
   accounts: AccountService;
   /** Foundry projects under accounts. */
   projects: ProjectService;
+  /** Azure Machine Learning workspaces (Microsoft.MachineLearningServices). */
+  workspaces: WorkspaceService;
   deployments: DeploymentService;
   /** Fine-tuning jobs. */
   jobs: JobService;

@@ -20,6 +20,7 @@ import { registerOpenAIRoutes } from "./openai/routes.ts";
 import { registerOpsRoutes, registerPrivateOpsRoutes } from "./ops/routes.ts";
 import { registerArmRoutes } from "./arm/routes.ts";
 import { registerMlWorkspaceRoutes } from "./ml/workspaces.ts";
+import { registerMlRegistryRoutes } from "./ml/registries.ts";
 import { registerCatalogRoutes } from "./arm/catalog.ts";
 import { registerPrincipalRoutes } from "./arm/principals.ts";
 import { registerFineTuningRoutes } from "./openai/fine-tuning.ts";
@@ -151,6 +152,7 @@ export function buildServer(ctx: AppContext, logger: FastifyServerOptions["logge
   registerIdentityRoutes(app, ctx.identity);
   registerArmRoutes(app, ctx);
   registerMlWorkspaceRoutes(app, ctx);
+  registerMlRegistryRoutes(app, ctx);
   registerCatalogRoutes(app, ctx);
   registerPrincipalRoutes(app, ctx);
   registerFineTuningRoutes(app, ctx);

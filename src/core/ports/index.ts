@@ -16,3 +16,4 @@ export * from "./tracing.ts";
 export * from "./url-fetcher.ts";
 export * from "./usage-sink.ts";
 export * from "./usage-store.ts";
+export * from "./workspace-store.ts";

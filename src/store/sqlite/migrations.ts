@@ -203,4 +203,26 @@ export const MIGRATIONS: { version: number; sql: string }[] = [
       CREATE UNIQUE INDEX deployments_name_nocase ON deployments (account, name COLLATE NOCASE) WHERE case_duplicate = 0;
     `,
   },
+  {
+    // Azure Machine Learning workspaces (Microsoft.MachineLearningServices). Names and resource
+    // groups compare case-insensitively, as ARM's do; workspace_id is the stable GUID.
+    version: 8,
+    sql: `
+      CREATE TABLE ml_workspaces (
+        subscription TEXT NOT NULL COLLATE NOCASE,
+        resource_group TEXT NOT NULL COLLATE NOCASE,
+        name TEXT NOT NULL COLLATE NOCASE,
+        kind TEXT NOT NULL,
+        location TEXT NOT NULL,
+        workspace_id TEXT NOT NULL UNIQUE,
+        friendly_name TEXT NOT NULL,
+        description TEXT NOT NULL,
+        tags TEXT NOT NULL,
+        hub_resource_id TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (subscription, resource_group, name)
+      );
+    `,
+  },
 ];

@@ -1,0 +1,12 @@
+// The WorkspaceStore port: Azure Machine Learning workspaces (Microsoft.MachineLearningServices).
+// Implemented by store/sqlite/workspace-store.ts (SqliteWorkspaceStore). Names are
+// case-insensitive, as ARM resource names are.
+import type { WorkspaceRecord } from "../ml/workspaces.ts";
+
+export interface WorkspaceStore {
+  getWorkspace(subscription: string, resourceGroup: string, name: string): WorkspaceRecord | undefined;
+  /** A subscription's workspaces, or one resource group's when `resourceGroup` is given. */
+  listWorkspaces(subscription: string, resourceGroup?: string): WorkspaceRecord[];
+  putWorkspace(workspace: WorkspaceRecord): void;
+  deleteWorkspace(subscription: string, resourceGroup: string, name: string): void;
+}
