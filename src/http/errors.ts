@@ -20,7 +20,8 @@ interface FastifyLikeError {
  */
 export function surfaceForPath(url: string | undefined): Surface {
   const path = (url ?? "/").split("?")[0].toLowerCase();
-  if (path.startsWith("/subscriptions") || path.startsWith("/providers")) return "arm";
+  // Azure ML's registry discovery and registry data plane answer in ARM's shape too.
+  if (["/subscriptions", "/providers", "/mferp/", "/registrymanagement/"].some((p) => path.startsWith(p))) return "arm";
   if (path === "/models" || path.startsWith("/models/")) return "inference";
   return "openai";
 }
