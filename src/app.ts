@@ -51,6 +51,9 @@ import { checkUrl, openDownload } from "./lib/url-download.ts";
 import type { ResolvedAddress } from "./lib/url-download.ts";
 import { WorkspaceService } from "./core/ml/workspaces.ts";
 import { SqliteWorkspaceStore } from "./store/sqlite/workspace-store.ts";
+import { MarketplaceService } from "./core/ml/marketplace.ts";
+import { Registries } from "./core/ml/registries.ts";
+import { SqliteMarketplaceSubscriptionStore } from "./store/sqlite/marketplace-store.ts";
 
 export interface IngotOptions {
   dataDir: string;
@@ -224,6 +227,7 @@ export function createIngot(options: IngotOptions): Ingot {
     projects,
     // Azure ML workspaces live where the default account does: Ingot's one location.
     workspaces: new WorkspaceService(new SqliteWorkspaceStore(store.database), { defaultLocation: account.location, clock }),
+    marketplace: new MarketplaceService(new SqliteMarketplaceSubscriptionStore(store.database), new Registries(catalog, account.location), { clock }),
     deployments,
     jobs,
     files: fileService,

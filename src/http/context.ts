@@ -12,6 +12,7 @@ import type { IngotMetrics } from "./ops/metrics.ts";
 import type { UsageService } from "../core/usage/service.ts";
 import type { ProjectService } from "../core/accounts/projects.ts";
 import type { WorkspaceService } from "../core/ml/workspaces.ts";
+import type { MarketplaceService } from "../core/ml/marketplace.ts";
 import type { CatalogAdmin } from "../models/catalog-admin.ts";
 import type { SignInCodes } from "../core/identity/signin-codes.ts";
 import type { Readiness } from "../core/deployments/readiness.ts";
@@ -25,6 +26,8 @@ export interface AppContext {
   projects: ProjectService;
   /** Azure Machine Learning workspaces (Microsoft.MachineLearningServices). */
   workspaces: WorkspaceService;
+  /** Azure ML marketplace subscriptions of workspaces to third-party catalog models. */
+  marketplace: MarketplaceService;
   deployments: DeploymentService;
   /** Fine-tuning jobs. */
   jobs: JobService;

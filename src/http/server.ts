@@ -21,6 +21,7 @@ import { registerOpsRoutes, registerPrivateOpsRoutes } from "./ops/routes.ts";
 import { registerArmRoutes } from "./arm/routes.ts";
 import { registerMlWorkspaceRoutes } from "./ml/workspaces.ts";
 import { registerMlRegistryRoutes } from "./ml/registries.ts";
+import { registerMlMarketplaceRoutes } from "./ml/marketplace.ts";
 import { registerCatalogRoutes } from "./arm/catalog.ts";
 import { registerPrincipalRoutes } from "./arm/principals.ts";
 import { registerFineTuningRoutes } from "./openai/fine-tuning.ts";
@@ -153,6 +154,7 @@ export function buildServer(ctx: AppContext, logger: FastifyServerOptions["logge
   registerArmRoutes(app, ctx);
   registerMlWorkspaceRoutes(app, ctx);
   registerMlRegistryRoutes(app, ctx);
+  registerMlMarketplaceRoutes(app, ctx);
   registerCatalogRoutes(app, ctx);
   registerPrincipalRoutes(app, ctx);
   registerFineTuningRoutes(app, ctx);

@@ -17,3 +17,4 @@ export * from "./url-fetcher.ts";
 export * from "./usage-sink.ts";
 export * from "./usage-store.ts";
 export * from "./workspace-store.ts";
+export * from "./marketplace-store.ts";

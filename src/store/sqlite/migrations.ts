@@ -225,4 +225,20 @@ export const MIGRATIONS: { version: number; sql: string }[] = [
       );
     `,
   },
+  {
+    // Azure ML marketplace subscriptions, keyed by the workspace's GUID and a case-insensitive
+    // name; deleting the workspace deletes them (SqliteWorkspaceStore.deleteWorkspace).
+    version: 9,
+    sql: `
+      CREATE TABLE ml_marketplace_subscriptions (
+        workspace_id TEXT NOT NULL,
+        name TEXT NOT NULL COLLATE NOCASE,
+        model_id TEXT NOT NULL,
+        plan TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (workspace_id, name)
+      );
+    `,
+  },
 ];

@@ -65,6 +65,10 @@ export class SqliteWorkspaceStore implements WorkspaceStore {
   }
 
   deleteWorkspace(subscription: string, resourceGroup: string, name: string): void {
+    // Its marketplace subscriptions (migration 9) go with it.
+    this.#db
+      .prepare("DELETE FROM ml_marketplace_subscriptions WHERE workspace_id IN (SELECT workspace_id FROM ml_workspaces WHERE subscription = ? AND resource_group = ? AND name = ?)")
+      .run(subscription, resourceGroup, name);
     this.#db.prepare("DELETE FROM ml_workspaces WHERE subscription = ? AND resource_group = ? AND name = ?").run(subscription, resourceGroup, name);
   }
 }
