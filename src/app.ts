@@ -51,6 +51,7 @@ import { checkUrl, openDownload } from "./lib/url-download.ts";
 import type { ResolvedAddress } from "./lib/url-download.ts";
 import { WorkspaceService } from "./core/ml/workspaces.ts";
 import { SqliteWorkspaceStore } from "./store/sqlite/workspace-store.ts";
+import { AccountBackedWorkspaceAccounts } from "./core/ml/workspace-accounts.ts";
 import { MarketplaceService } from "./core/ml/marketplace.ts";
 import { Registries } from "./core/ml/registries.ts";
 import { SqliteMarketplaceSubscriptionStore } from "./store/sqlite/marketplace-store.ts";
@@ -226,7 +227,7 @@ export function createIngot(options: IngotOptions): Ingot {
     accounts,
     projects,
     // Azure ML workspaces live where the default account does: Ingot's one location.
-    workspaces: new WorkspaceService(new SqliteWorkspaceStore(store.database), { defaultLocation: account.location, clock }),
+    workspaces: new WorkspaceService(new SqliteWorkspaceStore(store.database), { defaultLocation: account.location, accounts: new AccountBackedWorkspaceAccounts(accounts), clock }),
     marketplace: new MarketplaceService(new SqliteMarketplaceSubscriptionStore(store.database), new Registries(catalog, account.location), { clock }),
     deployments,
     jobs,

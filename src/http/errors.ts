@@ -70,6 +70,21 @@ export function errorBody(surface: Surface, e: IngotError): object {
   };
 }
 
+/** Azure Machine Learning's management plane (and its registry discovery and data plane). */
+export function isMlPath(url: string | undefined): boolean {
+  const path = (url ?? "/").split("?")[0].toLowerCase();
+  return path.includes("/providers/microsoft.machinelearningservices/") || path.startsWith("/mferp/") || path.startsWith("/registrymanagement/");
+}
+
+/**
+ * Azure ML's management front end (MFE) sends ARM's full ErrorResponse (reference azure-ml.md
+ * §2): `details` and `additionalInfo`, the component named, which its SDKs read.
+ */
+export function withMlErrorInfo(body: object): object {
+  const error = (body as { error: Record<string, unknown> }).error;
+  return { error: { ...error, details: [], additionalInfo: [{ type: "ComponentName", info: { value: "managementfrontend" } }] } };
+}
+
 export function errorHeaders(surface: Surface, e: IngotError): Record<string, string> {
   const h: Record<string, string> = {};
   if (surface === "inference" || surface === "arm") h["x-ms-error-code"] = e.code;

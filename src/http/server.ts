@@ -11,7 +11,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest, FastifyServerOption
 import { errors, IngotError } from "../core/errors.ts";
 import { authenticate, requireAdministrator } from "./auth.ts";
 import type { AppContext } from "./context.ts";
-import { errorBody, errorHeaders, MAX_PARAM_LENGTH, surfaceForPath, toIngotError } from "./errors.ts";
+import { errorBody, errorHeaders, isMlPath, MAX_PARAM_LENGTH, surfaceForPath, toIngotError, withMlErrorInfo } from "./errors.ts";
 import type { Surface } from "./errors.ts";
 import { managementPrincipal } from "./identity/bearer.ts";
 import { registerIdentityRoutes } from "./identity/routes.ts";
@@ -181,7 +181,7 @@ export function buildOpsServer(ctx: AppContext, logger: FastifyServerOptions["lo
 
 function sendError(request: FastifyRequest, reply: FastifyReply, e: IngotError, surface: Surface): void {
   if (reply.sent) return;
-  reply.code(e.status).headers(errorHeaders(surface, e)).send(errorBody(surface, e));
+  reply.code(e.status).headers(errorHeaders(surface, e)).send(surface === "arm" && isMlPath(request.url) ? withMlErrorInfo(errorBody(surface, e)) : errorBody(surface, e));
 }
 
 /**

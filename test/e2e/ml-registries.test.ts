@@ -110,12 +110,12 @@ test("unknown registry, model and version are ARM-shaped 404s naming what exists
   const badOrder = await get(`${base}/models/tiny-chat/versions?${dp}&$orderBy=Name`);
   assert.equal(badOrder.status, 400);
 
-  // A path the registry plane does not serve still answers in ARM's shape ({error:{code,message}}, no OpenAI envelope).
+  // A path the registry plane does not serve still answers in ARM's shape as Azure ML's front end sends it ({error:{code,message,details,additionalInfo}}, no OpenAI envelope).
   for (const url of [`${base}/models/tiny-chat/nothing-here?${dp}`, `${server.url}/registrymanagement/v1.0/nothing`]) {
     const unknown = await get(url);
     assert.equal(unknown.status, 404, url);
     const body = await json(unknown);
-    assert.deepEqual(Object.keys(body.error).sort(), ["code", "message"], JSON.stringify(body));
+    assert.deepEqual(Object.keys(body.error).sort(), ["additionalInfo", "code", "details", "message"], JSON.stringify(body));
   }
 
   for (const url of [`${server.url}/registrymanagement/v1.0/registries/azureml/discovery`, `${base}/models/tiny-chat/versions/1?${dp}`]) {

@@ -103,6 +103,11 @@ test("Hub and Project through the client's pipeline; the SDK reads them; a hub w
   assert.match(project.body.properties.workspaceId, GUID);
   assert.notEqual(project.body.properties.workspaceId, hub.body.properties.workspaceId);
   assert.equal((await viaClient("PUT", wsPath("hub1"), { location: "local", kind: "Hub" })).status, 200, "a second PUT updates");
+  // The hub's AIServices account (its fine-tuning jobs' OpenAI-style view); the project shares it.
+  const accountId = `/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.CognitiveServices/accounts/hub1-ais`;
+  assert.equal(hub.body.properties.associatedAccountResourceId, accountId);
+  assert.equal(project.body.properties.associatedAccountResourceId, accountId);
+  assert.equal(server.ingot.accounts.get("hub1-ais")?.kind, "AIServices");
 
   const sdkProject = await ml.workspaces.get("other-group", "proj1");
   assert.equal(sdkProject.workspaceId, project.body.properties.workspaceId);
@@ -114,6 +119,7 @@ test("Hub and Project through the client's pipeline; the SDK reads them; a hub w
   await ml.workspaces.beginDeleteAndWait("other-group", "proj1", POLL);
   await ml.workspaces.beginDeleteAndWait(RG, "hub1", POLL);
   assert.equal((await viaClient("GET", wsPath("hub1"))).status, 404);
+  assert.equal(server.ingot.accounts.get("hub1-ais"), undefined, "the account made for the hub goes with it");
 });
 
 test("bad input is an ARM-shaped 400 that says what to change, and nothing is created", { timeout: 60_000 }, async () => {
@@ -132,6 +138,9 @@ test("bad input is an ARM-shaped 400 that says what to change, and nothing is cr
     const err = (await json(res)).error;
     assert.equal(err.code, code, name);
     assert.match(err.message, message, name);
+    // Azure ML's front end sends ARM's full ErrorResponse.
+    assert.deepEqual(err.details, [], name);
+    assert.deepEqual(err.additionalInfo, [{ type: "ComponentName", info: { value: "managementfrontend" } }], name);
     assert.equal((await arm(token, "GET", wsPath(name))).status, 404, `${name} was not created`);
   }
   const noVersion = await arm(token, "GET", wsPath("anything"), undefined, null);

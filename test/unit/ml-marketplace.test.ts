@@ -1,6 +1,8 @@
 // Rules of Azure ML marketplace subscriptions: first-party models need none (400), third-party
 // ones resolve through the registries, plans are stable, and hasMarketplaceSubscription (which
 // the serverless endpoints will call) finds a workspace's subscription by any form of the id.
+import { AccountService } from "../../src/core/accounts/service.ts";
+import { AccountBackedWorkspaceAccounts } from "../../src/core/ml/workspace-accounts.ts";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -35,7 +37,7 @@ function setup() {
   const store = new SqliteStore(join(dir, `db${n++}.db`));
   let t = 1_000_000;
   const clock = () => (t += 1000);
-  const workspaces = new WorkspaceService(new SqliteWorkspaceStore(store.database), { defaultLocation: "local", clock });
+  const workspaces = new WorkspaceService(new SqliteWorkspaceStore(store.database), { defaultLocation: "local", accounts: new AccountBackedWorkspaceAccounts(new AccountService(store)), clock });
   const market = new MarketplaceService(new SqliteMarketplaceSubscriptionStore(store.database), new Registries(catalog, "local"), { clock });
   const ws = workspaces.createOrUpdate("sub", "rg", "ws1", {}).workspace;
   return { workspaces, market, ws };

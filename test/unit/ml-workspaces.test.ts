@@ -9,16 +9,20 @@ import { after, test } from "node:test";
 import { WorkspaceService, workspaceArmId } from "../../src/core/ml/workspaces.ts";
 import { SqliteStore } from "../../src/store/sqlite/store.ts";
 import { SqliteWorkspaceStore } from "../../src/store/sqlite/workspace-store.ts";
+import { AccountService } from "../../src/core/accounts/service.ts";
+import { AccountBackedWorkspaceAccounts, WORKSPACE_TAG } from "../../src/core/ml/workspace-accounts.ts";
 import { caught } from "./caught.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "ingot-ml-ws-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 const S = "00000000-0000-0000-0000-000000000000";
 let n = 0;
+let lastAccounts: AccountService;
 function service(): WorkspaceService {
   const store = new SqliteStore(join(dir, `db${n++}.db`));
   let t = 1_000;
-  return new WorkspaceService(new SqliteWorkspaceStore(store.database), { defaultLocation: "local", clock: () => (t += 1000) });
+  lastAccounts = new AccountService(store);
+  return new WorkspaceService(new SqliteWorkspaceStore(store.database), { defaultLocation: "local", accounts: new AccountBackedWorkspaceAccounts(lastAccounts), clock: () => (t += 1000) });
 }
 const hubId = (name: string, group = "rg") => workspaceArmId({ subscription: S, resourceGroup: group, name });
 
@@ -113,4 +117,33 @@ test("lists per resource group and per subscription", () => {
   ws.createOrUpdate("11111111-1111-1111-1111-111111111111", "rg1", "ccc", {});
   assert.deepEqual(ws.list({ subscription: S, resourceGroup: "RG1" }).map((w) => w.name), ["aaa"]);
   assert.deepEqual(ws.list({ subscription: S }).map((w) => w.name), ["aaa", "bbb"]);
+});
+
+test("a Hub or Default workspace gets its own AIServices account, a Project uses its hub's; deleting the workspace deletes only the account made for it", () => {
+  const ws = service();
+  const accounts = lastAccounts;
+  const hub = ws.createOrUpdate(S, "rg", "hub1", { kind: "Hub" }).workspace;
+  assert.equal(hub.account, "hub1-ais");
+  const a = accounts.get("hub1-ais")!;
+  assert.equal(a.kind, "AIServices");
+  assert.equal(a.resourceGroup, "rg");
+  assert.equal(a.tags[WORKSPACE_TAG], workspaceArmId(hub));
+  const project = ws.createOrUpdate(S, "rg2", "proj1", { kind: "Project", hubResourceId: hubId("hub1") }).workspace;
+  assert.equal(project.account, "hub1-ais");
+  assert.equal(ws.getByWorkspaceId(project.workspaceId.toUpperCase())?.name, "proj1");
+  // An update keeps the account; a taken name falls back to one with the GUID.
+  assert.equal(ws.createOrUpdate(S, "rg", "hub1", { tags: { x: "1" } }).workspace.account, "hub1-ais");
+  accounts.createOrUpdate(S, "other", "ws2-ais", { location: "local" });
+  const ws2 = ws.createOrUpdate(S, "rg", "ws2", {}).workspace;
+  assert.equal(ws2.account, `ws2-${ws2.workspaceId.slice(0, 8)}`);
+  const deleted: string[] = [];
+  ws.onDelete((w) => deleted.push(w.name));
+  ws.delete(S, "rg2", "proj1");
+  assert.ok(accounts.get("hub1-ais"), "a project's delete leaves its hub's account");
+  ws.delete(S, "rg", "hub1");
+  ws.delete(S, "rg", "ws2");
+  assert.deepEqual(deleted, ["proj1", "hub1", "ws2"]);
+  assert.equal(accounts.get("hub1-ais"), undefined);
+  assert.equal(accounts.get(`ws2-${ws2.workspaceId.slice(0, 8)}`), undefined);
+  assert.ok(accounts.get("ws2-ais"), "an account Ingot did not make for the workspace stays");
 });

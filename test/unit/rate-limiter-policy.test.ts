@@ -13,6 +13,13 @@ describe("policyFor", () => {
     }
   });
 
+  test("fixed per-minute limits replace the SKU's (Azure ML serverless: 200,000 TPM and 1,000 RPM whatever the capacity)", () => {
+    const p = policyFor({ name: "GlobalStandard", capacity: 1 }, { tokensPerMinute: 200_000, requestsPerMinute: 1000 });
+    assert.equal(p.kind, "standard");
+    assert.equal(p.kind === "standard" && p.tokensPerWindow, 200_000);
+    assert.equal(p.kind === "standard" && (p.requestsPerWindow * 60_000) / p.requestWindowMs, 1000);
+  });
+
   test("SKU names are case-insensitive, as Azure's samples send them", () => {
     assert.equal(policyFor({ name: "standard", capacity: 1 }).kind, "standard");
     assert.equal(policyFor({ name: "developertier", capacity: 1 }).kind, "standard");

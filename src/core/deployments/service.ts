@@ -43,6 +43,10 @@ export interface DeploymentInput {
   versionUpgradeOption?: string;
   /** A custom model from another account: its ARM id and name, already authorized by the caller. */
   source?: { id: string; account: string };
+  /** The Azure ML resource owning the record (DeploymentOptions.managedBy). */
+  managedBy?: string;
+  /** Per-minute limits replacing the SKU's (DeploymentOptions.limits). */
+  limits?: { tokensPerMinute: number; requestsPerMinute: number };
 }
 
 export interface DeploymentPolicy {
@@ -159,7 +163,13 @@ export class DeploymentService implements DeploymentResolver {
     checkQuota({ usageName: offer.usageName, label: quotaLabel(offer.usageName, offer.name, model.name), requested: capacity, used, limit: this.#policy.quotaPerUsage });
 
     const now = this.#clock();
-    const options: DeploymentOptions = { raiPolicyName: input.raiPolicyName, versionUpgradeOption: input.versionUpgradeOption, source: input.source?.id };
+    const options: DeploymentOptions = {
+      raiPolicyName: input.raiPolicyName,
+      versionUpgradeOption: input.versionUpgradeOption,
+      source: input.source?.id,
+      ...(input.managedBy ? { managedBy: input.managedBy } : {}),
+      ...(input.limits ? { limits: input.limits } : {}),
+    };
     // Same model already serving: a replace only changes SKU, tags or options, which take effect at once.
     const unchanged = existing?.state === "Succeeded" && sameModel(existing.model, ref);
     const deployment: DeploymentRecord = {
@@ -299,7 +309,8 @@ export class DeploymentService implements DeploymentResolver {
       } catch {
         continue;
       }
-      if (!model.baseModel) continue;
+      // An ML endpoint's record lives as long as the endpoint does.
+      if (!model.baseModel || d.options?.managedBy) continue;
       const expired =
         d.sku.name === "DeveloperTier" ? now - d.createdAt >= this.#policy.developerTierLifetimeMs : now - Math.max(d.createdAt, d.lastUsedAt ?? 0) >= this.#policy.idleDeletionMs;
       if (expired) this.delete(d.account, d.name);
@@ -334,6 +345,15 @@ export class DeploymentService implements DeploymentResolver {
     if (now - (d.lastUsedAt ?? 0) >= TOUCH_INTERVAL_MS) this.#store.touchDeployment(account, d.name, now);
     const model = this.#catalog.find(d.model);
     const target = engineTargetOf(model);
-    return { account, name: d.name, sku: d.sku, modelName: d.model.name, engineKey: target.key, adapter: target.adapter, capabilities: model.capabilities };
+    return {
+      account,
+      name: d.name,
+      sku: d.sku,
+      modelName: d.model.name,
+      engineKey: target.key,
+      adapter: target.adapter,
+      capabilities: model.capabilities,
+      ...(d.options?.limits ? { limits: d.options.limits } : {}),
+    };
   }
 }

@@ -68,12 +68,12 @@ export class GenerationService {
     } catch {
       return null;
     }
-    return this.#limiter.snapshot(rateLimitKey(d.account, d.name), policyFor(d.sku));
+    return this.#limiter.snapshot(rateLimitKey(d.account, d.name), policyFor(d.sku, d.limits));
   }
 
   /** Charges the request against the deployment's limits (throws the 429 or Batch 400) and reports them. */
   async #admit(d: ResolvedDeployment, operation: string, estimate: TokenEstimate, sequences: number, opts: CallOptions, signal: AbortSignal): Promise<Admission> {
-    const policy = policyFor(d.sku);
+    const policy = policyFor(d.sku, d.limits);
     const key = rateLimitKey(d.account, d.name);
     let admission: Admission;
     try {

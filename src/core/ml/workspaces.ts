@@ -26,6 +26,12 @@ export interface WorkspaceRecord {
   tags: Record<string, string>;
   /** A Project's hub, as a full ARM id. */
   hubResourceId?: string;
+  /**
+   * The Cognitive Services account (kind AIServices) behind the workspace: its fine-tuning jobs,
+   * their files and fine-tuned models live there, so that account's OpenAI-style API shows them
+   * too. A Hub or Default workspace gets its own at creation; a Project uses its hub's.
+   */
+  account: string;
   createdAt: number;
   updatedAt: number;
 }
@@ -43,6 +49,21 @@ export interface WorkspacePatch {
   tags?: Record<string, string>;
   friendlyName?: unknown;
   description?: unknown;
+}
+
+/**
+ * The pseudo-account holding the deployment records behind a workspace's serverless endpoints
+ * and online deployments. ':' is not valid in ARM names, so no account key, ARM route or list
+ * reaches these records: only the endpoints' own keys do.
+ */
+export const mlDeploymentAccount = (w: Pick<WorkspaceRecord, "workspaceId">) => `ml:${w.workspaceId}`;
+
+/** Creates (or finds) the account behind a new Hub/Default workspace, and removes it with the workspace. Implemented in app.ts over AccountService. */
+export interface WorkspaceAccounts {
+  /** The name of the account created (or re-used) for the workspace `workspaceArmId`. */
+  ensure(w: { subscription: string; resourceGroup: string; name: string; location: string; workspaceArmId: string; workspaceId: string }): string;
+  /** Deletes the account if it was created for the workspace `workspaceArmId` (and not since re-used). */
+  release(account: string, workspaceArmId: string): void;
 }
 
 export const workspaceArmId = (w: Pick<WorkspaceRecord, "subscription" | "resourceGroup" | "name">) =>
@@ -78,9 +99,12 @@ export class WorkspaceService {
   #clock: () => number;
   #defaultLocation: string;
   #newId: () => string;
+  #accounts: WorkspaceAccounts;
+  #onDelete: ((w: WorkspaceRecord) => void)[] = [];
 
-  constructor(store: WorkspaceStore, options: { defaultLocation: string; clock?: () => number; newId?: () => string }) {
+  constructor(store: WorkspaceStore, options: { defaultLocation: string; accounts: WorkspaceAccounts; clock?: () => number; newId?: () => string }) {
     this.#store = store;
+    this.#accounts = options.accounts;
     this.#defaultLocation = options.defaultLocation;
     this.#clock = options.clock ?? Date.now;
     this.#newId = options.newId ?? (() => crypto.randomUUID());
@@ -92,6 +116,16 @@ export class WorkspaceService {
 
   get(subscription: string, resourceGroup: string, name: string): WorkspaceRecord | undefined {
     return this.#store.getWorkspace(subscription, resourceGroup, name);
+  }
+
+  /** The workspace whose properties.workspaceId is `guid` (any case), as `azureml://locations/…/workspaces/{guid}/…` ids name it. */
+  getByWorkspaceId(guid: string): WorkspaceRecord | undefined {
+    return this.#store.getWorkspaceById(guid);
+  }
+
+  /** Runs before a workspace is deleted: each ML resource kind removes its own (datastores, jobs, endpoints, …). */
+  onDelete(listener: (w: WorkspaceRecord) => void): void {
+    this.#onDelete.push(listener);
   }
 
   require(subscription: string, resourceGroup: string, name: string): WorkspaceRecord {
@@ -118,17 +152,24 @@ export class WorkspaceService {
     if (existing?.hubResourceId && hub && existing.hubResourceId.toLowerCase() !== hub.toLowerCase())
       throw errors.armInvalid("InvalidHubResourceId", `Project '${existing.name}' belongs to hub '${existing.hubResourceId}'; a project cannot move to another hub. Create a new project under '${hub}'.`, "properties.hubResourceId");
     const now = this.#clock();
+    const workspaceId = existing?.workspaceId ?? this.#newId();
+    const account =
+      existing?.account ||
+      (hub
+        ? this.#hubAccount(subscription, hub)
+        : this.#accounts.ensure({ subscription, resourceGroup, name, location, workspaceArmId: workspaceArmId({ subscription, resourceGroup, name }), workspaceId }));
     const workspace: WorkspaceRecord = {
       subscription,
       resourceGroup: existing?.resourceGroup ?? resourceGroup,
       name: existing?.name ?? name,
       kind: effectiveKind,
       location,
-      workspaceId: existing?.workspaceId ?? this.#newId(),
+      workspaceId,
       friendlyName: optionalString(input.friendlyName, "properties.friendlyName") ?? existing?.friendlyName ?? name,
       description: optionalString(input.description, "properties.description") ?? existing?.description ?? "",
       tags: input.tags ?? existing?.tags ?? {},
       ...(hub ? { hubResourceId: hub } : {}),
+      account,
       createdAt: existing?.createdAt ?? now,
       updatedAt: now,
     };
@@ -160,8 +201,16 @@ export class WorkspaceService {
       if (projects.length)
         throw errors.conflict("HubHasProjects", `Hub '${existing.name}' still has projects (${projects.map((p) => p.name).join(", ")}); delete them first, then the hub.`);
     }
+    for (const listener of this.#onDelete) listener(existing);
     this.#store.deleteWorkspace(subscription, resourceGroup, existing.name);
+    if (!existing.hubResourceId) this.#accounts.release(existing.account, workspaceArmId(existing));
     return true;
+  }
+
+  /** A project works in its hub's account. */
+  #hubAccount(subscription: string, hubId: string): string {
+    const [, , group, hubName] = WORKSPACE_ID.exec(hubId)!;
+    return this.require(subscription, group, hubName).account;
   }
 
   /** A Project's hubResourceId, checked: a full workspace id, in the same subscription, naming an existing Hub. Returns the hub's id as stored. */

@@ -1,6 +1,7 @@
 // The DeploymentResolver port: what the generation service runs a call on (deployment,
 // model, engine key, adapter, capabilities). Implemented in app.ts over the deployments.
 import type { Capability } from "../generation/service.ts";
+import type { RateLimits } from "../quotas/policy.ts";
 
 export interface ResolvedDeployment {
   account: string;
@@ -13,6 +14,8 @@ export interface ResolvedDeployment {
   /** The LoRA adapter on the engine's base a fine-tuned deployment runs through. */
   adapter?: string;
   capabilities: Capability[];
+  /** Per-minute limits replacing the SKU's (DeploymentOptions.limits). */
+  limits?: RateLimits;
 }
 
 export interface DeploymentResolver {

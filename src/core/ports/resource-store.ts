@@ -40,6 +40,14 @@ export interface DeploymentOptions {
   versionUpgradeOption?: string;
   /** ARM id of the account a custom model comes from (cross-account / cross-tenant deploy). */
   source?: string;
+  /**
+   * ARM id of the Azure ML resource (serverless endpoint, online deployment) that owns this
+   * record; such records live in the pseudo-account mlDeploymentAccount(workspace), are
+   * written and deleted only by that resource, and are exempt from the expiry rules.
+   */
+  managedBy?: string;
+  /** Per-minute limits replacing the SKU's (serverless endpoints: 200,000 TPM, 1,000 RPM). */
+  limits?: { tokensPerMinute: number; requestsPerMinute: number };
 }
 
 export interface DeploymentRecord {

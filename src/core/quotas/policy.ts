@@ -33,6 +33,12 @@ const STANDARD = ["standard", "globalstandard", "datazonestandard", "developerti
 const PROVISIONED = ["provisionedmanaged", "globalprovisionedmanaged", "datazoneprovisionedmanaged"];
 const BATCH = ["globalbatch", "datazonebatch"];
 
+/** Fixed per-minute limits that replace the SKU's (Azure ML serverless endpoints: 200,000 TPM and 1,000 RPM each). */
+export interface RateLimits {
+  tokensPerMinute: number;
+  requestsPerMinute: number;
+}
+
 export type SkuFamily = "standard" | "provisioned" | "batch";
 
 /** The family of a deployment SKU name, or undefined for a name Azure does not define. */
@@ -48,11 +54,20 @@ export function skuFamily(name: string): SkuFamily | undefined {
  * The admission policy of a deployment. An unknown SKU name is treated as Standard (the
  * management API rejects such names; a stored one should still be limited, not unlimited).
  */
-export function policyFor(sku: Sku): RatePolicy {
+export function policyFor(sku: Sku, limits?: RateLimits): RatePolicy {
   const capacity = Math.max(0, Math.floor(sku.capacity));
   const family = skuFamily(sku.name) ?? "standard";
   if (family === "provisioned") return { kind: "provisioned", sku: sku.name, slots: capacity };
   if (family === "batch") return { kind: "batch", sku: sku.name };
+  if (limits)
+    return {
+      kind: "standard",
+      sku: sku.name,
+      requestsPerWindow: (limits.requestsPerMinute * REQUEST_WINDOW_MS) / 60_000,
+      requestWindowMs: REQUEST_WINDOW_MS,
+      tokensPerWindow: limits.tokensPerMinute,
+      tokenWindowMs: TOKEN_WINDOW_MS,
+    };
   return {
     kind: "standard",
     sku: sku.name,

@@ -27,7 +27,13 @@ export function checkMlApiVersion(value: unknown, skip: boolean): void {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-export function workspaceBody(w: WorkspaceRecord, baseUrl: string) {
+/** ARM id of the Cognitive Services account behind the workspace, when it exists. */
+export function associatedAccountId(ctx: Pick<AppContext, "accounts">, w: WorkspaceRecord): string | undefined {
+  const a = w.account ? ctx.accounts.get(w.account) : undefined;
+  return a && `/subscriptions/${a.subscription}/resourceGroups/${a.resourceGroup}/providers/Microsoft.CognitiveServices/accounts/${a.name}`;
+}
+
+export function workspaceBody(w: WorkspaceRecord, baseUrl: string, accountId?: string) {
   return {
     id: workspaceArmId(w),
     name: w.name,
@@ -45,6 +51,8 @@ export function workspaceBody(w: WorkspaceRecord, baseUrl: string) {
       provisioningState: "Succeeded",
       discoveryUrl: `${baseUrl}/discovery`,
       ...(w.hubResourceId ? { hubResourceId: w.hubResourceId } : {}),
+      // Ingot's field: the account whose OpenAI-style API shows this workspace's fine-tuning jobs.
+      ...(accountId ? { associatedAccountResourceId: accountId } : {}),
       publicNetworkAccess: "Enabled",
       privateLinkCount: 0,
       hbiWorkspace: false,
@@ -64,19 +72,20 @@ export function registerMlWorkspaceRoutes(root: FastifyInstance, ctx: AppContext
     const tagsOf = (b: Record<string, unknown> | undefined) => objectOf(b?.tags) as Record<string, string> | undefined;
 
     route("GET", `${SUB}/providers/${ML_PROVIDER}/workspaces`, ({ principal, params, request }) => ({
-      value: ctx.workspaces.list({ subscription: params.subscription }).filter((w) => canRead(principal, w)).map((w) => workspaceBody(w, baseUrlOf(request))),
+      value: ctx.workspaces.list({ subscription: params.subscription }).filter((w) => canRead(principal, w)).map((w) => workspaceBody(w, baseUrlOf(request), associatedAccountId(ctx, w))),
     }), opts);
 
     route("GET", `${GROUP}/workspaces`, ({ principal, params, request }) => ({
       value: ctx.workspaces
         .list({ subscription: params.subscription, resourceGroup: params.resourceGroup })
         .filter((w) => canRead(principal, w))
-        .map((w) => workspaceBody(w, baseUrlOf(request))),
+        .map((w) => workspaceBody(w, baseUrlOf(request), associatedAccountId(ctx, w))),
     }), opts);
 
     route("GET", WORKSPACE, ({ principal, params, request }) => {
       authorize(principal, scopeOf(params), "read", mlOp("read"));
-      return workspaceBody(ctx.workspaces.require(params.subscription, params.resourceGroup, params.workspace), baseUrlOf(request));
+      const w = ctx.workspaces.require(params.subscription, params.resourceGroup, params.workspace);
+      return workspaceBody(w, baseUrlOf(request), associatedAccountId(ctx, w));
     }, opts);
 
     route("PUT", WORKSPACE, ({ principal, params, body, request, reply }) => {
@@ -91,14 +100,14 @@ export function registerMlWorkspaceRoutes(root: FastifyInstance, ctx: AppContext
         hubResourceId: props.hubResourceId,
       });
       reply.code(created ? 201 : 200);
-      return workspaceBody(workspace, baseUrlOf(request));
+      return workspaceBody(workspace, baseUrlOf(request), associatedAccountId(ctx, workspace));
     }, opts);
 
     route("PATCH", WORKSPACE, ({ principal, params, body, request }) => {
       authorize(principal, scopeOf(params), "accountWrite", mlOp("write"));
       const props = objectOf(body?.properties) ?? {};
       const w = ctx.workspaces.update(params.subscription, params.resourceGroup, params.workspace, { tags: tagsOf(body), friendlyName: props.friendlyName, description: props.description });
-      return workspaceBody(w, baseUrlOf(request));
+      return workspaceBody(w, baseUrlOf(request), associatedAccountId(ctx, w));
     }, opts);
 
     route("DELETE", WORKSPACE, ({ principal, params, reply }) => {

@@ -241,4 +241,10 @@ export const MIGRATIONS: { version: number; sql: string }[] = [
       );
     `,
   },
+  {
+    // The Cognitive Services account behind each Azure ML workspace (WorkspaceRecord.account).
+    // Workspaces made before it have none ('' in the record): recreate them to get one.
+    version: 10,
+    sql: `ALTER TABLE ml_workspaces ADD COLUMN account TEXT;`,
+  },
 ];

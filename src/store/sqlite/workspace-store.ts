@@ -14,6 +14,7 @@ interface Row {
   description: string;
   tags: string;
   hub_resource_id: string | null;
+  account: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -29,6 +30,7 @@ const toRecord = (r: Row): WorkspaceRecord => ({
   description: r.description,
   tags: JSON.parse(r.tags) as Record<string, string>,
   ...(r.hub_resource_id ? { hubResourceId: r.hub_resource_id } : {}),
+  account: r.account ?? "",
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
@@ -45,6 +47,11 @@ export class SqliteWorkspaceStore implements WorkspaceStore {
     return r && toRecord(r);
   }
 
+  getWorkspaceById(workspaceId: string): WorkspaceRecord | undefined {
+    const r = this.#db.prepare("SELECT * FROM ml_workspaces WHERE workspace_id = ? COLLATE NOCASE").get(workspaceId) as Row | undefined;
+    return r && toRecord(r);
+  }
+
   listWorkspaces(subscription: string, resourceGroup?: string): WorkspaceRecord[] {
     const rows =
       resourceGroup === undefined
@@ -56,12 +63,12 @@ export class SqliteWorkspaceStore implements WorkspaceStore {
   putWorkspace(w: WorkspaceRecord): void {
     this.#db
       .prepare(
-        `INSERT INTO ml_workspaces (subscription, resource_group, name, kind, location, workspace_id, friendly_name, description, tags, hub_resource_id, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+        `INSERT INTO ml_workspaces (subscription, resource_group, name, kind, location, workspace_id, friendly_name, description, tags, hub_resource_id, account, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT(subscription, resource_group, name) DO UPDATE SET friendly_name = excluded.friendly_name, description = excluded.description,
-           tags = excluded.tags, updated_at = excluded.updated_at`,
+           tags = excluded.tags, account = excluded.account, updated_at = excluded.updated_at`,
       )
-      .run(w.subscription, w.resourceGroup, w.name, w.kind, w.location, w.workspaceId, w.friendlyName, w.description, JSON.stringify(w.tags), w.hubResourceId ?? null, w.createdAt, w.updatedAt);
+      .run(w.subscription, w.resourceGroup, w.name, w.kind, w.location, w.workspaceId, w.friendlyName, w.description, JSON.stringify(w.tags), w.hubResourceId ?? null, w.account, w.createdAt, w.updatedAt);
   }
 
   deleteWorkspace(subscription: string, resourceGroup: string, name: string): void {
