@@ -35,9 +35,14 @@ export class ArmClient {
     return this.#token;
   }
 
-  /** Calls an ARM path; returns the JSON body (undefined for empty replies); ARM errors become CliErrors with Azure's message. */
-  async call(method: string, path: string, body?: unknown): Promise<{ status: number; body: any; headers: Headers }> {
-    const url = `${this.endpoint}${path}${path.includes("?") ? "&" : "?"}api-version=${ARM_API_VERSION}`;
+  /**
+   * Calls an ARM path (or an absolute URL the server gave, e.g. an LRO's Location, whose own
+   * api-version is kept); returns the JSON body (undefined for empty replies); ARM errors become
+   * CliErrors with Azure's message.
+   */
+  async call(method: string, path: string, body?: unknown, apiVersion = ARM_API_VERSION): Promise<{ status: number; body: any; headers: Headers }> {
+    const target = /^https?:\/\//.test(path) ? path : `${this.endpoint}${path}`;
+    const url = /[?&]api-version=/.test(target) ? target : `${target}${target.includes("?") ? "&" : "?"}api-version=${apiVersion}`;
     let res: Response;
     try {
       res = await fetch(url, {

@@ -313,7 +313,7 @@ function progressOf(job: any, metrics: Record<string, any> | undefined, tokens: 
 }
 
 /** Events newer than `seen` (all of them when undefined), oldest first. */
-async function newEvents(client: DataClient, id: string, seen: string | undefined, limit?: number): Promise<any[]> {
+export async function newEvents(client: DataClient, id: string, seen: string | undefined, limit?: number): Promise<any[]> {
   const out: any[] = [];
   let after: string | undefined;
   for (;;) {
