@@ -55,6 +55,11 @@ import { AccountBackedWorkspaceAccounts } from "./core/ml/workspace-accounts.ts"
 import { MarketplaceService } from "./core/ml/marketplace.ts";
 import { Registries } from "./core/ml/registries.ts";
 import { SqliteMarketplaceSubscriptionStore } from "./store/sqlite/marketplace-store.ts";
+import { MlDataService } from "./core/ml/data.ts";
+import { DatastoreService } from "./core/ml/datastores.ts";
+import { BlobService } from "./core/ml/blobs.ts";
+import { SqliteMlDataStore } from "./store/sqlite/ml-data-store.ts";
+
 
 export interface IngotOptions {
   dataDir: string;
@@ -219,6 +224,11 @@ export function createIngot(options: IngotOptions): Ingot {
       ...options.reconcilerTiming,
     }, log: (m, f) => log("info", m, f) });
   const signInCodes = new SignInCodes({ clock });
+  // Azure ML's data plane: names and metadata in SQLite, blob content under DATA_DIR/blobs/ml.
+  const mlDataStore = new SqliteMlDataStore(store.database);
+  const mlBlobs = new BlobService(mlDataStore, new FsBlobStore(join(options.dataDir, "blobs", "ml")), { clock });
+  const mlDatastores = new DatastoreService(mlDataStore, mlBlobs, { clock });
+
   const ctx: AppContext = {
     generation,
     identity,
@@ -229,6 +239,10 @@ export function createIngot(options: IngotOptions): Ingot {
     // Azure ML workspaces live where the default account does: Ingot's one location.
     workspaces: new WorkspaceService(new SqliteWorkspaceStore(store.database), { defaultLocation: account.location, accounts: new AccountBackedWorkspaceAccounts(accounts), clock }),
     marketplace: new MarketplaceService(new SqliteMarketplaceSubscriptionStore(store.database), new Registries(catalog, account.location), { clock }),
+    mlBlobs,
+    mlDatastores,
+    mlData: new MlDataService(mlDataStore, mlDatastores, mlBlobs, { clock }),
+
     deployments,
     jobs,
     files: fileService,
@@ -243,7 +257,10 @@ export function createIngot(options: IngotOptions): Ingot {
     readiness: () => reconciler.readiness(),
     tracing: options.otlpEndpoint ? tracing : undefined,
   };
+  // A workspace's datastores, data assets, storage account and blob content go with it (the rows at once, the files just after).
+  ctx.workspaces.onDelete((w) => void ctx.mlData.deleteWorkspace(w).catch((err) => log("warn", "could not remove a deleted workspace's blob content", { workspace: w.name, err })));
   const logger = { level: options.logLevel ?? "info", ...(options.logStream ? { stream: options.logStream } : {}) };
+
   app = buildServer(ctx, logger, { tls: options.tls, timeouts: options.timeouts });
   for (const note of permissionNotes) if (note) app.log.warn(note);
   const opsApp = options.metricsAddress ? buildOpsServer(ctx, logger) : undefined;

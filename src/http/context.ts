@@ -13,6 +13,10 @@ import type { UsageService } from "../core/usage/service.ts";
 import type { ProjectService } from "../core/accounts/projects.ts";
 import type { WorkspaceService } from "../core/ml/workspaces.ts";
 import type { MarketplaceService } from "../core/ml/marketplace.ts";
+import type { MlDataService } from "../core/ml/data.ts";
+import type { DatastoreService } from "../core/ml/datastores.ts";
+import type { BlobService } from "../core/ml/blobs.ts";
+
 import type { CatalogAdmin } from "../models/catalog-admin.ts";
 import type { SignInCodes } from "../core/identity/signin-codes.ts";
 import type { Readiness } from "../core/deployments/readiness.ts";
@@ -28,6 +32,13 @@ export interface AppContext {
   workspaces: WorkspaceService;
   /** Azure ML marketplace subscriptions of workspaces to third-party catalog models. */
   marketplace: MarketplaceService;
+  /** Azure ML data assets, and `resolve` of any data reference to the bytes behind it. */
+  mlData: MlDataService;
+  /** Azure ML datastores (each workspace's workspaceblobstore, listSecrets). */
+  mlDatastores: DatastoreService;
+  /** Ingot's blob service (the Azure Blob REST subset behind datastores). */
+  mlBlobs: BlobService;
+
   deployments: DeploymentService;
   /** Fine-tuning jobs. */
   jobs: JobService;

@@ -18,3 +18,4 @@ export * from "./usage-sink.ts";
 export * from "./usage-store.ts";
 export * from "./workspace-store.ts";
 export * from "./marketplace-store.ts";
+export * from "./ml-data-store.ts";

@@ -247,4 +247,99 @@ export const MIGRATIONS: { version: number; sql: string }[] = [
     version: 10,
     sql: `ALTER TABLE ml_workspaces ADD COLUMN account TEXT;`,
   },
+  {
+    // Azure ML's data plane (store/sqlite/ml-data-store.ts): each workspace's storage account on
+    // Ingot's blob service, its datastores, data containers and versions (NOCASE names, keyed by
+    // the workspace GUID), and the blob service's containers, blobs (names compare byte for byte,
+    // as Azure's do) and uncommitted blocks. The content is in DATA_DIR/blobs/ml under content_key.
+    version: 11,
+    sql: `
+      CREATE TABLE ml_storage_accounts (
+        name TEXT PRIMARY KEY,
+        workspace_id TEXT NOT NULL UNIQUE,
+        account_key TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      CREATE TABLE ml_datastores (
+        workspace_id TEXT NOT NULL,
+        name TEXT NOT NULL COLLATE NOCASE,
+        account_name TEXT NOT NULL,
+        container_name TEXT NOT NULL,
+        endpoint TEXT NOT NULL,
+        protocol TEXT NOT NULL,
+        credentials_type TEXT NOT NULL,
+        sas_token TEXT,
+        description TEXT NOT NULL,
+        tags TEXT NOT NULL,
+        properties TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (workspace_id, name)
+      );
+      CREATE TABLE ml_data_containers (
+        workspace_id TEXT NOT NULL,
+        name TEXT NOT NULL COLLATE NOCASE,
+        data_type TEXT NOT NULL,
+        description TEXT NOT NULL,
+        tags TEXT NOT NULL,
+        properties TEXT NOT NULL,
+        is_archived INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (workspace_id, name)
+      );
+      CREATE TABLE ml_data_versions (
+        workspace_id TEXT NOT NULL,
+        name TEXT NOT NULL COLLATE NOCASE,
+        version TEXT NOT NULL COLLATE NOCASE,
+        data_type TEXT NOT NULL,
+        data_uri TEXT NOT NULL,
+        is_anonymous INTEGER NOT NULL,
+        is_archived INTEGER NOT NULL,
+        description TEXT NOT NULL,
+        tags TEXT NOT NULL,
+        properties TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (workspace_id, name, version)
+      );
+      CREATE TABLE ml_blob_containers (
+        account TEXT NOT NULL,
+        name TEXT NOT NULL,
+        metadata TEXT NOT NULL,
+        etag TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (account, name)
+      );
+      CREATE TABLE ml_blobs (
+        account TEXT NOT NULL,
+        container TEXT NOT NULL,
+        name TEXT NOT NULL,
+        content_key TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        content_type TEXT NOT NULL,
+        content_encoding TEXT NOT NULL,
+        content_language TEXT NOT NULL,
+        content_disposition TEXT NOT NULL,
+        cache_control TEXT NOT NULL,
+        content_md5 TEXT NOT NULL,
+        metadata TEXT NOT NULL,
+        etag TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (account, container, name)
+      );
+      CREATE TABLE ml_blob_blocks (
+        account TEXT NOT NULL,
+        container TEXT NOT NULL,
+        blob TEXT NOT NULL,
+        block_id TEXT NOT NULL,
+        content_key TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (account, container, blob, block_id)
+      );
+    `,
+  },
 ];
