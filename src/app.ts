@@ -55,6 +55,9 @@ import { AccountBackedWorkspaceAccounts } from "./core/ml/workspace-accounts.ts"
 import { MarketplaceService } from "./core/ml/marketplace.ts";
 import { Registries } from "./core/ml/registries.ts";
 import { SqliteMarketplaceSubscriptionStore } from "./store/sqlite/marketplace-store.ts";
+import { ServerlessService } from "./core/ml/serverless.ts";
+import { SqliteServerlessEndpointStore } from "./store/sqlite/serverless-store.ts";
+import { accountId } from "./http/arm/shapes.ts";
 import { MlDataService } from "./core/ml/data.ts";
 import { DatastoreService } from "./core/ml/datastores.ts";
 import { BlobService } from "./core/ml/blobs.ts";
@@ -243,6 +246,19 @@ export function createIngot(options: IngotOptions): Ingot {
     mlDatastores,
     mlData: new MlDataService(mlDataStore, mlDatastores, mlBlobs, { clock }),
 
+    serverless: new ServerlessService({
+      store: new SqliteServerlessEndpointStore(store.database),
+      registries: new Registries(catalog, account.location),
+      marketplace: { hasMarketplaceSubscription: (w, id) => ctx.marketplace.hasMarketplaceSubscription(w, id), list: (w) => ctx.marketplace.list(w) },
+      deployments,
+      catalog,
+      resolveWorkspaceModel: () => undefined,
+      accountArmId: (name) => {
+        const a = accounts.get(name);
+        return a && accountId(a);
+      },
+      clock,
+    }),
     deployments,
     jobs,
     files: fileService,
@@ -259,6 +275,8 @@ export function createIngot(options: IngotOptions): Ingot {
   };
   // A workspace's datastores, data assets, storage account and blob content go with it (the rows at once, the files just after).
   ctx.workspaces.onDelete((w) => void ctx.mlData.deleteWorkspace(w).catch((err) => log("warn", "could not remove a deleted workspace's blob content", { workspace: w.name, err })));
+  // A workspace's serverless endpoints (their deployments and keys) go before it does.
+  ctx.workspaces.onDelete((w) => ctx.serverless.deleteAll(w));
   const logger = { level: options.logLevel ?? "info", ...(options.logStream ? { stream: options.logStream } : {}) };
 
   app = buildServer(ctx, logger, { tls: options.tls, timeouts: options.timeouts });

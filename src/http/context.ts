@@ -13,6 +13,7 @@ import type { UsageService } from "../core/usage/service.ts";
 import type { ProjectService } from "../core/accounts/projects.ts";
 import type { WorkspaceService } from "../core/ml/workspaces.ts";
 import type { MarketplaceService } from "../core/ml/marketplace.ts";
+import type { ServerlessService } from "../core/ml/serverless.ts";
 import type { MlDataService } from "../core/ml/data.ts";
 import type { DatastoreService } from "../core/ml/datastores.ts";
 import type { BlobService } from "../core/ml/blobs.ts";
@@ -32,6 +33,8 @@ export interface AppContext {
   workspaces: WorkspaceService;
   /** Azure ML marketplace subscriptions of workspaces to third-party catalog models. */
   marketplace: MarketplaceService;
+  /** Azure ML serverless endpoints (their ARM resources, keys and deployments). */
+  serverless: ServerlessService;
   /** Azure ML data assets, and `resolve` of any data reference to the bytes behind it. */
   mlData: MlDataService;
   /** Azure ML datastores (each workspace's workspaceblobstore, listSecrets). */
@@ -80,5 +83,7 @@ declare module "fastify" {
     surface?: import("./errors.ts").Surface;
     /** What a data-plane token needs on the account: "inference" (default) or "authoring" (files, fine-tuning). */
     action?: "inference" | "authoring";
+    /** A serverless endpoint's data plane: authenticated by that endpoint's own keys (ml/serverless-inference.ts), not account keys. */
+    serverlessEndpoint?: boolean;
   }
 }

@@ -22,6 +22,8 @@ import { registerArmRoutes } from "./arm/routes.ts";
 import { registerMlWorkspaceRoutes } from "./ml/workspaces.ts";
 import { registerMlRegistryRoutes } from "./ml/registries.ts";
 import { registerMlMarketplaceRoutes } from "./ml/marketplace.ts";
+import { registerMlServerlessRoutes } from "./ml/serverless.ts";
+import { authenticateServerless, registerServerlessInferenceRoutes } from "./ml/serverless-inference.ts";
 import { registerCatalogRoutes } from "./arm/catalog.ts";
 import { registerPrincipalRoutes } from "./arm/principals.ts";
 import { registerFineTuningRoutes } from "./openai/fine-tuning.ts";
@@ -121,7 +123,8 @@ export function buildServer(ctx: AppContext, logger: FastifyServerOptions["logge
     }
     if (request.is404 || isPublicRoute(request.method, request.routeOptions.url)) return;
     const surface = request.routeOptions.config?.surface;
-    if (surface === "openai" || surface === "inference") authenticate(ctx.accounts, request, ctx.identity);
+    if (request.routeOptions.config?.serverlessEndpoint) authenticateServerless(ctx, request);
+    else if (surface === "openai" || surface === "inference") authenticate(ctx.accounts, request, ctx.identity);
     else if (surface === "arm") request.principal = managementPrincipal(ctx.identity, request);
     else if (surface === "ops") request.principal = requireAdministrator(ctx.identity, request);
     // Deny by default: a route that declares no surface (and is not public) opens to no one.
@@ -155,6 +158,8 @@ export function buildServer(ctx: AppContext, logger: FastifyServerOptions["logge
   registerMlWorkspaceRoutes(app, ctx);
   registerMlRegistryRoutes(app, ctx);
   registerMlMarketplaceRoutes(app, ctx);
+  registerMlServerlessRoutes(app, ctx);
+  registerServerlessInferenceRoutes(app, ctx);
   registerCatalogRoutes(app, ctx);
   registerPrincipalRoutes(app, ctx);
   registerFineTuningRoutes(app, ctx);

@@ -19,3 +19,4 @@ export * from "./usage-store.ts";
 export * from "./workspace-store.ts";
 export * from "./marketplace-store.ts";
 export * from "./ml-data-store.ts";
+export * from "./serverless-store.ts";

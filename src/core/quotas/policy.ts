@@ -59,12 +59,14 @@ export function policyFor(sku: Sku, limits?: RateLimits): RatePolicy {
   const family = skuFamily(sku.name) ?? "standard";
   if (family === "provisioned") return { kind: "provisioned", sku: sku.name, slots: capacity };
   if (family === "batch") return { kind: "batch", sku: sku.name };
+  // Fixed limits count requests over a whole minute: 1,000 RPM in 10 s windows would be 166.67,
+  // and the limiter counts whole admissions (it indexes its window by this number).
   if (limits)
     return {
       kind: "standard",
       sku: sku.name,
-      requestsPerWindow: (limits.requestsPerMinute * REQUEST_WINDOW_MS) / 60_000,
-      requestWindowMs: REQUEST_WINDOW_MS,
+      requestsPerWindow: limits.requestsPerMinute,
+      requestWindowMs: 60_000,
       tokensPerWindow: limits.tokensPerMinute,
       tokenWindowMs: TOKEN_WINDOW_MS,
     };

@@ -3,15 +3,16 @@
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { errors } from "../../core/errors.ts";
 import { checkApiVersion, MODEL_INFERENCE_VERSIONS } from "../api-versions.ts";
+import type { DeploymentRecord } from "../../core/ports/index.ts";
 import type { AppContext } from "../context.ts";
 import { handleChat, handleEmbeddings, withLimits } from "../openai/handlers.ts";
 import type { Body } from "../validate.ts";
 import { asBody } from "../validate.ts";
 
-const CHAT_PARAMS = new Set([
+export const CHAT_PARAMS = new Set([
   "messages", "model", "frequency_penalty", "presence_penalty", "temperature", "top_p", "max_tokens", "stop", "stream", "seed", "response_format", "tools", "tool_choice",
 ]);
-const EMBEDDING_PARAMS = new Set(["input", "model", "dimensions", "encoding_format", "input_type"]);
+export const EMBEDDING_PARAMS = new Set(["input", "model", "dimensions", "encoding_format", "input_type"]);
 /** Parameters the engine understands that the API leaves to `extra-parameters: pass-through`. */
 const PASS_THROUGH = new Set([
   "n", "logprobs", "top_logprobs", "logit_bias", "stream_options", "max_completion_tokens", "parallel_tool_calls", "user", "top_k", "min_p",
@@ -20,7 +21,7 @@ const SURFACE = { config: { surface: "inference" as const } };
 
 type Query = { Querystring: Record<string, string> };
 
-function applyExtraParameters(request: FastifyRequest, body: Body, known: Set<string>): Body {
+export function applyExtraParameters(request: FastifyRequest, body: Body, known: Set<string>): Body {
   const mode = String(request.headers["extra-parameters"] ?? "error").toLowerCase();
   if (!["error", "drop", "pass-through"].includes(mode))
     throw errors.invalid(`Invalid 'extra-parameters' header '${mode}': use 'error', 'drop' or 'pass-through'.`, "extra-parameters");
@@ -66,7 +67,12 @@ export function registerModelInferenceRoutes(app: FastifyInstance, ctx: AppConte
     const name = deploymentFor(request, undefined, ctx);
     const d = ctx.deployments.list(request.account).find((x) => x.name === name);
     if (!d) throw errors.deploymentNotFound();
-    const caps = ctx.catalog.find(d.model).capabilities;
-    return { model_name: d.model.name, model_type: caps.includes("embeddings") ? "embeddings" : "chat-completions", model_provider_name: d.model.format };
+    return modelInfo(ctx, d);
   });
+}
+
+/** GET /info: the deployment's model as the model-inference API describes it. */
+export function modelInfo(ctx: AppContext, d: DeploymentRecord) {
+  const caps = ctx.catalog.find(d.model).capabilities;
+  return { model_name: d.model.name, model_type: caps.includes("embeddings") ? "embeddings" : "chat-completions", model_provider_name: d.model.format };
 }

@@ -342,4 +342,60 @@ export const MIGRATIONS: { version: number; sql: string }[] = [
       );
     `,
   },
+  {
+    // Azure ML serverless endpoints with their two keys (values for listKeys, hashes for matching
+    // requests, as account keys). Names are unique across workspaces (the URL carries them).
+    version: 13,
+    sql: `
+      CREATE TABLE ml_serverless_endpoints (
+        workspace_id TEXT NOT NULL COLLATE NOCASE,
+        name TEXT NOT NULL COLLATE NOCASE PRIMARY KEY,
+        location TEXT NOT NULL,
+        suffix TEXT NOT NULL,
+        model_id TEXT NOT NULL,
+        offer TEXT,
+        model_format TEXT NOT NULL,
+        model_name TEXT NOT NULL,
+        model_version TEXT NOT NULL,
+        auth_mode TEXT NOT NULL,
+        content_safety TEXT NOT NULL,
+        tags TEXT NOT NULL,
+        marketplace_subscription_id TEXT,
+        primary_key TEXT NOT NULL,
+        primary_hash TEXT NOT NULL UNIQUE,
+        secondary_key TEXT NOT NULL,
+        secondary_hash TEXT NOT NULL UNIQUE,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+      );
+      CREATE INDEX ml_serverless_endpoints_workspace ON ml_serverless_endpoints (workspace_id);
+      -- Deployment records of ML endpoints live in pseudo-accounts (mlDeploymentAccount, 'ml:<guid>')
+      -- that are not rows of accounts: the table is rebuilt without its foreign key, and
+      -- SqliteStore.deleteAccount deletes an account's deployments itself.
+      CREATE TABLE deployments_rebuilt (
+        account TEXT NOT NULL,
+        name TEXT NOT NULL,
+        model_format TEXT NOT NULL,
+        model_name TEXT NOT NULL,
+        model_version TEXT NOT NULL,
+        sku_name TEXT NOT NULL,
+        sku_capacity INTEGER NOT NULL,
+        state TEXT NOT NULL,
+        error TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        tags TEXT NOT NULL DEFAULT '{}',
+        options TEXT NOT NULL DEFAULT '{}',
+        progress TEXT,
+        last_used_at INTEGER,
+        case_duplicate INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (account, name)
+      );
+      INSERT INTO deployments_rebuilt (account, name, model_format, model_name, model_version, sku_name, sku_capacity, state, error, created_at, updated_at, tags, options, progress, last_used_at, case_duplicate)
+        SELECT account, name, model_format, model_name, model_version, sku_name, sku_capacity, state, error, created_at, updated_at, tags, options, progress, last_used_at, case_duplicate FROM deployments;
+      DROP TABLE deployments;
+      ALTER TABLE deployments_rebuilt RENAME TO deployments;
+      CREATE UNIQUE INDEX deployments_name_nocase ON deployments (account, name COLLATE NOCASE) WHERE case_duplicate = 0;
+    `,
+  },
 ];

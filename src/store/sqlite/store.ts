@@ -139,6 +139,8 @@ export class SqliteStore implements ResourceStore {
   }
 
   deleteAccount(name: string): void {
+    // No foreign key since migration 13 (ML pseudo-accounts hold deployments too): its deployments go here.
+    this.#db.prepare("DELETE FROM deployments WHERE account = ?").run(name);
     this.#db.prepare("DELETE FROM accounts WHERE name = ?").run(name);
   }
 
