@@ -55,6 +55,9 @@ import { AccountBackedWorkspaceAccounts } from "./core/ml/workspace-accounts.ts"
 import { MarketplaceService } from "./core/ml/marketplace.ts";
 import { Registries } from "./core/ml/registries.ts";
 import { SqliteMarketplaceSubscriptionStore } from "./store/sqlite/marketplace-store.ts";
+import { MlJobService } from "./core/ml/jobs.ts";
+import { MlModelService } from "./core/ml/models.ts";
+import { SqliteMlJobStore } from "./store/sqlite/ml-job-store.ts";
 import { ServerlessService } from "./core/ml/serverless.ts";
 import { SqliteServerlessEndpointStore } from "./store/sqlite/serverless-store.ts";
 import { accountId } from "./http/arm/shapes.ts";
@@ -232,6 +235,32 @@ export function createIngot(options: IngotOptions): Ingot {
   const mlBlobs = new BlobService(mlDataStore, new FsBlobStore(join(options.dataDir, "blobs", "ml")), { clock });
   const mlDatastores = new DatastoreService(mlDataStore, mlBlobs, { clock });
 
+  // Azure ML FineTuning jobs and workspace models: views over the fine-tuning jobs and custom models of each workspace's backing account.
+  const mlJobStore = new SqliteMlJobStore(store.database);
+  const mlModels = new MlModelService({
+    store: mlJobStore,
+    catalogHas: (ref) => catalog.models.some((m) => m.format === ref.format && m.name === ref.name && m.version === ref.version),
+    workspaceById: (id) => ctx.workspaces.getByWorkspaceId(id),
+    workspaceByPath: (sub, rg, name) => ctx.workspaces.get(sub, rg, name),
+    clock,
+  });
+  const mlJobs = new MlJobService({
+    store: mlJobStore,
+    models: mlModels,
+    registries: new Registries(catalog, account.location),
+    jobs,
+    files: fileService,
+    resolveData: (w, uri) => ctx.mlData.resolve(w, uri),
+    accountOf: (w) => w.account,
+    workspaceById: (id) => ctx.workspaces.getByWorkspaceId(id),
+    customModel: (owner, name) => {
+      const m = catalog.models.find((x) => x.name === name && x.baseModel && catalog.ownerOf(x) === owner);
+      return m && { format: m.format, name: m.name, version: m.version };
+    },
+    clock,
+    log: (m, f) => log("warn", m, f),
+  });
+  jobs.onFinished((j) => mlJobs.finished(j));
   const ctx: AppContext = {
     generation,
     identity,
@@ -259,6 +288,8 @@ export function createIngot(options: IngotOptions): Ingot {
       },
       clock,
     }),
+    mlJobs,
+    mlModels,
     deployments,
     jobs,
     files: fileService,
@@ -277,6 +308,8 @@ export function createIngot(options: IngotOptions): Ingot {
   ctx.workspaces.onDelete((w) => void ctx.mlData.deleteWorkspace(w).catch((err) => log("warn", "could not remove a deleted workspace's blob content", { workspace: w.name, err })));
   // A workspace's serverless endpoints (their deployments and keys) go before it does.
   ctx.workspaces.onDelete((w) => ctx.serverless.deleteAll(w));
+  // A workspace's ML jobs (their fine-tuning jobs and files) and models go with it.
+  ctx.workspaces.onDelete((w) => mlJobs.deleteAll(w));
   const logger = { level: options.logLevel ?? "info", ...(options.logStream ? { stream: options.logStream } : {}) };
 
   app = buildServer(ctx, logger, { tls: options.tls, timeouts: options.timeouts });
@@ -290,6 +323,7 @@ export function createIngot(options: IngotOptions): Ingot {
   const ready = reconciler.reconcileAll();
   reconciler.start();
   jobs.start();
+  mlJobs.start();
   // Lifecycle rules (idle fine-tuned deployments, DeveloperTier expiry, expired files) run here only: reads never delete.
   const sweeper = setInterval(() => {
     deployments.sweep();

@@ -13,6 +13,8 @@ import type { UsageService } from "../core/usage/service.ts";
 import type { ProjectService } from "../core/accounts/projects.ts";
 import type { WorkspaceService } from "../core/ml/workspaces.ts";
 import type { MarketplaceService } from "../core/ml/marketplace.ts";
+import type { MlJobService } from "../core/ml/jobs.ts";
+import type { MlModelService } from "../core/ml/models.ts";
 import type { ServerlessService } from "../core/ml/serverless.ts";
 import type { MlDataService } from "../core/ml/data.ts";
 import type { DatastoreService } from "../core/ml/datastores.ts";
@@ -33,6 +35,10 @@ export interface AppContext {
   workspaces: WorkspaceService;
   /** Azure ML marketplace subscriptions of workspaces to third-party catalog models. */
   marketplace: MarketplaceService;
+  /** Azure ML FineTuning jobs: the ML view of fine-tuning jobs of the workspaces' backing accounts. */
+  mlJobs: MlJobService;
+  /** Azure ML workspace models; resolveModelId finds the fine-tuned model behind one. */
+  mlModels: MlModelService;
   /** Azure ML serverless endpoints (their ARM resources, keys and deployments). */
   serverless: ServerlessService;
   /** Azure ML data assets, and `resolve` of any data reference to the bytes behind it. */

@@ -22,6 +22,8 @@ import { registerArmRoutes } from "./arm/routes.ts";
 import { registerMlWorkspaceRoutes } from "./ml/workspaces.ts";
 import { registerMlRegistryRoutes } from "./ml/registries.ts";
 import { registerMlMarketplaceRoutes } from "./ml/marketplace.ts";
+import { registerMlJobRoutes } from "./ml/jobs.ts";
+import { registerMlModelRoutes } from "./ml/models.ts";
 import { registerMlServerlessRoutes } from "./ml/serverless.ts";
 import { authenticateServerless, registerServerlessInferenceRoutes } from "./ml/serverless-inference.ts";
 import { registerCatalogRoutes } from "./arm/catalog.ts";
@@ -158,6 +160,8 @@ export function buildServer(ctx: AppContext, logger: FastifyServerOptions["logge
   registerMlWorkspaceRoutes(app, ctx);
   registerMlRegistryRoutes(app, ctx);
   registerMlMarketplaceRoutes(app, ctx);
+  registerMlJobRoutes(app, ctx);
+  registerMlModelRoutes(app, ctx);
   registerMlServerlessRoutes(app, ctx);
   registerServerlessInferenceRoutes(app, ctx);
   registerCatalogRoutes(app, ctx);

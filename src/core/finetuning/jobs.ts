@@ -47,6 +47,7 @@ export class JobService {
   #pumpAgain = false;
   #closed = false;
   #timer: ReturnType<typeof setInterval> | undefined;
+  #finishedListeners: ((job: JobRecord) => void)[] = [];
 
   constructor(deps: JobDeps) {
     this.#d = deps;
@@ -141,6 +142,16 @@ export class JobService {
     if (f.purpose !== "fine-tune") throw errors.invalid(`File '${id}' has purpose '${f.purpose}'; ${param} needs a file uploaded with purpose 'fine-tune'.`, param, "invalid_file");
     if (f.status === "error") throw errors.invalid(`File '${id}' (${param}) failed validation: ${f.statusDetails ?? "see the file's status_details"}. Fix the file and upload it again.`, param, "invalid_file");
     return f;
+  }
+
+  /** Calls `listener` with each job that reaches succeeded, failed or cancelled (the Azure ML view registers the model). */
+  onFinished(listener: (job: JobRecord) => void): void {
+    this.#finishedListeners.push(listener);
+  }
+
+  /** Any account's job by id, or undefined. */
+  find(id: string): JobRecord | undefined {
+    return this.#d.store.getJob(id);
   }
 
   get(account: string, id: string): JobRecord {
@@ -418,13 +429,25 @@ export class JobService {
   #fail(job: JobRecord, error: { code: string; message: string; param: string | null }): JobRecord {
     const failed = this.#save({ ...job, status: "failed", error, finishedAt: this.#clock(), estimatedFinish: null });
     this.#event(job.id, "error", error.message);
+    this.#notifyFinished(failed);
     return failed;
   }
 
   #finish(job: JobRecord, status: JobStatus, message: string): JobRecord {
     const done = this.#save({ ...job, status, finishedAt: this.#clock(), estimatedFinish: null });
     this.#event(job.id, "info", message);
+    this.#notifyFinished(done);
     return done;
+  }
+
+  #notifyFinished(job: JobRecord): void {
+    for (const listener of this.#finishedListeners) {
+      try {
+        listener(job);
+      } catch (e) {
+        this.#d.log("a job-finished listener failed", { job: job.id, error: (e as Error).message });
+      }
+    }
   }
 
   #save(job: JobRecord): JobRecord {

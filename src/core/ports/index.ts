@@ -20,3 +20,4 @@ export * from "./workspace-store.ts";
 export * from "./marketplace-store.ts";
 export * from "./ml-data-store.ts";
 export * from "./serverless-store.ts";
+export * from "./ml-job-store.ts";

@@ -398,4 +398,43 @@ export const MIGRATIONS: { version: number; sql: string }[] = [
       CREATE UNIQUE INDEX deployments_name_nocase ON deployments (account, name COLLATE NOCASE) WHERE case_duplicate = 0;
     `,
   },
+  {
+    // Azure ML FineTuning jobs (the ML view of a fine-tuning job of the workspace's backing
+    // account) and workspace models, keyed by the workspace's GUID and case-insensitive names.
+    version: 12,
+    sql: `
+      CREATE TABLE ml_jobs (
+        workspace_id TEXT NOT NULL,
+        name TEXT NOT NULL COLLATE NOCASE,
+        account TEXT NOT NULL,
+        ftjob_id TEXT NOT NULL UNIQUE,
+        properties TEXT NOT NULL,
+        status TEXT NOT NULL,
+        files TEXT NOT NULL,
+        output TEXT NOT NULL,
+        error TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (workspace_id, name)
+      );
+      CREATE TABLE ml_model_containers (
+        workspace_id TEXT NOT NULL,
+        name TEXT NOT NULL COLLATE NOCASE,
+        body TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (workspace_id, name)
+      );
+      CREATE TABLE ml_model_versions (
+        workspace_id TEXT NOT NULL,
+        name TEXT NOT NULL COLLATE NOCASE,
+        version TEXT NOT NULL COLLATE NOCASE,
+        body TEXT NOT NULL,
+        catalog_ref TEXT,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (workspace_id, name, version)
+      );
+    `,
+  },
 ];
