@@ -281,7 +281,7 @@ export function createIngot(options: IngotOptions): Ingot {
       marketplace: { hasMarketplaceSubscription: (w, id) => ctx.marketplace.hasMarketplaceSubscription(w, id), list: (w) => ctx.marketplace.list(w) },
       deployments,
       catalog,
-      resolveWorkspaceModel: () => undefined,
+      resolveWorkspaceModel: (id) => ctx.mlModels.resolveModelId(id),
       accountArmId: (name) => {
         const a = accounts.get(name);
         return a && accountId(a);
