@@ -6,9 +6,12 @@
 // and the same job shows in the OpenAI-style fine-tuning API of the workspace's backing account.
 // Bad inputs are ARM 4xx and leave no job and no file behind.
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:https";
 import type { Server } from "node:https";
 import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { AzureMachineLearningWorkspaces } from "@azure/arm-machinelearning";
 import { ClientSecretCredential } from "@azure/identity";
@@ -27,6 +30,8 @@ const TRAIN = FACTS.slice(0, 10).map((f) => line(f.question, f.answer)).join("\n
 const BAD = [line(FACTS[0].question, FACTS[0].answer), "{not json", ...FACTS.slice(1, 10).map((f) => line(f.question, f.answer))].join("\n") + "\n";
 
 let server: TestServer;
+/** Kept across the restart test's second server. */
+const dataDir = mkdtempSync(join(tmpdir(), "ingot-ml-jobs-"));
 let data: Server;
 let dataUrl: string;
 let owner: string;
@@ -34,6 +39,8 @@ let ml: AzureMachineLearningWorkspaces;
 let workspace: { workspaceId: string; location: string; account: string };
 let accountKey: string;
 let registryModelId: string;
+/** The first job's registered model and the fine-tuned model behind it. */
+let trained: { uri: string; fineTunedModel: string };
 
 const wsPath = `/subscriptions/${SUB}/resourceGroups/${RG}/providers/${PROVIDER}/workspaces/${WS}`;
 const arm = (method: string, path: string, body?: unknown, apiVersion = PY_API) =>
@@ -80,6 +87,14 @@ async function waitForStatus(name: string, done: (s: string) => boolean, timeout
   }
 }
 
+/** Starts (or restarts, on the same data) the server and the clients pointed at it. */
+async function start(): Promise<void> {
+  server = await startServer({ https: true, allowPrivateImportUrls: true, dataDir });
+  const sp = server.ingot.identity.createServicePrincipal({ displayName: "ml-jobs-owner", role: "Contributor", scope: `/subscriptions/${SUB}` });
+  owner = server.ingot.identity.issueToken({ tenantId: sp.tenant, objectId: sp.objectId, kind: "servicePrincipal", appId: sp.appId, displayName: sp.displayName }, "management");
+  ml = new AzureMachineLearningWorkspaces(new ClientSecretCredential(sp.tenant, sp.appId, sp.password, { authorityHost: server.url, disableInstanceDiscovery: true }), SUB, { endpoint: server.url });
+}
+
 before(async () => {
   // The training data sits on an https server, as data referenced by URL does (the import is SSRF-checked: loopback allowed for the test).
   data = createServer(TEST_TLS, (req, res) => {
@@ -89,10 +104,7 @@ before(async () => {
   });
   await new Promise<void>((r) => data.listen(0, "127.0.0.1", r));
   dataUrl = `https://127.0.0.1:${(data.address() as AddressInfo).port}`;
-  server = await startServer({ https: true, allowPrivateImportUrls: true });
-  const sp = server.ingot.identity.createServicePrincipal({ displayName: "ml-jobs-owner", role: "Contributor", scope: `/subscriptions/${SUB}` });
-  owner = server.ingot.identity.issueToken({ tenantId: sp.tenant, objectId: sp.objectId, kind: "servicePrincipal", appId: sp.appId, displayName: sp.displayName }, "management");
-  ml = new AzureMachineLearningWorkspaces(new ClientSecretCredential(sp.tenant, sp.appId, sp.password, { authorityHost: server.url, disableInstanceDiscovery: true }), SUB, { endpoint: server.url });
+  await start();
 
   const ws = await arm("PUT", wsPath, { location: "local", kind: "Default" }, "2024-07-01-preview");
   assert.equal(ws.status, 201, await ws.clone().text());
@@ -109,6 +121,7 @@ before(async () => {
 after(async () => {
   await server?.stop();
   data?.close();
+  rmSync(dataDir, { recursive: true, force: true });
 });
 
 test("a FineTuning job trains tiny-chat in the backing account: Completed, model registered as version 1, one job in both views", { timeout: 400_000 }, async () => {
@@ -147,6 +160,7 @@ test("a FineTuning job trains tiny-chat in the backing account: Completed, model
   const finished = await json(await openai(`/fine_tuning/jobs/${ftJobId}`));
   assert.equal(finished.status, "succeeded");
   assert.match(finished.fine_tuned_model, /^tiny-chat\.ft-/);
+  trained = { uri: out.uri, fineTunedModel: finished.fine_tuned_model };
 
   // The registered model, through the JS SDK's model assets.
   const version = await ml.modelVersions.get(RG, WS, "tiny-chat-codenames-ft", "1");
@@ -178,6 +192,15 @@ test("cancel a second job (202 + Location, polled by the JS SDK to the end); the
   assert.equal((await arm("GET", `${wsPath}/jobs/codenames-ft-2`)).status, 404);
   assert.equal((await openai(`/fine_tuning/jobs/${ftJobId}`)).status, 404, "the fine-tuning job went with it");
   assert.equal((await fineTuneFiles()).length, before.length - 2, "and the two files it brought in");
+});
+
+test("a job may continue training the fine-tuned workspace model", { timeout: 60_000 }, async () => {
+  const put = await arm("PUT", `${wsPath}/jobs/continued`, jobBody({ details: { model: { jobInputType: "mlflow_model", uri: trained.uri } } }));
+  assert.equal(put.status, 201, await put.clone().text());
+  const ftJobId = (await json(put)).properties.properties["ingot.fineTuningJobId"];
+  assert.equal((await json(await openai(`/fine_tuning/jobs/${ftJobId}`))).model, trained.fineTunedModel, "the account's job starts from the fine-tuned model");
+  await ml.jobs.beginCancelAndWait(RG, WS, "continued", POLL);
+  await ml.jobs.beginDeleteAndWait(RG, WS, "continued", POLL);
 });
 
 test("list: jobType filter, $skip paging with nextLink, the JS SDK follows it; a PUT may change only tags and names", { timeout: 60_000 }, async () => {
@@ -235,6 +258,14 @@ test("bad inputs are ARM 4xx saying what to change, and leave no job and no file
   assert.equal(badName.status, 400);
   assert.match((await json(badName)).error.message, /letters, digits, '_' and '-'/);
   assert.deepEqual(await fineTuneFiles(), filesBefore, "no orphan files in the backing account");
+  const sp = server.ingot.identity.createServicePrincipal({ displayName: "ml-jobs-reader", role: "Reader", scope: `/subscriptions/${SUB}` });
+  const reader = server.ingot.identity.issueToken({ tenantId: sp.tenant, objectId: sp.objectId, kind: "servicePrincipal", appId: sp.appId, displayName: sp.displayName }, "management");
+  const asReader = (method: string, path: string, body?: unknown) =>
+    fetch(`${server.url}${path}?api-version=${PY_API}`, { method, headers: { authorization: `Bearer ${reader}`, "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+  assert.equal((await asReader("GET", `${wsPath}/jobs/codenames-ft-1`)).status, 200, "a Reader reads");
+  assert.equal((await asReader("PUT", `${wsPath}/jobs/reader-job`, jobBody())).status, 403);
+  assert.equal((await asReader("POST", `${wsPath}/jobs/codenames-ft-1/cancel`)).status, 403);
+  assert.equal((await asReader("DELETE", `${wsPath}/jobs/codenames-ft-1`)).status, 403);
   const noWs = await arm("PUT", `/subscriptions/${SUB}/resourceGroups/${RG}/providers/${PROVIDER}/workspaces/no-such-ws/jobs/j1`, jobBody());
   assert.equal(noWs.status, 404);
 });
@@ -262,4 +293,15 @@ test("workspace models through the JS SDK: containers, versions, lists, delete",
   assert.equal((await arm("GET", `${wsPath}/models/my-model/versions/2`)).status, 404);
   await ml.modelContainers.delete(RG, WS, "my-model");
   assert.equal((await arm("GET", `${wsPath}/models/my-model`)).status, 404);
+});
+
+test("a job still validating when Ingot stops completes after the restart and registers its model", { timeout: 300_000 }, async () => {
+  const put = await arm("PUT", `${wsPath}/jobs/after-restart`, jobBody({ props: { outputs: { registered_model: { jobOutputType: "mlflow_model", assetName: "restart-model" } } } }));
+  assert.equal(put.status, 201, await put.clone().text());
+  await server.ingot.close();
+  await start();
+  assert.equal(await waitForStatus("after-restart", (s) => ["Completed", "Failed", "Canceled"].includes(s)), "Completed");
+  const out = (await json(await arm("GET", `${wsPath}/jobs/after-restart`))).properties.outputs.registered_model;
+  assert.equal(out.assetVersion, "1");
+  assert.equal((await ml.modelVersions.get(RG, WS, "restart-model", "1")).properties.jobName, "after-restart");
 });

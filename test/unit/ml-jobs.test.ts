@@ -278,6 +278,9 @@ test("a succeeded job shows Completed only with its model registered: version 1,
   assert.equal(models.resolveModelId(`azureml://locations/local/workspaces/${ws.workspaceId}/models/tiny-finetuned/labels/latest`)?.version, "2");
   assert.equal(models.resolveModelId(workspaceModelUri(ws, "tiny-finetuned", "3")), undefined);
   assert.equal(models.resolveModelId(workspaceModelUri({ ...ws, workspaceId: "00000000-0000-0000-0000-000000000000" }, "tiny-finetuned", "1")), undefined);
+  // A version registered by hand from a job's output serves that job's model.
+  models.putVersion(ws, "by-hand", "1", { modelUri: "azureml://jobs/job-b/outputs/registered_model" });
+  assert.equal(models.resolveModelId(workspaceModelUri(ws, "by-hand", "1"))?.catalogRef.name, "tiny-chat.ft-b");
   // Continued training from the workspace model: the job service gets the custom model's name.
   const c = await svc.create(ws, "job-c", input({ modelUri: workspaceModelUri(ws, "tiny-finetuned", "1") }));
   assert.ok(c);
