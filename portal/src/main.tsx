@@ -7,7 +7,9 @@ import { CatalogPage } from "./pages/Catalog.tsx";
 import { DeploymentsPage } from "./pages/Deployments.tsx";
 import { FineTuningPage } from "./pages/FineTuning.tsx";
 import { JobPage } from "./pages/Job.tsx";
+import { OnlinePage } from "./pages/Online.tsx";
 import { PlaygroundPage } from "./pages/Playground.tsx";
+import { ServerlessPage } from "./pages/Serverless.tsx";
 import { UsagePage } from "./pages/Usage.tsx";
 import { ErrorBox, Field, navigate, SessionContext, useRoute, useSession } from "./ui.tsx";
 import "./styles.css";
@@ -19,6 +21,8 @@ const NAV: [string, string][] = [
   ["deployments", "Deployments"],
   ["playground", "Playground"],
   ["fine-tuning", "Fine-tuning"],
+  ["serverless", "Serverless endpoints"],
+  ["online", "Online endpoints"],
   ["usage", "Usage"],
 ];
 
@@ -225,6 +229,10 @@ function Page() {
       return parts[1] === "jobs" && parts[2] ? <JobPage id={parts[2]} /> : <FineTuningPage />;
     case "usage":
       return <UsagePage />;
+    case "serverless":
+      return <ServerlessPage />;
+    case "online":
+      return <OnlinePage />;
     default:
       navigate("/catalog");
       return null;

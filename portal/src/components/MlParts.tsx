@@ -1,0 +1,67 @@
+// Parts the ML endpoint pages share: the state cell (ARM provisioningState, and the endpoint's
+// own state beside it) and the delete dialog (DELETE, then wait until a GET answers 404:
+// a 202 means the service is still removing it).
+import { useState } from "react";
+import type { ReactNode } from "react";
+import { arm, sleep } from "../api.ts";
+import type { Session } from "../api.ts";
+import { ErrorBox, Modal, ProgressBar, useSession } from "../ui.tsx";
+
+export function EndpointState({ state, endpointState }: { state: string; endpointState?: string }) {
+  return (
+    <div className="state-cell">
+      <span className={`state-${state}`} data-testid="state">
+        {state}
+      </span>
+      {endpointState ? <span className="muted small"> · {endpointState}</span> : null}
+    </div>
+  );
+}
+
+/** Deletes the resource at `path` after a confirmation; `onDeleted` runs once it is gone. */
+export function DeleteDialog({ title, children, path, apiVersion, onClose, onDeleted }: { title: string; children: ReactNode; path: string; apiVersion: string; onClose(): void; onDeleted(): void }) {
+  const { session } = useSession();
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const remove = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      await arm(session, "DELETE", path, undefined, apiVersion);
+      await waitGone(session, path, apiVersion);
+      onDeleted();
+    } catch (err) {
+      setError(err);
+      setBusy(false);
+    }
+  };
+  return (
+    <Modal title={title} onClose={busy ? () => undefined : onClose}>
+      {children}
+      <ErrorBox error={error} />
+      {busy ? <ProgressBar value={null} label="Deleting…" /> : null}
+      <div className="row actions">
+        <span className="spacer" />
+        <button type="button" onClick={onClose} disabled={busy}>
+          Cancel
+        </button>
+        <button type="button" className="danger" onClick={remove} disabled={busy}>
+          Delete
+        </button>
+      </div>
+    </Modal>
+  );
+}
+
+async function waitGone(s: Session, path: string, apiVersion: string): Promise<void> {
+  for (let i = 0; i < 240; i++) {
+    try {
+      await arm(s, "GET", path, undefined, apiVersion);
+    } catch (err) {
+      if ((err as { status?: number }).status === 404) return;
+      throw err;
+    }
+    await sleep(500);
+  }
+  throw new Error("The service accepted the delete but the resource is still there after two minutes. Reload the page to see whether it is gone.");
+}
