@@ -126,6 +126,17 @@ test("seed 004's flow: create from a registry model, poll to Succeeded, listKeys
 
   const list = await json(await arm(owner, "GET", `${wsPath("sls-ws")}/serverlessEndpoints`));
   assert.deepEqual(list.value.map((e: { name: string }) => e.name), ["tiny-chat-ep"]);
+  assert.equal(list.nextLink, undefined);
+  assert.deepEqual((await json(await arm(owner, "GET", `${wsPath("sls-ws")}/serverlessEndpoints?$skip=1`))).value, []);
+  assert.equal((await arm(owner, "GET", `${wsPath("sls-ws")}/serverlessEndpoints?$skip=x`)).status, 400);
+
+  // PATCH {tags, sku}: tags change, the model, keys and URL stay.
+  const patched = await arm(owner, "PATCH", epPath("sls-ws", "tiny-chat-ep"), { tags: { team: "a" }, sku: { name: "Consumption" } });
+  assert.equal(patched.status, 200);
+  const pb = await json(patched);
+  assert.deepEqual(pb.tags, { team: "a" });
+  assert.equal(pb.properties.inferenceEndpoint.uri, ep.uri);
+  assert.equal((await arm(owner, "PATCH", epPath("sls-ws", "tiny-chat-ep"), { sku: { name: "Standard" } })).status, 400);
   assert.equal((await json(await arm(owner, "POST", `${epPath("sls-ws", "tiny-chat-ep")}/getStatus`))).endpointState, "Online");
 });
 
