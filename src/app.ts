@@ -55,6 +55,9 @@ import { AccountBackedWorkspaceAccounts } from "./core/ml/workspace-accounts.ts"
 import { MarketplaceService } from "./core/ml/marketplace.ts";
 import { Registries } from "./core/ml/registries.ts";
 import { SqliteMarketplaceSubscriptionStore } from "./store/sqlite/marketplace-store.ts";
+import { OnlineEndpointService } from "./core/ml/online.ts";
+import type { WorkspaceModelResolver } from "./core/ml/online.ts";
+import { SqliteOnlineEndpointStore } from "./store/sqlite/online-store.ts";
 import { MlJobService } from "./core/ml/jobs.ts";
 import { MlModelService } from "./core/ml/models.ts";
 import { SqliteMlJobStore } from "./store/sqlite/ml-job-store.ts";
@@ -271,6 +274,16 @@ export function createIngot(options: IngotOptions): Ingot {
     // Azure ML workspaces live where the default account does: Ingot's one location.
     workspaces: new WorkspaceService(new SqliteWorkspaceStore(store.database), { defaultLocation: account.location, accounts: new AccountBackedWorkspaceAccounts(accounts), clock }),
     marketplace: new MarketplaceService(new SqliteMarketplaceSubscriptionStore(store.database), new Registries(catalog, account.location), { clock }),
+    online: new OnlineEndpointService({
+      store: new SqliteOnlineEndpointStore(store.database),
+      records: deployments,
+      registries: new Registries(catalog, account.location),
+      findModel: (ref) => catalog.find(ref),
+      // Fine-tuned workspace models, where this build serves them (ctx.mlModels).
+      workspaceModels: () => (ctx as Partial<{ mlModels: WorkspaceModelResolver }>).mlModels,
+      workspaceById: (id) => ctx.workspaces.getByWorkspaceId(id),
+      clock,
+    }),
     mlBlobs,
     mlDatastores,
     mlData: new MlDataService(mlDataStore, mlDatastores, mlBlobs, { clock }),
@@ -310,6 +323,8 @@ export function createIngot(options: IngotOptions): Ingot {
   ctx.workspaces.onDelete((w) => ctx.serverless.deleteAll(w));
   // A workspace's ML jobs (their fine-tuning jobs and files) and models go with it.
   ctx.workspaces.onDelete((w) => mlJobs.deleteAll(w));
+  // A workspace's online endpoints (their deployments, instances and runners) go before it does.
+  ctx.workspaces.onDelete((w) => ctx.online.deleteAll(w));
   const logger = { level: options.logLevel ?? "info", ...(options.logStream ? { stream: options.logStream } : {}) };
 
   app = buildServer(ctx, logger, { tls: options.tls, timeouts: options.timeouts });

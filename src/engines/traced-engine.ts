@@ -19,6 +19,7 @@ export function tracedEngine(engine: Engine, tracing: Tracing): Engine {
     loadAdapter: (key, adapter) => engine.loadAdapter(key, adapter),
     unloadAdapter: (key, id) => engine.unloadAdapter(key, id),
     status: () => engine.status(),
+    logs: (key, tail) => engine.logs?.(key, tail),
     close: () => engine.close(),
     generate(target: EngineTarget, params: GenerateParams, signal: AbortSignal): AsyncIterable<EngineEvent> {
       // Started now, at the call (the parent is current here), ended with the stream.

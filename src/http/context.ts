@@ -13,6 +13,7 @@ import type { UsageService } from "../core/usage/service.ts";
 import type { ProjectService } from "../core/accounts/projects.ts";
 import type { WorkspaceService } from "../core/ml/workspaces.ts";
 import type { MarketplaceService } from "../core/ml/marketplace.ts";
+import type { OnlineEndpointService } from "../core/ml/online.ts";
 import type { MlJobService } from "../core/ml/jobs.ts";
 import type { MlModelService } from "../core/ml/models.ts";
 import type { ServerlessService } from "../core/ml/serverless.ts";
@@ -35,6 +36,8 @@ export interface AppContext {
   workspaces: WorkspaceService;
   /** Azure ML marketplace subscriptions of workspaces to third-party catalog models. */
   marketplace: MarketplaceService;
+  /** Azure ML managed online endpoints and deployments (their keys, traffic and instances). */
+  online: OnlineEndpointService;
   /** Azure ML FineTuning jobs: the ML view of fine-tuning jobs of the workspaces' backing accounts. */
   mlJobs: MlJobService;
   /** Azure ML workspace models; resolveModelId finds the fine-tuned model behind one. */
@@ -89,6 +92,8 @@ declare module "fastify" {
     surface?: import("./errors.ts").Surface;
     /** What a data-plane token needs on the account: "inference" (default) or "authoring" (files, fine-tuning). */
     action?: "inference" | "authoring";
+    /** A managed online endpoint's scoring route: authenticated by that endpoint's own keys or tokens (ml/online-scoring.ts), not account keys. */
+    onlineEndpoint?: boolean;
     /** A serverless endpoint's data plane: authenticated by that endpoint's own keys (ml/serverless-inference.ts), not account keys. */
     serverlessEndpoint?: boolean;
   }

@@ -22,6 +22,8 @@ import { registerArmRoutes } from "./arm/routes.ts";
 import { registerMlWorkspaceRoutes } from "./ml/workspaces.ts";
 import { registerMlRegistryRoutes } from "./ml/registries.ts";
 import { registerMlMarketplaceRoutes } from "./ml/marketplace.ts";
+import { registerMlOnlineRoutes } from "./ml/online.ts";
+import { authenticateOnline, registerOnlineScoringRoutes } from "./ml/online-scoring.ts";
 import { registerMlJobRoutes } from "./ml/jobs.ts";
 import { registerMlModelRoutes } from "./ml/models.ts";
 import { registerMlServerlessRoutes } from "./ml/serverless.ts";
@@ -126,6 +128,7 @@ export function buildServer(ctx: AppContext, logger: FastifyServerOptions["logge
     if (request.is404 || isPublicRoute(request.method, request.routeOptions.url)) return;
     const surface = request.routeOptions.config?.surface;
     if (request.routeOptions.config?.serverlessEndpoint) authenticateServerless(ctx, request);
+    else if (request.routeOptions.config?.onlineEndpoint) authenticateOnline(ctx, request);
     else if (surface === "openai" || surface === "inference") authenticate(ctx.accounts, request, ctx.identity);
     else if (surface === "arm") request.principal = managementPrincipal(ctx.identity, request);
     else if (surface === "ops") request.principal = requireAdministrator(ctx.identity, request);
@@ -160,6 +163,8 @@ export function buildServer(ctx: AppContext, logger: FastifyServerOptions["logge
   registerMlWorkspaceRoutes(app, ctx);
   registerMlRegistryRoutes(app, ctx);
   registerMlMarketplaceRoutes(app, ctx);
+  registerMlOnlineRoutes(app, ctx);
+  registerOnlineScoringRoutes(app, ctx);
   registerMlJobRoutes(app, ctx);
   registerMlModelRoutes(app, ctx);
   registerMlServerlessRoutes(app, ctx);

@@ -79,7 +79,7 @@ const files: ModelFiles = {
 const sku = [{ name: "GlobalStandard", minCapacity: 1, maxCapacity: 1000, defaultCapacity: 1 }];
 const entry = (name: string, version = "1", extra: Record<string, unknown> = {}) => testEntry(name, version, sku, extra);
 
-function setup(opts: { models?: unknown[]; timing?: Partial<ReconcilerTiming>; store?: ResourceStore } = {}) {
+function setup(opts: { models?: unknown[]; timing?: Partial<ReconcilerTiming>; store?: ResourceStore; files?: ModelFiles } = {}) {
   let now = 1_000_000;
   const clock = () => now;
   const store = opts.store ?? new SqliteStore(":memory:");
@@ -88,7 +88,7 @@ function setup(opts: { models?: unknown[]; timing?: Partial<ReconcilerTiming>; s
   const deployments = new DeploymentService(store, catalog, { clock });
   const engine = new FakeEngine();
   engine.failing.add("/models/bad-1.gguf");
-  const reconciler = new Reconciler({ deployments, catalog, engine, files, sequences: 1, clock, timing: opts.timing, log: () => {} });
+  const reconciler = new Reconciler({ deployments, catalog, engine, files: opts.files ?? files, sequences: 1, clock, timing: opts.timing, log: () => {} });
   const pending: Promise<void>[] = [];
   deployments.onChange((a, n, op) => void pending.push(reconciler.changed(a, n, op)));
   const settle = async () => {
@@ -303,5 +303,50 @@ describe("case-insensitive names", () => {
     await s.del("race");
     assert.deepEqual(s.deployments.list(ACCOUNT), []);
     assert.deepEqual(s.engine.status(), []);
+  });
+});
+
+describe("instances (Azure ML online deployments)", () => {
+  const instance = (s: ReturnType<typeof setup>, name: string, model: string, own = true) => {
+    const change = s.deployments.createOrUpdate(ACCOUNT, name, { model: { format: "Test", name: model, version: "1" }, sku: { name: "GlobalStandard", capacity: 1 }, managedBy: "/online/ep/d", ...(own ? { instance: name } : {}) });
+    return s.settle().then(() => change);
+  };
+
+  test("an instance gets a runner of its own (key #instance); other deployments keep the model's shared key; deleting an instance unloads only its runner", T, async () => {
+    const s = setup();
+    await s.reconciler.reconcileAll();
+    await s.put("plain", "good");
+    await s.put("plain2", "good");
+    await instance(s, "ep--d--0", "good");
+    await instance(s, "ep--d--1", "good");
+    assert.deepEqual(s.engine.status().map((m) => m.key).sort(), [keyOf("good"), `${keyOf("good")}#ep--d--0`, `${keyOf("good")}#ep--d--1`]);
+    for (const n of ["plain", "plain2", "ep--d--0", "ep--d--1"]) assert.equal(s.deployments.get(ACCOUNT, n)!.state, "Succeeded", n);
+    assert.equal(s.deployments.resolve(ACCOUNT, "plain").engineKey, keyOf("good"), "existing deployments' keys are unchanged");
+    assert.equal(s.deployments.resolve(ACCOUNT, "plain2").engineKey, keyOf("good"));
+    assert.equal(s.deployments.resolve(ACCOUNT, "ep--d--1").engineKey, `${keyOf("good")}#ep--d--1`);
+    assert.equal(s.reconciler.readiness().ready, true);
+
+    await s.del("ep--d--1");
+    assert.deepEqual(s.engine.unloads, [`${keyOf("good")}#ep--d--1`]);
+    await s.del("ep--d--0");
+    assert.deepEqual(s.engine.status().map((m) => m.key), [keyOf("good")], "the shared runner stays while 'plain' uses it");
+  });
+
+  test("a fine-tuned (adapter) model's instances attach the adapter in each instance's runner; removing one detaches it there only", T, async () => {
+    const files2: ModelFiles = {
+      ...files,
+      ensure: async (ref) => (ref.name === "ft" ? { path: pathOf({ format: "Test", name: "good", version: "1" }), sha256: "", adapter: { path: "/models/ft.gguf", sha256: "" } } : files.ensure(ref)),
+    } as ModelFiles;
+    const s = setup({ models: [entry("good"), entry("ft", "1", { weights: "lora:/models/ft.gguf", baseModel: { format: "Test", name: "good", version: "1" } })], files: files2 });
+    await s.reconciler.reconcileAll();
+    await instance(s, "ep--d--0", "ft");
+    await instance(s, "ep--d--1", "ft");
+    assert.equal(s.deployments.get(ACCOUNT, "ep--d--1")!.state, "Succeeded", "one online deployment's instances may serve the same custom model");
+    const adapters = () => Object.fromEntries(s.engine.status().map((m) => [m.key, (m.adapters ?? []).map((a) => a.id)]));
+    assert.deepEqual(adapters(), { [`${keyOf("good")}#ep--d--0`]: [keyOf("ft")], [`${keyOf("good")}#ep--d--1`]: [keyOf("ft")] });
+    assert.equal(s.deployments.resolve(ACCOUNT, "ep--d--1").engineKey, `${keyOf("good")}#ep--d--1`);
+    assert.equal(s.deployments.resolve(ACCOUNT, "ep--d--1").adapter, keyOf("ft"));
+    await s.del("ep--d--1");
+    assert.deepEqual(adapters(), { [`${keyOf("good")}#ep--d--0`]: [keyOf("ft")] });
   });
 });

@@ -8,10 +8,10 @@
 import type { Catalog, CatalogModel } from "../catalog/catalog.ts";
 import { isIngotError } from "../errors.ts";
 import { adapterSequencesFor } from "../ports/index.ts";
-import type { DeploymentRecord, Engine, EngineTarget, ModelFiles, ModelRef, OperationRecord, ProvisioningProgress } from "../ports/index.ts";
+import type { DeploymentRecord, Engine, EngineTarget, ModelFiles, OperationRecord, ProvisioningProgress } from "../ports/index.ts";
 import { computeReadiness, transientTargets } from "./readiness.ts";
 import type { Readiness } from "./readiness.ts";
-import { engineKeyOf, engineTargetOf, isAdapterModel } from "./service.ts";
+import { engineKeyOf, instanceKeyOf, isAdapterModel, recordTargetOf } from "./service.ts";
 import type { DeploymentService } from "./service.ts";
 
 /** Progress is written at most this often while downloading. */
@@ -36,6 +36,9 @@ export interface ReconcilerTiming {
 
 export const DEFAULT_TIMING: ReconcilerTiming = { retryDelayMs: 5_000, maxRetryDelayMs: 5 * 60_000, loopIntervalMs: 1_000, readinessGraceMs: 30_000, loadTimeoutMs: 10 * 60_000 };
 
+/** One adapter in one base's runner (an adapter model's online instances attach it to several). */
+const adapterSlot = (key: string, adapter: string) => `${key}\n${adapter}`;
+
 /** Deployment names are case-insensitive: one retry schedule per account and name in any case. */
 const idOf = (account: string, name: string) => `${account}\n${name.toLowerCase()}`;
 
@@ -54,8 +57,8 @@ export class Reconciler {
   #loaded = new Set<string>();
   /** Bases the engine holds a slot for (loaded, loading or failed): what #collect may have to unload. */
   #held = new Set<string>();
-  /** Adapters attached (or being attached) in the engine: adapter id → base key. */
-  #adapters = new Map<string, string>();
+  /** Adapters attached (or being attached) in the engine, by adapterSlot(base key, adapter id). */
+  #adapters = new Map<string, { key: string; id: string }>();
   /** Failed deployments: failures so far and when to try again. */
   #retries = new Map<string, { attempts: number; nextAt: number; busy: boolean }>();
   /** Serving targets seen loading/restarting, and since when (readiness grace). */
@@ -117,7 +120,7 @@ export class Reconciler {
   }
 
   reconcile(d: DeploymentRecord, operation?: OperationRecord, retry = false): Promise<void> {
-    return this.#serialized(this.#targetOf(d.model).key, () => this.#provision(d, operation, retry));
+    return this.#serialized(this.#targetOf(d).key, () => this.#provision(d, operation, retry));
   }
 
   /**
@@ -145,7 +148,7 @@ export class Reconciler {
             r.busy = false;
           });
       } else if (d.state === "Succeeded" && this.#startupReconciled) {
-        const t = this.#targetOf(d.model);
+        const t = this.#targetOf(d);
         if (this.#chains.has(t.key)) continue; // being worked on
         const s = byKey.get(t.key);
         const adapter = t.adapter === undefined ? undefined : s?.adapters?.find((a) => a.id === t.adapter);
@@ -160,7 +163,7 @@ export class Reconciler {
       }
     }
     for (const id of this.#retries.keys()) if (!present.has(id)) this.#retries.delete(id);
-    const transient = transientTargets(all, status, (d) => this.#targetOf(d.model));
+    const transient = transientTargets(all, status, (d) => this.#targetOf(d));
     for (const id of this.#transientSince.keys()) if (!transient.has(id)) this.#transientSince.delete(id);
     for (const id of transient) if (!this.#transientSince.has(id)) this.#transientSince.set(id, now);
   }
@@ -171,7 +174,7 @@ export class Reconciler {
       startupReconciled: this.#startupReconciled,
       deployments: this.#deployments.list(),
       engine: this.#engine.status(),
-      targetOf: (d) => this.#targetOf(d.model),
+      targetOf: (d) => this.#targetOf(d),
       transientSince: this.#transientSince,
       now: this.#clock(),
       graceMs: this.#timing.readinessGraceMs,
@@ -181,7 +184,7 @@ export class Reconciler {
   /** A serving deployment lost its runner or adapter: Failed now, reloaded by the retry loop. */
   #lost(d: DeploymentRecord, t: EngineTarget, reason: string): void {
     if (t.adapter === undefined) this.#loaded.delete(t.key);
-    else this.#adapters.delete(t.adapter);
+    else this.#adapters.delete(adapterSlot(t.key, t.adapter));
     const message = `Deployment '${d.name}' stopped serving: ${reason}`;
     this.#fail(d, message);
     this.#log("deployment lost its runner", { account: d.account, deployment: d.name, reason });
@@ -209,11 +212,11 @@ export class Reconciler {
   }
 
   /** The engine slot (and adapter) a deployment of this model runs on; a model gone from the catalog keeps its own key. */
-  #targetOf(ref: ModelRef): { key: string; adapter?: string } {
+  #targetOf(d: DeploymentRecord): { key: string; adapter?: string } {
     try {
-      return engineTargetOf(this.#catalog.find(ref));
+      return recordTargetOf(this.#catalog.find(d.model), d.options);
     } catch {
-      return { key: engineKeyOf(ref) };
+      return { key: instanceKeyOf(engineKeyOf(d.model), d.options?.instance) };
     }
   }
 
@@ -239,7 +242,7 @@ export class Reconciler {
       );
       // An adapter model loads its base (shared with the base's own deployments), then attaches.
       const base = isAdapterModel(model) ? this.#catalog.find(model.baseModel) : model;
-      const key = engineKeyOf(base);
+      const key = instanceKeyOf(engineKeyOf(base), current.options?.instance);
       if (!this.#loaded.has(key)) {
         await this.#files.checkFits(file.path, base.contextLength, this.#sequences, base.name);
         progress({ phase: "loading", percentComplete: 100 });
@@ -270,7 +273,7 @@ export class Reconciler {
     const id = engineKeyOf(model);
     await this.#files.checkAdapterFits(basePath, adapterPath, contextLength, this.#adapterSequences, model.name);
     // Recorded before loading, so a failed attach is still cleaned up when its deployment goes.
-    this.#adapters.set(id, key);
+    this.#adapters.set(adapterSlot(key, id), { key, id });
     await this.#withinLoadTimeout(this.#engine.loadAdapter(key, { id, path: adapterPath }), `Attaching the adapter of ${model.name}`, () => this.#engine.unloadAdapter(key, id));
   }
 
@@ -295,16 +298,16 @@ export class Reconciler {
   async #collect(): Promise<void> {
     // One read of the desired state per pass (not per entry); each unload re-checks under its base's lock.
     const wanted = () => {
-      const targets = this.#deployments.list().map((d) => this.#targetOf(d.model));
-      return { keys: new Set(targets.map((t) => t.key)), adapters: new Set(targets.flatMap((t) => (t.adapter ? [t.adapter] : []))) };
+      const targets = this.#deployments.list().map((d) => this.#targetOf(d));
+      return { keys: new Set(targets.map((t) => t.key)), adapters: new Set(targets.flatMap((t) => (t.adapter ? [adapterSlot(t.key, t.adapter)] : []))) };
     };
     const first = wanted();
-    for (const [id, key] of [...this.#adapters]) {
-      if (first.adapters.has(id)) continue;
+    for (const [slot, { key, id }] of [...this.#adapters]) {
+      if (first.adapters.has(slot)) continue;
       await this.#serialized(key, async () => {
         // Re-check: a deployment of this adapter may have been created while we waited.
-        if (wanted().adapters.has(id) || this.#adapters.get(id) !== key) return;
-        this.#adapters.delete(id);
+        if (wanted().adapters.has(slot) || this.#adapters.get(slot)?.key !== key) return;
+        this.#adapters.delete(slot);
         await this.#engine.unloadAdapter(key, id);
         this.#log("adapter detached", { key, adapter: id });
       });
@@ -315,7 +318,7 @@ export class Reconciler {
         if (wanted().keys.has(key)) return;
         this.#held.delete(key);
         this.#loaded.delete(key);
-        for (const [id, k] of this.#adapters) if (k === key) this.#adapters.delete(id);
+        for (const [slot, a] of this.#adapters) if (a.key === key) this.#adapters.delete(slot);
         await this.#engine.unload(key);
         this.#log("model unloaded", { key });
       });

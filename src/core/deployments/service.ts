@@ -27,6 +27,13 @@ export const isAdapterModel = (m: CatalogModel): m is CatalogModel & { baseModel
 export function engineTargetOf(m: CatalogModel): { key: string; adapter?: string } {
   return isAdapterModel(m) ? { key: engineKeyOf(m.baseModel), adapter: engineKeyOf(m) } : { key: engineKeyOf(m) };
 }
+/** An online deployment's instance gets a runner of its own; every other deployment keeps the model's shared key. */
+export const instanceKeyOf = (key: string, instance: string | undefined) => (instance ? `${key}#${instance}` : key);
+/** Where one deployment record runs: its model's target, in its instance's runner. */
+export function recordTargetOf(m: CatalogModel, options: DeploymentOptions | undefined): { key: string; adapter?: string } {
+  const t = engineTargetOf(m);
+  return options?.instance ? { ...t, key: instanceKeyOf(t.key, options.instance) } : t;
+}
 /** DeveloperTier serves fine-tuned models only, whether a PUT or a PATCH asks for it. */
 function checkDeveloperTier(sku: string, model: CatalogModel): void {
   if (sku === "DeveloperTier" && !model.baseModel)
@@ -47,6 +54,8 @@ export interface DeploymentInput {
   managedBy?: string;
   /** Per-minute limits replacing the SKU's (DeploymentOptions.limits). */
   limits?: { tokensPerMinute: number; requestsPerMinute: number };
+  /** An Azure ML online deployment's instance, which gets a runner of its own (DeploymentOptions.instance). */
+  instance?: string;
 }
 
 export interface DeploymentPolicy {
@@ -149,7 +158,10 @@ export class DeploymentService implements DeploymentResolver {
     const { offer, capacity } = resolveSku(label(ref), model.skus, input.sku);
     checkDeveloperTier(offer.name, model);
     if (model.baseModel) {
-      const other = this.#store.listDeployments().find((d) => sameModel(d.model, ref) && !(d.account === account && d.name === name));
+      // The instances of one online deployment (same managedBy) serve the model together.
+      const other = this.#store
+        .listDeployments()
+        .find((d) => sameModel(d.model, ref) && !(d.account === account && d.name === name) && !(input.managedBy && d.options?.managedBy === input.managedBy));
       if (other)
         throw errors.conflict(
           "CustomModelAlreadyDeployed",
@@ -169,6 +181,7 @@ export class DeploymentService implements DeploymentResolver {
       source: input.source?.id,
       ...(input.managedBy ? { managedBy: input.managedBy } : {}),
       ...(input.limits ? { limits: input.limits } : {}),
+      ...(input.instance ? { instance: input.instance } : {}),
     };
     // Same model already serving: a replace only changes SKU, tags or options, which take effect at once.
     const unchanged = existing?.state === "Succeeded" && sameModel(existing.model, ref);
@@ -344,7 +357,7 @@ export class DeploymentService implements DeploymentResolver {
     const now = this.#clock();
     if (now - (d.lastUsedAt ?? 0) >= TOUCH_INTERVAL_MS) this.#store.touchDeployment(account, d.name, now);
     const model = this.#catalog.find(d.model);
-    const target = engineTargetOf(model);
+    const target = recordTargetOf(model, d.options);
     return {
       account,
       name: d.name,

@@ -82,5 +82,7 @@ export interface Engine {
   generate(target: EngineTarget, params: GenerateParams, signal: AbortSignal): AsyncIterable<EngineEvent>;
   embed(target: EngineTarget, inputs: string[], signal: AbortSignal): Promise<{ vectors: number[][]; promptTokens: number }>;
   status(): EngineStatus[];
+  /** The last `tail` lines a loaded model's runner wrote (and the engine noted about it); undefined when `key` is not loaded or the engine keeps no logs. */
+  logs?(key: string, tail?: number): string | undefined;
   close(): Promise<void>;
 }

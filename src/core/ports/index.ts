@@ -21,3 +21,4 @@ export * from "./marketplace-store.ts";
 export * from "./ml-data-store.ts";
 export * from "./serverless-store.ts";
 export * from "./ml-job-store.ts";
+export * from "./online-store.ts";

@@ -48,6 +48,12 @@ export interface DeploymentOptions {
   managedBy?: string;
   /** Per-minute limits replacing the SKU's (serverless endpoints: 200,000 TPM, 1,000 RPM). */
   limits?: { tokensPerMinute: number; requestsPerMinute: number };
+  /**
+   * One instance of an Azure ML online deployment (its record name, lowercased): it runs in a
+   * runner process of its own, engine key `<model key>#<instance>` (instanceKeyOf). Absent
+   * (every other deployment): the model's shared key.
+   */
+  instance?: string;
 }
 
 export interface DeploymentRecord {

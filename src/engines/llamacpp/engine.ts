@@ -8,6 +8,7 @@ import { AsyncQueue } from "../../lib/async-queue.ts";
 import { prepareChat } from "./chat-format.ts";
 import type { FromRunner, RunnerPrompt } from "./protocol.ts";
 import { RunnerClient } from "./runner-client.ts";
+import { RunnerLog } from "./runner-log.ts";
 import { ToolCallScanner } from "./tool-call-scanner.ts";
 
 export interface LlamaCppEngineOptions {
@@ -38,6 +39,8 @@ interface Slot {
   ready: Promise<void>;
   restarts: number;
   adapters: Map<string, AdapterSlot>;
+  /** The recent output of this slot's runners (getLogs). */
+  log: RunnerLog;
 }
 
 const MAX_RESTART_DELAY_MS = 10_000;
@@ -59,7 +62,7 @@ export class LlamaCppEngine implements Engine {
   load(model: EngineModel): Promise<void> {
     const existing = this.#slots.get(model.key);
     if (existing && existing.state !== "failed") return existing.ready;
-    const slot = { model, state: "loading", restarts: 0, adapters: existing?.adapters ?? new Map() } as Slot;
+    const slot = { model, state: "loading", restarts: 0, adapters: existing?.adapters ?? new Map(), log: existing?.log ?? new RunnerLog() } as Slot;
     this.#slots.set(model.key, slot);
     this.#startRunner(slot);
     return slot.ready;
@@ -77,6 +80,7 @@ export class LlamaCppEngine implements Engine {
         streamIntervalMs: this.#options.streamIntervalMs,
       },
       (code, signal) => this.#onRunnerExit(slot, code, signal),
+      slot.log,
     );
     const started = slot.client.start(this.#options.loadTimeoutMs ?? DEFAULT_LOAD_TIMEOUT_MS).then(async () => {
       // A restarted runner gets back the adapters that were serving before it died.
@@ -240,6 +244,7 @@ export class LlamaCppEngine implements Engine {
         } else if (m.type === "done") {
           finished = true;
           const usage = { promptTokens: m.promptTokens, completionTokens: m.completionTokens, cachedTokens: m.cachedTokens };
+          this.#slots.get(target.key)?.log.note(`generation done: ${m.promptTokens} prompt + ${m.completionTokens} completion tokens, finish ${m.finishReason}${target.adapter ? `, adapter ${target.adapter}` : ""}`);
           // A call cut by max_tokens is no call: its text goes out as content, finish_reason "length".
           const cut = scanner?.end();
           if (cut) yield { type: "content", text: cut };
@@ -273,6 +278,11 @@ export class LlamaCppEngine implements Engine {
       });
       signal.addEventListener("abort", () => reject(new IngotError("invalid_request", "cancelled", "The request was cancelled.")), { once: true });
     });
+  }
+
+  /** The last `tail` lines of the runner output of slot `key` (undefined: no such slot). */
+  logs(key: string, tail?: number): string | undefined {
+    return this.#slots.get(key)?.log.tail(tail);
   }
 
   status(): EngineStatus[] {

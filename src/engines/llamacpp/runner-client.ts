@@ -5,6 +5,7 @@ import type { ChildProcess } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { errors } from "../../core/errors.ts";
 import type { FromRunner, LoadOptions, RunnerOutput, ToRunner } from "./protocol.ts";
+import type { RunnerLog } from "./runner-log.ts";
 
 const RUNNER_MAIN = fileURLToPath(new URL("./runner/main.ts", import.meta.url));
 
@@ -18,9 +19,13 @@ export class RunnerClient {
   #onExit: (code: number | null, signal: string | null) => void;
   hasFim = false;
 
-  constructor(options: LoadOptions, onExit: (code: number | null, signal: string | null) => void) {
+  #log: RunnerLog | undefined;
+
+  /** `log`: where the process's output is kept as well (it still goes to the server's stdout/stderr). */
+  constructor(options: LoadOptions, onExit: (code: number | null, signal: string | null) => void, log?: RunnerLog) {
     this.options = options;
     this.#onExit = onExit;
+    this.#log = log;
   }
 
   get pid(): number | undefined {
@@ -42,8 +47,21 @@ export class RunnerClient {
     // sampling was a work item, and a pool of 4 rotating them over threads halved a 2-thread
     // decode: 75 → 145 tok/s on smollm2-135m, 2 cores.)
     const env = { ...process.env, UV_THREADPOOL_SIZE: "1" };
-    const child = fork(RUNNER_MAIN, [], { serialization: "advanced", stdio: ["ignore", "inherit", "inherit", "ipc"], env });
+    const log = this.#log;
+    const child = fork(RUNNER_MAIN, [], { serialization: "advanced", stdio: ["ignore", log ? "pipe" : "inherit", log ? "pipe" : "inherit", "ipc"], env });
     this.#child = child;
+    if (log) {
+      // Passed on to the server's own streams, and kept for getLogs.
+      child.stdout?.on("data", (d: Buffer) => {
+        process.stdout.write(d);
+        log.write(d.toString());
+      });
+      child.stderr?.on("data", (d: Buffer) => {
+        process.stderr.write(d);
+        log.write(d.toString());
+      });
+      log.note(`runner started (pid ${child.pid}) for ${this.options.modelPath}`);
+    }
     return new Promise((resolve, reject) => {
       let settled = false;
       const timer =
@@ -64,12 +82,14 @@ export class RunnerClient {
         if (m.type === "loaded") {
           if (settled) return; // timed out already
           clearTimeout(timer);
+          this.#log?.note(`model loaded (context ${this.options.contextLength} tokens, ${this.options.sequences} sequences)`);
           this.hasFim = m.hasFim;
           settled = true;
           resolve();
         } else if (m.type === "load_failed") {
           if (settled) return;
           clearTimeout(timer);
+          this.#log?.note(`model load failed: ${m.message}`);
           settled = true;
           reject(new Error(m.message));
           child.kill("SIGKILL");
@@ -84,6 +104,7 @@ export class RunnerClient {
       child.on("error", () => {});
       child.on("exit", (code, signal) => {
         this.#child = undefined;
+        this.#log?.note(`runner exited (${signal ?? `exit code ${code}`})`);
         const death = errors.internal(
           `The model runner stopped unexpectedly (${signal ?? `exit code ${code}`}) while serving this request. Retry the request; the model is being reloaded.`,
         );

@@ -437,4 +437,26 @@ export const MIGRATIONS: { version: number; sql: string }[] = [
       );
     `,
   },
+  {
+    // Azure ML managed online endpoints and deployments (issue 13 item 8). Endpoint names are
+    // unique across workspaces (the scoring URL is global); deployments are per endpoint. The
+    // records are JSON; the runners behind them are deployment records (mlDeploymentAccount).
+    version: 14,
+    sql: `
+      CREATE TABLE ml_online_endpoints (
+        name TEXT NOT NULL COLLATE NOCASE PRIMARY KEY,
+        workspace_id TEXT NOT NULL,
+        body TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      CREATE INDEX ml_online_endpoints_workspace ON ml_online_endpoints (workspace_id);
+      CREATE TABLE ml_online_deployments (
+        endpoint TEXT NOT NULL COLLATE NOCASE,
+        name TEXT NOT NULL COLLATE NOCASE,
+        body TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (endpoint, name)
+      );
+    `,
+  },
 ];
