@@ -314,6 +314,13 @@ async function uploadToDatastore(arm: ArmClient, scope: WorkspaceScope, path: st
   return localUploadUri(hash, file);
 }
 
+/** " in m:ss" from the job's creation to its last change, when the body has both. */
+const took = (job: any) => {
+  const from = Date.parse(job?.systemData?.createdAt ?? "");
+  const to = Date.parse(job?.systemData?.lastModifiedAt ?? "");
+  return Number.isFinite(from) && Number.isFinite(to) && to >= from ? ` in ${formatEta((to - from) / 1000)}` : "";
+};
+
 const formatBytes = (n: number) => (n < 1024 ? `${n} B` : n < 1024 * 1024 ? `${(n / 1024).toFixed(1)} kB` : `${(n / 1024 / 1024).toFixed(1)} MB`);
 
 // ---------------------------------------------------------------------------------------------
@@ -368,7 +375,6 @@ async function follow(arm: ArmClient, scope: WorkspaceScope, name: string): Prom
     process.exit(130);
   };
   process.once("SIGINT", interrupted);
-  const started = Date.now();
   try {
     for (;;) {
       job = (await arm.call("GET", jobPath(scope, name), undefined, ML_API_VERSION)).body;
@@ -408,7 +414,7 @@ async function follow(arm: ArmClient, scope: WorkspaceScope, name: string): Prom
   const model = job?.properties?.outputs?.registered_model;
   bar.end(
     status === "Completed"
-      ? `${name}: Completed in ${formatEta((Date.now() - started) / 1000)}${loss}${model?.assetName ? `; registered model ${model.assetName}${model.assetVersion ? ` version ${model.assetVersion}` : ""}` : ""}`
+      ? `${name}: Completed${took(job)}${loss}${model?.assetName ? `; registered model ${model.assetName}${model.assetVersion ? ` version ${model.assetVersion}` : ""}` : ""}`
       : `${name}: ${status}${job?.properties?.error?.message ? `: (${job.properties.error.code}) ${job.properties.error.message}` : ""}`,
   );
   return job;
