@@ -16,7 +16,7 @@ export interface PickedModel {
   source: "catalog" | "workspace";
 }
 
-export function ModelPicker({ workspace, wsRef, versioned, initial, onChange }: { workspace: MlWorkspace; wsRef: WorkspaceRef; versioned: boolean; initial?: string; onChange(m: PickedModel | null): void }) {
+export function ModelPicker({ workspace, wsRef, versioned, onChange }: { workspace: MlWorkspace; wsRef: WorkspaceRef; versioned: boolean; onChange(m: PickedModel | null): void }) {
   const { session } = useSession();
   const [source, setSource] = useState<"catalog" | "workspace">("catalog");
   const [catalog, setCatalog] = useState<RegistryModel[] | null>(null);
@@ -27,10 +27,7 @@ export function ModelPicker({ workspace, wsRef, versioned, initial, onChange }: 
   const [error, setError] = useState<unknown>(null);
 
   useEffect(() => {
-    listRegistryModels(session).then((list) => {
-      setCatalog(list);
-      if (initial && list.some((m) => m.name === initial)) setModel(initial);
-    }, setError);
+    listRegistryModels(session).then(setCatalog, setError);
     listWorkspaceModels(session, wsRef).then(setOwn, () => setOwn([]));
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [session, wsRef.name]);
