@@ -58,7 +58,9 @@ const score = (path: string, key: string | undefined, headers: Record<string, st
   });
 
 before(async () => {
-  server = await startServer({ https: true });
+  // A catalog model whose weights are missing: its deployment's LRO must fail with the loader's reason.
+  const broken = { format: "Custom", name: "broken-chat", version: "1", capabilities: ["chatCompletion"], contextLength: 256, weights: "file:/nonexistent/ingot-broken-chat.gguf", skus: [{ name: "GlobalStandard", usageName: "broken", minCapacity: 1, maxCapacity: 10, defaultCapacity: 1 }], lifecycleStatus: "GenerallyAvailable", license: "MIT" };
+  server = await startServer({ https: true, extraModels: [broken] as never });
   const sp = server.ingot.identity.createServicePrincipal({ displayName: "ml-online", role: "Contributor", scope: `/subscriptions/${SUB}` });
   const credential = new ClientSecretCredential(sp.tenant, sp.appId, sp.password, { authorityHost: server.url, disableInstanceDiscovery: true });
   ml = new AzureMachineLearningWorkspaces(credential, SUB, { endpoint: server.url });
@@ -89,6 +91,22 @@ test("endpoint, two deployments (capacity 2 and 1), scoring, traffic, pin, logs,
   assert.equal((await json(viaToken)).error.code, "NoTrafficDeployment");
   assert.equal((await score(`/online/${EP}-tok/score`, keys.primaryKey)).status, 401, "a key does not open a token endpoint");
   await ml.onlineEndpoints.beginDeleteAndWait(RG, WS, `${EP}-tok`, POLL);
+
+  // An AADToken endpoint takes an Ingot (Entra-style) token of a principal with inference rights on the workspace; a Reader's is refused.
+  await ml.onlineEndpoints.beginCreateOrUpdateAndWait(RG, WS, `${EP}-aad`, { location: "local", properties: { authMode: "AADToken" } }, POLL);
+  const viaAad = await score(`/online/${EP}-aad/score`, armToken);
+  assert.equal(viaAad.status, 404, await viaAad.clone().text());
+  assert.equal((await json(viaAad)).error.code, "NoTrafficDeployment");
+  const reader = server.ingot.identity.createServicePrincipal({ displayName: "ml-online-reader", role: "Reader", scope: `/subscriptions/${SUB}` });
+  const readerToken = server.ingot.identity.issueToken({ tenantId: reader.tenant, objectId: reader.objectId, kind: "servicePrincipal", appId: reader.appId, displayName: reader.displayName }, "management");
+  assert.equal((await score(`/online/${EP}-aad/score`, readerToken)).status, 401);
+  // A Reader may not list keys either (ARM 403, in the ML plane's error shape).
+  const readerKeys = await fetch(`${server.url}/subscriptions/${SUB}/resourceGroups/${RG}/providers/${PROVIDER}/workspaces/${WS}/onlineEndpoints/${EP}/listKeys?api-version=2022-10-01`, { method: "POST", headers: { authorization: `Bearer ${readerToken}` } });
+  assert.equal(readerKeys.status, 403);
+  const readerError = (await json(readerKeys)).error;
+  assert.deepEqual(readerError.details, []);
+  assert.equal(readerError.additionalInfo[0].info.value, "managementfrontend");
+  await ml.onlineEndpoints.beginDeleteAndWait(RG, WS, `${EP}-aad`, POLL);
 
   // --- blue: 2 instances; the LRO ends when both runners serve ---
   const blue = await ml.onlineDeployments.beginCreateOrUpdateAndWait(RG, WS, EP, "blue", deploymentBody(2), POLL);
@@ -147,6 +165,11 @@ test("endpoint, two deployments (capacity 2 and 1), scoring, traffic, pin, logs,
   assert.ok(["blue", "green"].includes(first.headers.get("azureml-model-deployment") ?? ""));
   const v1 = await score(`/online/${EP}/v1/chat/completions`, keys.secondaryKey);
   assert.equal(v1.status, 200);
+  const streamed = await score(`/online/${EP}/score`, keys.primaryKey, {}, { messages: [{ role: "user", content: "Hi" }], max_tokens: 2, stream: true });
+  assert.equal(streamed.status, 200);
+  assert.match(streamed.headers.get("content-type") ?? "", /text\/event-stream/);
+  assert.ok(["blue", "green"].includes(streamed.headers.get("azureml-model-deployment") ?? ""));
+  assert.match(await streamed.text(), /data: \[DONE\]/);
   const refused = await score(`/online/${EP}/score`, API_KEY);
   assert.equal(refused.status, 401);
   assert.match((await json(refused)).error.message, /Account keys do not open online endpoints/);
@@ -238,6 +261,17 @@ test("a model that does not resolve fails the PUT with a 400 naming the fix; not
       return true;
     },
   );
+  // A model whose runner cannot load: the LRO ends Failed with the loader's reason, and GET says so.
+  await assert.rejects(
+    ml.onlineDeployments.beginCreateOrUpdateAndWait(RG, WS, "ingot-e2e-bad", "broken", { ...deploymentBody(1), properties: { ...deploymentBody(1).properties, model: "azureml://registries/azureml/models/broken-chat/versions/1" } }, POLL),
+    (e: Error) => {
+      assert.match(e.message, /ingot-broken-chat\.gguf/);
+      return true;
+    },
+  );
+  const failed = await ml.onlineDeployments.get(RG, WS, "ingot-e2e-bad", "broken");
+  assert.equal(failed.properties.provisioningState, "Failed");
+  await ml.onlineDeployments.beginDeleteAndWait(RG, WS, "ingot-e2e-bad", "broken", POLL);
   const left = [];
   for await (const d of ml.onlineDeployments.list(RG, WS, "ingot-e2e-bad")) left.push(d.name);
   assert.deepEqual(left, []);
