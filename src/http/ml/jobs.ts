@@ -188,7 +188,8 @@ export function jobBody(w: WorkspaceRecord, job: MlJobRecord, baseUrl: string) {
           ...(job.output.assetVersion ? { assetVersion: job.output.assetVersion, uri: job.output.uri } : {}),
         },
       },
-      services: { Studio: { jobServiceType: "Studio", endpoint: `${baseUrl}/portal`, status: null } },
+      // Where a person looks at the job: Ingot's portal (Azure: ML Studio).
+      services: { Studio: { jobServiceType: "Studio", endpoint: `${baseUrl}/`, status: null } },
       status: job.status,
       // Ingot's field: why a Failed job failed (the fine-tuning job's error).
       ...(job.error ? { error: job.error } : {}),
