@@ -101,7 +101,7 @@ test("least outstanding requests; ties rotate after the last pick", () => {
 });
 
 test("a deployment writes one record per instance (each with a runner of its own), scaling adds and removes records, deletion removes them all", () => {
-  const { online, ws, records } = setup();
+  const { online, ws, records, deployments } = setup();
   online.createOrUpdateEndpoint(ws, "ep1", { properties: { authMode: "Key" } });
   const { deployment, created, operation } = online.createOrUpdateDeployment(ws, "ep1", "blue", { sku: { name: "Default", capacity: 2 }, properties: { model: TINY, instanceType: "Standard_DS3_v2", requestSettings: { maxConcurrentRequestsPerInstance: 2 } } });
   assert.ok(created);
@@ -110,10 +110,19 @@ test("a deployment writes one record per instance (each with a runner of its own
   assert.deepEqual(records(), ["ep1--blue--0", "ep1--blue--1"]);
   assert.equal(operation.recordOperations.length, 2);
   assert.equal(online.operationStatus(operation).status, "InProgress", "until the runners serve");
+  const again = online.createOrUpdateDeployment(ws, "ep1", "blue", { sku: { name: "Default", capacity: 2 }, properties: { model: TINY } });
+  assert.deepEqual(again.operation.recordOperations, [], "the same PUT again changes no record");
+  assert.equal(online.operationStatus(again.operation).status, "InProgress", "but still waits for the instances loading");
   const rec = online.instances(ws, deployment)[1].record!;
   assert.equal(rec.options?.managedBy, "/subscriptions/sub/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/ws1/onlineEndpoints/ep1/deployments/blue");
   assert.ok(rec.options?.limits, "managed compute is not rate limited by tokens");
 
+  for (const d of deployments.list(mlDeploymentAccount(ws))) deployments.setState(d, "Succeeded");
+  assert.equal(online.operationStatus(again.operation).status, "Succeeded");
+  const first = deployments.list(mlDeploymentAccount(ws))[0];
+  deployments.setState(first, "Failed", "the runner exited during load (SIGKILL)");
+  assert.deepEqual(online.operationStatus(again.operation), { status: "Failed", error: { code: "DeploymentFailed", message: "the runner exited during load (SIGKILL)" } });
+  assert.deepEqual(online.provisioningState(ws, online.requireDeployment(ws, "ep1", "blue")), { state: "Failed", error: "the runner exited during load (SIGKILL)" });
   online.updateDeployment(ws, "ep1", "blue", { sku: { capacity: 4 } });
   assert.deepEqual(records(), ["ep1--blue--0", "ep1--blue--1", "ep1--blue--2", "ep1--blue--3"]);
   const down = online.updateDeployment(ws, "ep1", "blue", { sku: { capacity: 1 } });

@@ -532,7 +532,10 @@ export class OnlineEndpointService {
     return this.#ops.get(id);
   }
 
-  /** InProgress until every instance record's operation has ended; Failed with the first failure's reason. */
+  /**
+   * InProgress until every instance record's operation has ended and (a deployment's create or
+   * update) every instance serves; Failed with the first failure's reason.
+   */
   operationStatus(op: OnlineOperation): OnlineOperationStatus {
     let running = false;
     for (const id of op.recordOperations) {
@@ -541,7 +544,16 @@ export class OnlineEndpointService {
       if (r.status === "Failed" && op.kind !== "delete") return { status: "Failed", error: { code: r.errorCode ?? "DeploymentFailed", message: r.errorMessage ?? "An instance failed to start." } };
       if (r.status === "InProgress") running = true;
     }
-    return { status: running ? "InProgress" : "Succeeded" };
+    if (running) return { status: "InProgress" };
+    // A PUT that changed nothing still waits for instances an earlier write is loading.
+    const w = op.deployment && op.kind !== "delete" ? this.#workspaceById(op.workspaceId) : undefined;
+    const d = w && op.deployment ? this.#store.getDeployment(op.endpoint, op.deployment) : undefined;
+    if (w && d) {
+      const state = this.provisioningState(w, d);
+      if (state.state === "Failed") return { status: "Failed", error: { code: "DeploymentFailed", message: state.error ?? "An instance failed to start." } };
+      if (state.state !== "Succeeded") return { status: "InProgress" };
+    }
+    return { status: "Succeeded" };
   }
 
   // ---- scoring ----
