@@ -137,7 +137,10 @@ export interface Ingot {
   files: FileService;
   jobs: JobService;
   catalog: Catalog;
+  /** Azure ML services for in-process callers (tests): the workspaces and data resolution. */
+  ml: Pick<AppContext, "workspaces" | "mlData" | "mlDatastores">;
   /** Starts the --metrics-address listener; its URL, or undefined when none is configured or the address is busy (logged). */
+
   listenMetrics(): Promise<string | undefined>;
   close(): Promise<void>;
 }
@@ -357,7 +360,9 @@ export function createIngot(options: IngotOptions): Ingot {
     files: fileService,
     jobs,
     catalog,
+    ml: { workspaces: ctx.workspaces, mlData: ctx.mlData, mlDatastores: ctx.mlDatastores },
     async listenMetrics() {
+
       if (!opsApp || !options.metricsAddress) return undefined;
       try {
         return await opsApp.listen({ host: options.metricsAddress.host, port: options.metricsAddress.port });

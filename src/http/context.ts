@@ -92,6 +92,9 @@ declare module "fastify" {
     surface?: import("./errors.ts").Surface;
     /** What a data-plane token needs on the account: "inference" (default) or "authoring" (files, fine-tuning). */
     action?: "inference" | "authoring";
+    /** A route of surface "blob" authenticates its own callers (Shared Key, SAS or bearer token); the pipeline calls this, and refuses a blob route without it. */
+    authenticate?: (request: import("fastify").FastifyRequest, reply: import("fastify").FastifyReply) => void | Promise<void>;
+
     /** A managed online endpoint's scoring route: authenticated by that endpoint's own keys or tokens (ml/online-scoring.ts), not account keys. */
     onlineEndpoint?: boolean;
     /** A serverless endpoint's data plane: authenticated by that endpoint's own keys (ml/serverless-inference.ts), not account keys. */

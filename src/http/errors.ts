@@ -2,7 +2,9 @@
 // OpenAI's envelope; the model-inference API has its own (reference §3).
 import { errors, IngotError, isIngotError } from "../core/errors.ts";
 
-export type Surface = "openai" | "inference" | "ops" | "arm" | "identity";
+/** "blob": Ingot's Azure Blob endpoint (ml/blob.ts), which authenticates itself and answers Blob's XML errors. */
+export type Surface = "openai" | "inference" | "ops" | "arm" | "identity" | "blob";
+
 
 /** Longest path parameter the router accepts (find-my-way's default is 100; Azure ids can be longer). */
 export const MAX_PARAM_LENGTH = 1000;

@@ -22,6 +22,10 @@ import { registerArmRoutes } from "./arm/routes.ts";
 import { registerMlWorkspaceRoutes } from "./ml/workspaces.ts";
 import { registerMlRegistryRoutes } from "./ml/registries.ts";
 import { registerMlMarketplaceRoutes } from "./ml/marketplace.ts";
+import { blobHostRewrite, registerBlobRoutes } from "./ml/blob.ts";
+import { registerMlDataRoutes } from "./ml/data.ts";
+import { registerMlDatastoreRoutes } from "./ml/datastores.ts";
+
 import { registerMlOnlineRoutes } from "./ml/online.ts";
 import { authenticateOnline, registerOnlineScoringRoutes } from "./ml/online-scoring.ts";
 import { registerMlJobRoutes } from "./ml/jobs.ts";
@@ -86,7 +90,10 @@ export function buildServer(ctx: AppContext, logger: FastifyServerOptions["logge
     // Malformed URLs (bad percent-encoding, over-long segments) answer in the surface's shape too.
     frameworkErrors: (error, request, reply) => sendError(request, reply, toIngotError(error), surfaceForPath(request.raw.url)),
     clientErrorHandler: clientError,
+    // Host-style blob URLs (<account>.blob.<suffix>/<container>/<blob>) reach the /blob/<account>/… routes.
+    rewriteUrl: blobHostRewrite,
   });
+
   const routes: RegisteredRoute[] = [];
   ROUTES.set(app, routes);
   app.addHook("onRoute", (route) => {
@@ -132,6 +139,9 @@ export function buildServer(ctx: AppContext, logger: FastifyServerOptions["logge
     else if (surface === "openai" || surface === "inference") authenticate(ctx.accounts, request, ctx.identity);
     else if (surface === "arm") request.principal = managementPrincipal(ctx.identity, request);
     else if (surface === "ops") request.principal = requireAdministrator(ctx.identity, request);
+    // The blob endpoint authenticates itself (Shared Key, SAS or bearer): only through the route's own check, never without one.
+    else if (surface === "blob" && request.routeOptions.config?.authenticate) await request.routeOptions.config.authenticate(request, reply);
+
     // Deny by default: a route that declares no surface (and is not public) opens to no one.
     else throw errors.unauthorized();
   });
@@ -163,6 +173,10 @@ export function buildServer(ctx: AppContext, logger: FastifyServerOptions["logge
   registerMlWorkspaceRoutes(app, ctx);
   registerMlRegistryRoutes(app, ctx);
   registerMlMarketplaceRoutes(app, ctx);
+  registerMlDatastoreRoutes(app, ctx);
+  registerMlDataRoutes(app, ctx);
+  registerBlobRoutes(app, ctx);
+
   registerMlOnlineRoutes(app, ctx);
   registerOnlineScoringRoutes(app, ctx);
   registerMlJobRoutes(app, ctx);

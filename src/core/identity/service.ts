@@ -19,12 +19,16 @@ export const ADMIN_DISPLAY_NAME = "Ingot local admin";
 export const AUDIENCE_CLAIM: Record<Audience, string> = {
   management: "https://management.azure.com/",
   cognitiveservices: "https://cognitiveservices.azure.com",
+  storage: "https://storage.azure.com",
 };
 
 const ALLOWED_AUDIENCES: Record<Audience, string[]> = {
   management: MANAGEMENT_AUDIENCES,
   cognitiveservices: COGNITIVE_SERVICES_AUDIENCES,
+  // Ingot's blob service (Azure ML datastores) takes storage tokens, and management tokens too (the CLI's one token).
+  storage: ["https://storage.azure.com", "https://storage.azure.com/", ...MANAGEMENT_AUDIENCES],
 };
+
 
 /** Resources the token endpoint serves (compared without a trailing slash), and the `aud` each gets. */
 const RESOURCES: Record<string, string> = {
@@ -32,7 +36,9 @@ const RESOURCES: Record<string, string> = {
   "https://management.core.windows.net": "https://management.core.windows.net/",
   "https://cognitiveservices.azure.com": "https://cognitiveservices.azure.com",
   "https://ai.azure.com": "https://ai.azure.com",
+  "https://storage.azure.com": "https://storage.azure.com",
 };
+
 
 /** The `aud` a token for this resource (or `{resource}/.default` scope) gets, or undefined when Ingot serves no such resource. */
 export function audienceForResource(resource: string): string | undefined {

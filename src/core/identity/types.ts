@@ -28,7 +28,8 @@ export type RoleName =
 export type Action = "read" | "accountWrite" | "deploymentWrite" | "listKeys" | "inference" | "authoring";
 
 /** Which API a token is for, from its `aud` claim. */
-export type Audience = "management" | "cognitiveservices";
+export type Audience = "management" | "cognitiveservices" | "storage";
+
 
 export interface RoleAssignment {
   id: string;

@@ -212,6 +212,14 @@ export class BlobService {
     return c;
   }
 
+  setContainerMetadata(account: string, name: string, metadata: Record<string, string>): BlobContainerRecord {
+    checkMetadata(metadata);
+    const now = this.#clock();
+    const c = { ...this.container(account, name), metadata, etag: newEtag(now), updatedAt: now };
+    this.#store.putBlobContainer(c);
+    return c;
+  }
+
   hasContainer(account: string, name: string): boolean {
     return this.#store.getBlobContainer(account, name) !== undefined;
   }

@@ -6,6 +6,7 @@
 // description and isArchived may.
 import { errors, IngotError } from "../errors.ts";
 import type { MlDataStore } from "../ports/index.ts";
+import { hasSas, verifySas } from "./blob-auth.ts";
 import type { BlobRecord, BlobService } from "./blobs.ts";
 import { DEFAULT_DATASTORE } from "./datastores.ts";
 import type { DatastoreService } from "./datastores.ts";
@@ -178,7 +179,10 @@ export function versionOrder(orderBy: string | undefined): (a: DataVersionRecord
   if (["createdtime asc", "createdatasc"].includes(o)) return byCreated;
   if (["version desc", "versiondesc"].includes(o)) return (a, b) => byVersion(b, a);
   if (["version asc", "versionasc", "version"].includes(o)) return byVersion;
-  throw errors.armInvalid("UserError", `'$orderBy' '${(orderBy ?? "").slice(0, 64)}' is not supported: use 'createdtime desc', 'createdtime asc', 'version desc' or 'version asc'.`, "$orderBy");
+  const byModified = (a: DataVersionRecord, b: DataVersionRecord) => a.updatedAt - b.updatedAt || byCreated(a, b);
+  if (["modifiedtime desc", "modifiedtime", "modifiedatdesc"].includes(o)) return (a, b) => byModified(b, a);
+  if (["modifiedtime asc", "modifiedatasc"].includes(o)) return byModified;
+  throw errors.armInvalid("UserError", `'$orderBy' '${(orderBy ?? "").slice(0, 64)}' is not supported: use 'createdtime desc', 'createdtime asc', 'modifiedtime desc', 'modifiedtime asc', 'version desc' or 'version asc'.`, "$orderBy");
 }
 
 /** Numeric versions compare as numbers; others as text after them. */
@@ -208,14 +212,12 @@ export class MlDataService {
   #datastores: DatastoreService;
   #blobs: BlobService;
   #clock: () => number;
-  #verifySas: (account: string, url: URL) => boolean;
 
-  constructor(store: MlDataStore, datastores: DatastoreService, blobs: BlobService, options: { clock?: () => number; verifySas?: (account: string, url: URL) => boolean } = {}) {
+  constructor(store: MlDataStore, datastores: DatastoreService, blobs: BlobService, options: { clock?: () => number } = {}) {
     this.#store = store;
     this.#datastores = datastores;
     this.#blobs = blobs;
     this.#clock = options.clock ?? Date.now;
-    this.#verifySas = options.verifySas ?? (() => false);
   }
 
   // ---- containers ----
@@ -269,12 +271,22 @@ export class MlDataService {
 
   // ---- versions ----
 
-  listVersions(workspace: WorkspaceRecord, name: string, opts: { orderBy?: string; view?: ListViewType } = {}): DataVersionRecord[] {
+  /** A container's versions in the view, ordered; `tags` filters as Azure's list does ("t1,t2=v2": has t1, and t2 equal to v2). */
+  listVersions(workspace: WorkspaceRecord, name: string, opts: { orderBy?: string; view?: ListViewType; tags?: string } = {}): DataVersionRecord[] {
     this.requireContainer(workspace, name);
     const order = versionOrder(opts.orderBy);
+    const wanted = (opts.tags ?? "")
+      .split(",")
+      .map((t) => t.trim())
+      .filter(Boolean)
+      .map((t) => {
+        const i = t.indexOf("=");
+        return i < 0 ? { key: t } : { key: t.slice(0, i), value: t.slice(i + 1) };
+      });
     return this.#store
       .listDataVersions(workspace.workspaceId, name)
       .filter((v) => inView(v.isArchived, opts.view ?? "ActiveOnly"))
+      .filter((v) => wanted.every((w) => w.key in v.tags && (w.value === undefined || v.tags[w.key] === w.value)))
       .sort(order);
   }
 
@@ -404,10 +416,22 @@ export class MlDataService {
         const own = parseIngotBlobUrl(ref.url);
         const account = own && this.#blobs.account(own.account);
         if (!own || !account) return { kind: "url", url: ref.url.toString() };
-        if (account.workspaceId !== workspace.workspaceId && !this.#verifySas(account.name, ref.url))
+        if (account.workspaceId !== workspace.workspaceId && !this.#sasReads(account, own, ref.url))
           throw unresolvable(uri, `storage account '${account.name}' belongs to another workspace. Upload the file to this workspace's datastore '${DEFAULT_DATASTORE}', or add a SAS (with read permission) of that account to the URL.`);
         return { kind: "blob", blob: this.#findBlob(uri, account.name, own.container, own.path, dataType) };
       }
+    }
+  }
+
+  /** Whether the URL's SAS (signed with the account's key) lets it read this blob now. */
+  #sasReads(account: { name: string; key: string }, at: { container: string; path: string }, url: URL): boolean {
+    const query = url.search.replace(/^\?/, "");
+    if (!hasSas(query)) return false;
+    try {
+      verifySas(query, account, { level: "blob", container: at.container.toLowerCase(), blob: at.path }, "r", this.#clock(), { protocol: url.protocol.replace(/:$/, "") });
+      return true;
+    } catch {
+      return false;
     }
   }
 
