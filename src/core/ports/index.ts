@@ -22,3 +22,4 @@ export * from "./ml-data-store.ts";
 export * from "./serverless-store.ts";
 export * from "./ml-job-store.ts";
 export * from "./online-store.ts";
+export * from "./content-classifier.ts";
