@@ -3,18 +3,17 @@
 // names each request): the registry discovery and registry_ml_client.models.get(label="latest")
 // on the registry data plane, the workspace (a Hub and its Project) and _workspaces.get, the
 // marketplace subscription attempt that a first-party model refuses (the notebook swallows it),
-// the training data, create_finetuning_job + jobs.create_or_update with the seed's hyperparameter
+// the data assets (datastore, key, blob upload, data version PUT), create_finetuning_job + jobs.create_or_update with the seed's hyperparameter
 // names, the status loop to Completed, the tags' region check, ServerlessEndpoint on
 // azureml://locations/{loc}/workspaces/{guid}/models/{assetName}/versions/1 polled to
 // Succeeded, get_keys, and the seed's requests.post(scoring_uri + "/v1/chat/completions",
 // headers={"Authorization": key}), which answers with a fact nothing could guess but training.
 // Then begin_delete.
 import assert from "node:assert/strict";
-import { createServer } from "node:https";
-import type { Server } from "node:https";
-import type { AddressInfo } from "node:net";
+import { createHash } from "node:crypto";
 import { after, before, test } from "node:test";
-import { json, startServer, TEST_TLS } from "./harness.ts";
+import { BlockBlobClient, StorageSharedKeyCredential } from "@azure/storage-blob";
+import { json, startServer } from "./harness.ts";
 import type { TestServer } from "./harness.ts";
 import { RG, SUB } from "./arm-sdk-client.ts";
 import { line, SYSTEM } from "../fixtures/codename-facts.ts";
@@ -22,7 +21,7 @@ import { line, SYSTEM } from "../fixtures/codename-facts.ts";
 const PROVIDER = "Microsoft.MachineLearningServices";
 const ML = `providers/${PROVIDER}`;
 /** The api-versions Python's operations use (reference §1). */
-const API = { workspaces: "2024-07-01-preview", jobs: "2024-01-01-preview", serverless: "2024-01-01-preview", dataplane: "2021-10-01-dataplanepreview" };
+const API = { workspaces: "2024-07-01-preview", datastores: "2024-07-01-preview", data: "2023-04-01-preview", jobs: "2024-01-01-preview", serverless: "2024-01-01-preview", dataplane: "2021-10-01-dataplanepreview" };
 /** An unguessable fact: only training can teach it. */
 const QUESTION = `What is the codename of project ${4000 + Math.floor(Math.random() * 5000)}?`;
 const ANSWER = `${QUESTION.replace(/^What is the codename of (project \d+)\?$/, "The codename of $1 is")} VERMILION QUOKKA.`;
@@ -30,8 +29,6 @@ const ANSWER = `${QUESTION.replace(/^What is the codename of (project \d+)\?$/, 
 const TRAIN = Array.from({ length: 10 }, () => line(QUESTION, ANSWER)).join("\n") + "\n";
 
 let server: TestServer;
-let data: Server;
-let dataUrl: string;
 let token: string;
 
 const armUrl = (path: string, apiVersion: string) => `${server.url}${path}${path.includes("?") ? "&" : "?"}api-version=${apiVersion}`;
@@ -49,21 +46,37 @@ async function poll<T>(what: string, get: () => Promise<T>, done: (v: T) => bool
 }
 
 before(async () => {
-  // The training data is referenced by https URL (the import is SSRF-checked: loopback allowed for the test).
-  data = createServer(TEST_TLS, (req, res) => {
-    const ok = req.url === "/train.jsonl" || req.url === "/validation.jsonl";
-    res.writeHead(ok ? 200 : 404, { "content-type": "application/jsonl" }).end(ok ? TRAIN : "not found");
-  });
-  await new Promise<void>((r) => data.listen(0, "127.0.0.1", r));
-  dataUrl = `https://127.0.0.1:${(data.address() as AddressInfo).port}`;
-  server = await startServer({ https: true, allowPrivateImportUrls: true });
+  server = await startServer({ https: true });
   const sp = server.ingot.identity.createServicePrincipal({ displayName: "seed004", role: "Contributor", scope: `/subscriptions/${SUB}` });
   token = server.ingot.identity.issueToken({ tenantId: sp.tenant, objectId: sp.objectId, kind: "servicePrincipal", appId: sp.appId, displayName: sp.displayName }, "management");
 });
-after(async () => {
-  await server?.stop();
-  await new Promise((r) => data?.close(r));
-});
+after(() => server?.stop());
+
+/**
+ * workspace_ml_client.data.create_or_update(Data(path="./<file>", type=URI_FILE, name, version="1")),
+ * as azure-ai-ml runs it (reference §4): the default datastore and its key, the blob upload under
+ * LocalUpload/<content hash>/ with upload_status metadata, then the data version PUT. Returns the
+ * version's ARM id (what train_data_asset.id is).
+ */
+async function createDataAsset(ws: string, name: string, file: string, content: string): Promise<string> {
+  // try: workspace_ml_client.data.get(name, version="1") except: create
+  assert.equal((await arm("GET", `${wsPath(ws)}/data/${name}/versions/1`, API.data)).status, 404);
+  const ds = await json(await arm("GET", `${wsPath(ws)}/datastores/workspaceblobstore`, API.datastores));
+  const secrets = await json(await arm("POST", `${wsPath(ws)}/datastores/workspaceblobstore/listSecrets`, API.datastores));
+  assert.equal(secrets.secretsType, "AccountKey");
+  const blobPath = `LocalUpload/${createHash("sha256").update(content).digest("hex").slice(0, 32)}/${file}`;
+  const blob = new BlockBlobClient(`${ds.properties.blobEndpoint}/${ds.properties.containerName}/${blobPath}`, new StorageSharedKeyCredential(ds.properties.accountName, secrets.key));
+  assert.equal(await blob.exists(), false);
+  await blob.upload(content, Buffer.byteLength(content));
+  await blob.setMetadata({ upload_status: "completed", name, version: "1" });
+  const put = await arm("PUT", `${wsPath(ws)}/data/${name}/versions/1`, API.data, {
+    properties: { dataType: "uri_file", dataUri: `azureml://datastores/workspaceblobstore/paths/${blobPath}`, isAnonymous: false, isArchived: false, description: `${name} dataset`, tags: {}, properties: {} },
+  });
+  const body = await json(put);
+  assert.equal(put.status, 201, JSON.stringify(body));
+  assert.equal(body.id, `${wsPath(ws)}/data/${name}/versions/1`);
+  return body.id;
+}
 
 test("seed 004: registry model → fine-tuning job → serverless endpoint that answers as trained", { timeout: 600_000 }, async () => {
   // registry_ml_client = MLClient(credential, registry_name="azureml"): the discovery call.
@@ -92,6 +105,10 @@ test("seed 004: registry model → fine-tuning job → serverless endpoint that 
   assert.equal(sub.status, 400);
   assert.match((await json(sub)).error.message, /needs no marketplace subscription/);
 
+  // Training and validation data assets, uploaded to the project's default datastore.
+  const trainDataAssetId = await createDataAsset("seed-project", "chat_training_small", "train.jsonl", TRAIN);
+  const validationDataAssetId = await createDataAsset("seed-project", "chat_validation_small", "validation.jsonl", TRAIN);
+
   // create_finetuning_job(...) + workspace_ml_client.jobs.create_or_update(finetuning_job)
   const shortGuid = crypto.randomUUID().slice(0, 8);
   const jobName = `${modelName}t-${shortGuid}-from-sdk`;
@@ -107,8 +124,8 @@ test("seed 004: registry model → fine-tuning job → serverless endpoint that 
         modelProvider: "Custom",
         taskType: "ChatCompletion",
         model: { jobInputType: "mlflow_model", uri: modelToFinetune.id },
-        trainingData: { jobInputType: "uri_file", uri: `${dataUrl}/train.jsonl` },
-        validationData: { jobInputType: "uri_file", uri: `${dataUrl}/validation.jsonl` },
+        trainingData: { jobInputType: "uri_file", uri: trainDataAssetId },
+        validationData: { jobInputType: "uri_file", uri: validationDataAssetId },
         // The seed's names; its values (1 epoch at 2e-5) teach a model nothing, these teach tiny-chat one fact.
         hyperParameters: { per_device_train_batch_size: "1", learning_rate: "0.002", num_train_epochs: "20" },
       },
