@@ -186,6 +186,11 @@ test("seed 004: registry model → fine-tuning job → serverless endpoint that 
   const base = await server.post("/openai/v1/chat/completions", { model: "tiny-chat", ...payload, max_tokens: 32 });
   assert.notEqual((await json(base)).choices[0].message.content.trim(), ANSWER);
 
+  // "Only one deployment is permitted for a custom model" (seed 004): a second endpoint elsewhere is refused.
+  const second = await arm("PUT", `${wsPath("seed-hub")}/serverlessEndpoints/${endpointName}-2`, API.serverless, { location: "local", sku: { name: "Consumption" }, properties: { modelSettings: { modelId } } });
+  assert.equal(second.status, 400);
+  assert.match((await json(second)).error.message, /Only one deployment is permitted for a fine-tuned model/);
+
   // A workspace in a region outside the base's maas-finetuning-deploy-regions gets the seed's error text.
   assert.equal((await arm("PUT", wsPath("seed-far"), API.workspaces, { location: "westus", kind: "Default" })).status, 201);
   const far = await arm("PUT", `${wsPath("seed-far")}/serverlessEndpoints/${endpointName}-far`, API.serverless, { location: "westus", sku: { name: "Consumption" }, properties: { modelSettings: { modelId } } });

@@ -71,6 +71,9 @@ class FakeDeployments {
   delete(account: string, name: string) {
     this.records.delete(this.#key(account, name));
   }
+  deploymentsOf(ref: DeploymentRecord["model"]) {
+    return [...this.records.values()].filter((d) => d.model.format === ref.format && d.model.name === ref.name && d.model.version === ref.version);
+  }
   setState(account: string, name: string, state: DeploymentRecord["state"], error: string | null = null) {
     const d = this.get(account, name)!;
     this.records.set(this.#key(account, name), { ...d, state, error });
@@ -210,7 +213,7 @@ test("the older offer body resolves a catalog model by offer name", () => {
   const { serverless, ws } = setup();
   const { endpoint } = serverless.createOrUpdate(ws, "offer-ep", { properties: { offer: { publisher: "Ingot", offerName: "tiny-chat" }, authMode: "AAD" } });
   assert.deepEqual(endpoint.model, TINY);
-  assert.equal(endpoint.modelId, "");
+  assert.equal(endpoint.modelId, "azureml://registries/azureml/models/tiny-chat", "modelSettings echoed (reference §12.1)");
   assert.deepEqual(endpoint.offer, { publisher: "Ingot", offerName: "tiny-chat" });
   assert.equal(endpoint.authMode, "AAD");
   const e = caught(() => serverless.createOrUpdate(ws, "offer-2", { properties: { offer: { publisher: "X", offerName: "nothing" } } }));
@@ -218,12 +221,18 @@ test("the older offer body resolves a catalog model by offer name", () => {
 });
 
 test("a fine-tuned workspace model deploys from the workspace's account where its base's maas-finetuning-deploy-regions allow; elsewhere the seed's error", () => {
-  const { serverless, deployments, ws, far, ftModelId } = setup();
+  const { serverless, deployments, ws, ws2, far, ftModelId } = setup();
   const { endpoint } = serverless.createOrUpdate(ws, "ft-ep", body(ftModelId));
   assert.deepEqual(endpoint.model, FT);
   const call = deployments.calls.at(-1)!;
   assert.deepEqual(call.input.source, { id: `/subscriptions/sub/resourceGroups/rg/providers/Microsoft.CognitiveServices/accounts/${ws.account}`, account: ws.account });
   assert.equal(call.input.sku?.name, "GlobalStandard", "not DeveloperTier: the endpoint lives until deleted");
+
+  // One deployment per fine-tuned model: another workspace's endpoint or an account's deployment of it is refused, in ML's terms.
+  const again = caught(() => serverless.createOrUpdate(ws2, "ft-again", body(ftModelId)));
+  assert.equal(again.code, "UserError");
+  assert.match(again.message, /Only one deployment is permitted for a fine-tuned model: tiny-chat-ft-abc is already deployed by .*\/workspaces\/ws1\/serverlessEndpoints\/ft-ep/);
+  assert.ok(serverless.createOrUpdate(ws, "ft-ep", body(ftModelId)), "its own endpoint may PUT again");
 
   const e = caught(() => serverless.createOrUpdate(far, "ft-far", { ...body(ftModelId), location: "westus" }));
   assert.equal(e.code, "UserError");

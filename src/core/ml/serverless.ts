@@ -38,7 +38,7 @@ export interface ServerlessEndpointRecord {
   location: string;
   /** Five lowercase letters: the URL path segment is `<name>-<suffix>`, as Azure's host name is. */
   suffix: string;
-  /** `properties.modelSettings.modelId` as the caller sent it; empty when the endpoint was created from an offer. */
+  /** `properties.modelSettings.modelId` as the caller sent it; from an offer, the versionless registry id of the model it names. */
   modelId: string;
   /** `properties.offer` (the 2024-01-01-preview form), as sent. */
   offer?: { publisher: string; offerName: string };
@@ -82,6 +82,8 @@ export interface ServerlessDeployments {
   get(account: string, name: string): DeploymentRecord | undefined;
   createOrUpdate(account: string, name: string, input: DeploymentInput): unknown;
   delete(account: string, name: string): unknown;
+  /** The deployments serving a model, in any account. */
+  deploymentsOf(ref: ModelRef): DeploymentRecord[];
 }
 
 export interface ServerlessDeps {
@@ -198,7 +200,10 @@ export class ServerlessService {
         "properties.modelSettings.modelId",
       );
     const marketplaceSubscriptionId = this.#checkMarketplace(workspace, resolved);
-    if (resolved.kind === "workspace") this.#checkRegion(workspace, resolved.model);
+    if (resolved.kind === "workspace") {
+      this.#checkRegion(workspace, resolved.model);
+      this.#checkNotDeployedElsewhere(workspace, name, ref);
+    }
 
     const account = mlDeploymentAccount(workspace);
     const armId = serverlessEndpointArmId(workspace, existing?.name ?? name);
@@ -337,7 +342,9 @@ export class ServerlessService {
       const offerName = offer?.offerName;
       if (typeof publisher !== "string" || !publisher || typeof offerName !== "string" || !offerName)
         throw userError("'properties.offer' needs 'publisher' and 'offerName' strings (or send properties.modelSettings.modelId instead).", "properties.offer");
-      return { modelId: "", offer: { publisher, offerName }, resolved: this.#resolveOffer(publisher, offerName) };
+      // Reference §12.1: accept both bodies, echo modelSettings (the model the offer names).
+      const resolved = this.#resolveOffer(publisher, offerName);
+      return { modelId: resolved.registryId!, offer: { publisher, offerName }, resolved };
     }
     throw userError(
       `'properties.modelSettings.modelId' is required: the model to serve, e.g. azureml://registries/${PUBLIC_REGISTRY}/models/tiny-chat (a catalog model) or azureml://locations/{location}/workspaces/{workspaceId}/models/{name}/versions/{version} (a fine-tuned model).`,
@@ -404,6 +411,15 @@ export class ServerlessService {
       );
     const s = this.#d.marketplace.list(workspace).find((x) => parseRegistryModelId(x.modelId)?.model === r.model.name);
     return s ? `${workspaceArmId(workspace)}/marketplaceSubscriptions/${s.name}` : null;
+  }
+
+  /** Seed 004: "Only one deployment is permitted for a custom model" (said here in ML's terms, before the deployment rules' 409 would). */
+  #checkNotDeployedElsewhere(workspace: WorkspaceRecord, name: string, ref: ModelRef): void {
+    const mine = serverlessEndpointArmId(workspace, name).toLowerCase();
+    const other = this.#d.deployments.deploymentsOf(ref).find((d) => d.options?.managedBy?.toLowerCase() !== mine);
+    if (!other) return;
+    const where = other.options?.managedBy ? `by ${other.options.managedBy}` : `as deployment '${other.name}' of account '${other.account}'`;
+    throw userError(`Only one deployment is permitted for a fine-tuned model: ${ref.name} is already deployed ${where}. Delete that deployment first, or use it.`, "properties.modelSettings.modelId");
   }
 
   /** A fine-tuned model deploys only where its base model's maas-finetuning-deploy-regions tag allows (seed 004's check, made by the service). */
