@@ -69,7 +69,6 @@ import { DatastoreService } from "./core/ml/datastores.ts";
 import { BlobService } from "./core/ml/blobs.ts";
 import { SqliteMlDataStore } from "./store/sqlite/ml-data-store.ts";
 
-
 export interface IngotOptions {
   dataDir: string;
   apiKey?: string;
@@ -140,7 +139,6 @@ export interface Ingot {
   /** Azure ML services for in-process callers (tests): the workspaces and data resolution. */
   ml: Pick<AppContext, "workspaces" | "mlData" | "mlDatastores">;
   /** Starts the --metrics-address listener; its URL, or undefined when none is configured or the address is busy (logged). */
-
   listenMetrics(): Promise<string | undefined>;
   close(): Promise<void>;
 }
@@ -240,7 +238,6 @@ export function createIngot(options: IngotOptions): Ingot {
   const mlDataStore = new SqliteMlDataStore(store.database);
   const mlBlobs = new BlobService(mlDataStore, new FsBlobStore(join(options.dataDir, "blobs", "ml")), { clock });
   const mlDatastores = new DatastoreService(mlDataStore, mlBlobs, { clock });
-
   // Azure ML FineTuning jobs and workspace models: views over the fine-tuning jobs and custom models of each workspace's backing account.
   const mlJobStore = new SqliteMlJobStore(store.database);
   const mlModels = new MlModelService({
@@ -290,7 +287,6 @@ export function createIngot(options: IngotOptions): Ingot {
     mlBlobs,
     mlDatastores,
     mlData: new MlDataService(mlDataStore, mlDatastores, mlBlobs, { clock }),
-
     serverless: new ServerlessService({
       store: new SqliteServerlessEndpointStore(store.database),
       registries: new Registries(catalog, account.location),
@@ -329,7 +325,6 @@ export function createIngot(options: IngotOptions): Ingot {
   // A workspace's online endpoints (their deployments, instances and runners) go before it does.
   ctx.workspaces.onDelete((w) => ctx.online.deleteAll(w));
   const logger = { level: options.logLevel ?? "info", ...(options.logStream ? { stream: options.logStream } : {}) };
-
   app = buildServer(ctx, logger, { tls: options.tls, timeouts: options.timeouts });
   for (const note of permissionNotes) if (note) app.log.warn(note);
   const opsApp = options.metricsAddress ? buildOpsServer(ctx, logger) : undefined;
@@ -362,7 +357,6 @@ export function createIngot(options: IngotOptions): Ingot {
     catalog,
     ml: { workspaces: ctx.workspaces, mlData: ctx.mlData, mlDatastores: ctx.mlDatastores },
     async listenMetrics() {
-
       if (!opsApp || !options.metricsAddress) return undefined;
       try {
         return await opsApp.listen({ host: options.metricsAddress.host, port: options.metricsAddress.port });

@@ -20,7 +20,6 @@ import type { ServerlessService } from "../core/ml/serverless.ts";
 import type { MlDataService } from "../core/ml/data.ts";
 import type { DatastoreService } from "../core/ml/datastores.ts";
 import type { BlobService } from "../core/ml/blobs.ts";
-
 import type { CatalogAdmin } from "../models/catalog-admin.ts";
 import type { SignInCodes } from "../core/identity/signin-codes.ts";
 import type { Readiness } from "../core/deployments/readiness.ts";
@@ -50,7 +49,6 @@ export interface AppContext {
   mlDatastores: DatastoreService;
   /** Ingot's blob service (the Azure Blob REST subset behind datastores). */
   mlBlobs: BlobService;
-
   deployments: DeploymentService;
   /** Fine-tuning jobs. */
   jobs: JobService;
@@ -94,7 +92,6 @@ declare module "fastify" {
     action?: "inference" | "authoring";
     /** A route of surface "blob" authenticates its own callers (Shared Key, SAS or bearer token); the pipeline calls this, and refuses a blob route without it. */
     authenticate?: (request: import("fastify").FastifyRequest, reply: import("fastify").FastifyReply) => void | Promise<void>;
-
     /** A managed online endpoint's scoring route: authenticated by that endpoint's own keys or tokens (ml/online-scoring.ts), not account keys. */
     onlineEndpoint?: boolean;
     /** A serverless endpoint's data plane: authenticated by that endpoint's own keys (ml/serverless-inference.ts), not account keys. */

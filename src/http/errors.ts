@@ -5,7 +5,6 @@ import { errors, IngotError, isIngotError } from "../core/errors.ts";
 /** "blob": Ingot's Azure Blob endpoint (ml/blob.ts), which authenticates itself and answers Blob's XML errors. */
 export type Surface = "openai" | "inference" | "ops" | "arm" | "identity" | "blob";
 
-
 /** Longest path parameter the router accepts (find-my-way's default is 100; Azure ids can be longer). */
 export const MAX_PARAM_LENGTH = 1000;
 
@@ -25,6 +24,7 @@ export function surfaceForPath(url: string | undefined): Surface {
   // Azure ML's registry discovery and registry data plane answer in ARM's shape too.
   if (["/subscriptions", "/providers", "/mferp/", "/registrymanagement/"].some((p) => path.startsWith(p))) return "arm";
   if (path === "/models" || path.startsWith("/models/")) return "inference";
+  if (path === "/blob" || path.startsWith("/blob/")) return "blob";
   return "openai";
 }
 

@@ -22,10 +22,9 @@ import { registerArmRoutes } from "./arm/routes.ts";
 import { registerMlWorkspaceRoutes } from "./ml/workspaces.ts";
 import { registerMlRegistryRoutes } from "./ml/registries.ts";
 import { registerMlMarketplaceRoutes } from "./ml/marketplace.ts";
-import { blobHostRewrite, registerBlobRoutes } from "./ml/blob.ts";
+import { blobErrorXml, blobHostRewrite, registerBlobRoutes } from "./ml/blob.ts";
 import { registerMlDataRoutes } from "./ml/data.ts";
 import { registerMlDatastoreRoutes } from "./ml/datastores.ts";
-
 import { registerMlOnlineRoutes } from "./ml/online.ts";
 import { authenticateOnline, registerOnlineScoringRoutes } from "./ml/online-scoring.ts";
 import { registerMlJobRoutes } from "./ml/jobs.ts";
@@ -93,7 +92,6 @@ export function buildServer(ctx: AppContext, logger: FastifyServerOptions["logge
     // Host-style blob URLs (<account>.blob.<suffix>/<container>/<blob>) reach the /blob/<account>/… routes.
     rewriteUrl: blobHostRewrite,
   });
-
   const routes: RegisteredRoute[] = [];
   ROUTES.set(app, routes);
   app.addHook("onRoute", (route) => {
@@ -141,7 +139,6 @@ export function buildServer(ctx: AppContext, logger: FastifyServerOptions["logge
     else if (surface === "ops") request.principal = requireAdministrator(ctx.identity, request);
     // The blob endpoint authenticates itself (Shared Key, SAS or bearer): only through the route's own check, never without one.
     else if (surface === "blob" && request.routeOptions.config?.authenticate) await request.routeOptions.config.authenticate(request, reply);
-
     // Deny by default: a route that declares no surface (and is not public) opens to no one.
     else throw errors.unauthorized();
   });
@@ -176,7 +173,6 @@ export function buildServer(ctx: AppContext, logger: FastifyServerOptions["logge
   registerMlDatastoreRoutes(app, ctx);
   registerMlDataRoutes(app, ctx);
   registerBlobRoutes(app, ctx);
-
   registerMlOnlineRoutes(app, ctx);
   registerOnlineScoringRoutes(app, ctx);
   registerMlJobRoutes(app, ctx);
@@ -209,6 +205,8 @@ export function buildOpsServer(ctx: AppContext, logger: FastifyServerOptions["lo
 
 function sendError(request: FastifyRequest, reply: FastifyReply, e: IngotError, surface: Surface): void {
   if (reply.sent) return;
+  // The blob endpoint's errors that its own handler did not write (a malformed URL, an unknown path under /blob): Blob's XML.
+  if (surface === "blob") return void reply.code(e.status).headers({ "x-ms-error-code": e.code, "x-ms-request-id": request.id, "content-type": "application/xml" }).send(request.method === "HEAD" ? undefined : blobErrorXml(e, request.id, Date.now()));
   reply.code(e.status).headers(errorHeaders(surface, e)).send(surface === "arm" && isMlPath(request.url) ? withMlErrorInfo(errorBody(surface, e)) : errorBody(surface, e));
 }
 
@@ -221,7 +219,8 @@ function limitBodyTime(request: FastifyRequest, reply: FastifyReply, timeouts: R
   const raw: IncomingMessage = request.raw;
   if (raw.complete) return;
   const socket = raw.socket;
-  const upload = /^multipart\//i.test(String(request.headers["content-type"] ?? ""));
+  // Blob PUTs are uploads too (Put Blob, Put Block): they may take as long as they keep sending.
+  const upload = /^multipart\//i.test(String(request.headers["content-type"] ?? "")) || request.routeOptions.config?.surface === "blob";
   if (upload) {
     const onStall = () => {
       if (raw.complete) return;

@@ -153,6 +153,14 @@ test("blob endpoint with the listSecrets key: azure-ai-ml's upload (HEAD, PUT, m
   assert.equal(back.byteLength, big.byteLength);
   assert.ok(back.equals(big));
 
+  // One Put Blob larger than the server's JSON body limit (4 MiB): blob bodies stream to the store.
+  const single = Buffer.alloc(5 * 1024 * 1024, "y");
+  const singleShot = new BlockBlobClient(`${blobEndpoint}/${containerName}/big/single.bin`, cred);
+  await singleShot.upload(single, single.byteLength);
+  assert.equal((await singleShot.getProperties()).contentLength, single.byteLength);
+  await singleShot.delete();
+  assert.deepEqual(await statusOf(singleShot.getProperties()), { status: 404, code: "BlobNotFound" });
+
   // Listing by prefix (uri_folder).
   const container = new ContainerClient(`${blobEndpoint}/${containerName}`, cred);
   const names = [];
@@ -223,6 +231,11 @@ test("blob endpoint with a SAS signed by the key, and with a bearer token; refus
   assert.equal(anonymous.headers.get("x-ms-version"), "2024-11-04");
   assert.match(anonymous.headers.get("content-type") ?? "", /xml/);
   assert.match(await anonymous.text(), /^<\?xml version="1\.0" encoding="utf-8"\?><Error><Code>NoAuthenticationInformation<\/Code><Message>[^<]*RequestId:/);
+  // A URL the router cannot read (bad percent-encoding) under /blob: still Blob's XML, not another surface's JSON.
+  const malformed = await fetch(`${blobEndpoint}/${containerName}/bad%ffname`);
+  assert.equal(malformed.status, 400);
+  assert.ok(malformed.headers.get("x-ms-error-code"));
+  assert.match(await malformed.text(), /^<\?xml version="1\.0" encoding="utf-8"\?><Error><Code>/);
   const wrongKey = new BlockBlobClient(`${blobEndpoint}/${containerName}/${BLOB_PATH}`, new StorageSharedKeyCredential(accountName, Buffer.alloc(64, 1).toString("base64")));
   assert.deepEqual(await statusOf(wrongKey.getProperties()), { status: 403, code: "AuthenticationFailed" });
 });

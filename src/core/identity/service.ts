@@ -29,7 +29,6 @@ const ALLOWED_AUDIENCES: Record<Audience, string[]> = {
   storage: ["https://storage.azure.com", "https://storage.azure.com/", ...MANAGEMENT_AUDIENCES],
 };
 
-
 /** Resources the token endpoint serves (compared without a trailing slash), and the `aud` each gets. */
 const RESOURCES: Record<string, string> = {
   "https://management.azure.com": "https://management.azure.com/",
@@ -38,7 +37,6 @@ const RESOURCES: Record<string, string> = {
   "https://ai.azure.com": "https://ai.azure.com",
   "https://storage.azure.com": "https://storage.azure.com",
 };
-
 
 /** The `aud` a token for this resource (or `{resource}/.default` scope) gets, or undefined when Ingot serves no such resource. */
 export function audienceForResource(resource: string): string | undefined {

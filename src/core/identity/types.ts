@@ -30,7 +30,6 @@ export type Action = "read" | "accountWrite" | "deploymentWrite" | "listKeys" | 
 /** Which API a token is for, from its `aud` claim. */
 export type Audience = "management" | "cognitiveservices" | "storage";
 
-
 export interface RoleAssignment {
   id: string;
   principalId: string;
