@@ -215,7 +215,7 @@ test("a bad YAML file or path is exit 2 naming the line and key; nothing is crea
   assert.match(usage.stderr, /--workspace-name \(-w\) is required/);
 });
 
-test("ml serverless-endpoint create for the fine-tuned model, get-credentials, the endpoint answers with its key, delete", { timeout: 300_000 }, async () => {
+test("ml serverless-endpoint create for the fine-tuned model, get-credentials, the endpoint answers with its key, regenerate-keys, delete", { timeout: 300_000 }, async () => {
   const modelId = `azureml://locations/${workspace.location}/workspaces/${workspace.workspaceId}/models/${MODEL}/versions/1`;
   const yamlPath = join(dir, "serverless.yaml");
   writeFileSync(yamlPath, `name: cli-ft-endpoint\nmodel_id: ${modelId}\n`);
@@ -233,6 +233,15 @@ test("ml serverless-endpoint create for the fine-tuned model, get-credentials, t
   });
   assert.equal(res.status, 200, await res.clone().text());
   assert.ok((await json(res)).choices[0].message);
+  const rotated = JSON.parse(ok(await ingot("ml", "serverless-endpoint", "regenerate-keys", "-n", "cli-ft-endpoint", ...ws, "--key-type", "primary")).stdout);
+  assert.notEqual(rotated.primaryKey, keys.primaryKey);
+  assert.equal(rotated.secondaryKey, keys.secondaryKey);
+  const stale = await fetch(`${created.scoring_uri}/v1/chat/completions`, {
+    method: "POST",
+    headers: { authorization: keys.primaryKey, "content-type": "application/json" },
+    body: JSON.stringify({ messages: [{ role: "user", content: "hi" }], max_tokens: 2 }),
+  });
+  assert.equal(stale.status, 401, "the replaced key opens nothing");
   const table = ok(await ingot("ml", "serverless-endpoint", "list", ...ws, "-o", "table")).stdout;
   assert.match(table, /^cli-ft-endpoint\s+azureml:\/\/locations\//m);
   ok(await ingot("ml", "serverless-endpoint", "delete", "-n", "cli-ft-endpoint", ...ws, "--yes"));
@@ -256,7 +265,7 @@ test("ml serverless-endpoint create for the fine-tuned model, get-credentials, t
   assert.match(missing.stderr, /--model-id is required/);
 });
 
-test("ml online-endpoint and online-deployment: create with --all-traffic, show, invoke, logs, traffic, delete", { timeout: 300_000 }, async () => {
+test("ml online-endpoint and online-deployment: create with --all-traffic, show, invoke, keys, logs, scale, traffic, delete", { timeout: 300_000 }, async () => {
   const epName = `cli-ep-${workspace.workspaceId.slice(0, 6)}`;
   const created = JSON.parse(ok(await ingot("ml", "online-endpoint", "create", "-n", epName, ...ws)).stdout);
   assert.equal(created.name, epName);
@@ -280,6 +289,9 @@ test("ml online-endpoint and online-deployment: create with --all-traffic, show,
   assert.ok(answer.choices[0].message, JSON.stringify(answer));
   const keys = JSON.parse(ok(await ingot("ml", "online-endpoint", "get-credentials", "-n", epName, ...ws)).stdout);
   assert.ok(keys.primaryKey);
+  const rotated = JSON.parse(ok(await ingot("ml", "online-endpoint", "regenerate-keys", "-n", epName, ...ws, "--key-type", "secondary")).stdout);
+  assert.equal(rotated.primaryKey, keys.primaryKey);
+  assert.notEqual(rotated.secondaryKey, keys.secondaryKey);
   const logs = ok(await ingot("ml", "online-deployment", "get-logs", "-n", "blue", "-e", epName, ...ws, "--lines", "20"));
   assert.ok(logs.stdout.trim().length > 0, "the runner's log");
 

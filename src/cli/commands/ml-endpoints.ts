@@ -63,10 +63,26 @@ const fileFromEntity = (entity: Record<string, unknown>, sets: string[], label: 
   return { value, where: (k) => `${sets.some((s) => s.startsWith(`${k.join(".")}=`)) ? "--set" : label} key '${k.join(".")}'` };
 };
 
+const REGENERATE_OPTIONS = { ...NAME_OPTIONS, "key-type": { type: "string" }, "key-value": { type: "string" } } as const;
+const REGENERATE_EXTRA = `  --key-type primary|secondary  which key (default primary)\n  --key-value KEY             the new key's value (default: a new random key)\n`;
+
+/** az ml's regenerate-keys: POST regenerateKeys {keyType, keyValue?}, wait if it is an operation, then the keys. */
+async function regenerate(p: Parsed, path: string): Promise<number> {
+  const type = String(p.v["key-type"] ?? "primary").toLowerCase();
+  if (type !== "primary" && type !== "secondary") throw new CliError(`${p.cmd}: --key-type must be primary or secondary; got '${type}'.`, 2);
+  const arm = armOf(p);
+  const body = { keyType: type === "primary" ? "Primary" : "Secondary", ...(typeof p.v["key-value"] === "string" ? { keyValue: p.v["key-value"] } : {}) };
+  const first = await arm.call("POST", `${path}/regenerateKeys`, body, ML_API_VERSION);
+  if (first.status === 202 || first.headers.get("azure-asyncoperation")) await waitForOperation(arm, "POST", path, first, `${p.v.name ?? "endpoint"} keys`);
+  const { body: keys } = await arm.call("POST", `${path}/listKeys`, undefined, ML_API_VERSION);
+  print(p.output, keys);
+  return 0;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Serverless endpoints.
 
-export const SERVERLESS_HELP = `Usage: ingot ml serverless-endpoint <create|show|list|delete|get-credentials> [options]
+export const SERVERLESS_HELP = `Usage: ingot ml serverless-endpoint <create|show|list|delete|get-credentials|regenerate-keys> [options]
 
 Serverless API endpoints (models as a service) of a workspace, as 'az ml serverless-endpoint'.
 Each has its own URL (scoring_uri, answering /v1/chat/completions) and its own keys.
@@ -77,6 +93,7 @@ Commands:
   list                        the workspace's endpoints
   delete -n NAME              delete an endpoint
   get-credentials -n NAME     its keys (primaryKey, secondaryKey)
+  regenerate-keys -n NAME [--key-type primary|secondary]   replace a key (the old one stops working)
 
 Examples:
   ingot ml serverless-endpoint create -n my-chat -w my-project \\
@@ -170,12 +187,17 @@ export const serverlessCommands: Record<string, Command> = {
     print(p.output, body);
     return 0;
   },
+  async "regenerate-keys"(args) {
+    const p = parse("ingot ml serverless-endpoint regenerate-keys", args, REGENERATE_OPTIONS, 1);
+    if (p.help) return help(simpleHelp("serverless-endpoint", "regenerate-keys", "Replaces one of the endpoint's keys (the old value stops working at once) and prints the keys.", "-n my-chat -w my-project --key-type secondary", REGENERATE_EXTRA));
+    return regenerate(p, serverlessPath(scopeOf(p), nameOf(p, "my-chat")));
+  },
 };
 
 // ---------------------------------------------------------------------------------------------
 // Managed online endpoints.
 
-export const ONLINE_ENDPOINT_HELP = `Usage: ingot ml online-endpoint <create|show|list|update|delete|get-credentials|invoke> [options]
+export const ONLINE_ENDPOINT_HELP = `Usage: ingot ml online-endpoint <create|show|list|update|delete|get-credentials|regenerate-keys|invoke> [options]
 
 Managed online endpoints (managed compute) of a workspace, as 'az ml online-endpoint'. An
 endpoint's deployments (ingot ml online-deployment) run the model on this machine; the
@@ -188,6 +210,7 @@ Commands:
   update -n NAME --traffic "blue=70 green=30"   change the traffic split (or -f / --set)
   delete -n NAME                        delete an endpoint and its deployments
   get-credentials -n NAME               its keys (or token, for aml_token endpoints)
+  regenerate-keys -n NAME [--key-type primary|secondary]   replace a key
   invoke -n NAME --request-file req.json [--deployment-name D]   score a request
 
 Examples:
@@ -316,6 +339,11 @@ export const onlineEndpointCommands: Record<string, Command> = {
     if (p.help) return help(simpleHelp("online-endpoint", "get-credentials", "Prints the endpoint's keys (auth_mode key) or an access token (aml_token): send it as 'Authorization: Bearer …' to the scoring_uri.", "-n my-endpoint -w my-project"));
     print(p.output, await credentials(armOf(p), onlinePath(scopeOf(p), nameOf(p, "my-endpoint"))));
     return 0;
+  },
+  async "regenerate-keys"(args) {
+    const p = parse("ingot ml online-endpoint regenerate-keys", args, REGENERATE_OPTIONS, 1);
+    if (p.help) return help(simpleHelp("online-endpoint", "regenerate-keys", "Replaces one of the endpoint's keys (auth_mode key) and prints the keys.", "-n my-endpoint -w my-project --key-type secondary", REGENERATE_EXTRA));
+    return regenerate(p, onlinePath(scopeOf(p), nameOf(p, "my-endpoint")));
   },
   async invoke(args) {
     const p = parse("ingot ml online-endpoint invoke", args, { ...NAME_OPTIONS, "request-file": { type: "string", short: "r" }, "deployment-name": { type: "string", short: "d" } }, 1);

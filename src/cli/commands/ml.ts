@@ -13,9 +13,10 @@ Ingot. Every command takes -g RESOURCE_GROUP -w WORKSPACE (create the workspace 
 
 Groups:
   job                   fine-tuning jobs: create -f job.yaml, show, list, cancel, stream
-  serverless-endpoint   serverless API endpoints: create, show, list, delete, get-credentials
+  serverless-endpoint   serverless API endpoints: create, show, list, delete, get-credentials,
+                        regenerate-keys
   online-endpoint       managed online endpoints: create, show, list, update, delete,
-                        get-credentials, invoke
+                        get-credentials, regenerate-keys, invoke
   online-deployment     their deployments: create, show, list, update, delete, get-logs
 
 Examples:
