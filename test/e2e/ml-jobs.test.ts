@@ -73,6 +73,27 @@ const jobBody = (over: { details?: Record<string, unknown>; props?: Record<strin
   },
 });
 
+/**
+ * As `workspace_ml_client.data.create_or_update(Data(path="./train.jsonl", type="uri_file", …))`
+ * does (reference §4): the default datastore, a BlockBlob PUT under LocalUpload/<hash>/, the data
+ * version PUT with the short datastore path, then `data.get`, whose full ARM id the job takes.
+ */
+async function registerData(name: string, content: string): Promise<string> {
+  const ds = await json(await arm("GET", `${wsPath}/datastores/workspaceblobstore`, undefined, "2024-07-01-preview"));
+  const path = `LocalUpload/${name}-0123456789abcdef/${name}.jsonl`;
+  const up = await fetch(`${ds.properties.blobEndpoint}/${ds.properties.containerName}/${path}`, {
+    method: "PUT",
+    headers: { authorization: `Bearer ${owner}`, "x-ms-blob-type": "BlockBlob", "x-ms-version": "2025-01-05", "content-type": "application/octet-stream" },
+    body: content,
+  });
+  assert.equal(up.status, 201, await up.clone().text());
+  const put = await arm("PUT", `${wsPath}/data/${name}/versions/1`, {
+    properties: { dataType: "uri_file", dataUri: `azureml://datastores/workspaceblobstore/paths/${path}`, isAnonymous: false, isArchived: false, description: "Training dataset", tags: {}, properties: {} },
+  }, "2023-04-01-preview");
+  assert.equal(put.status, 201, await put.clone().text());
+  return (await json(await arm("GET", `${wsPath}/data/${name}/versions/1`, undefined, "2023-04-01-preview"))).id;
+}
+
 async function fineTuneFiles(): Promise<string[]> {
   const list = await json(await openai("/files"));
   return list.data.filter((f: { purpose: string }) => f.purpose === "fine-tune").map((f: { id: string }) => f.id).sort();
@@ -125,7 +146,11 @@ after(async () => {
 });
 
 test("a FineTuning job trains tiny-chat in the backing account: Completed, model registered as version 1, one job in both views", { timeout: 400_000 }, async () => {
-  const put = await arm("PUT", `${wsPath}/jobs/codenames-ft-1`, jobBody());
+  // Seed 004's data assets: the job names them by their ARM ids.
+  const training = await registerData("chat_training_small", TRAIN);
+  assert.equal(training, `${wsPath}/data/chat_training_small/versions/1`);
+  const validation = await registerData("chat_validation_small", TRAIN);
+  const put = await arm("PUT", `${wsPath}/jobs/codenames-ft-1`, jobBody({ details: { trainingData: { jobInputType: "uri_file", uri: training }, validationData: { jobInputType: "uri_file", uri: validation } } }));
   assert.equal(put.status, 201, await put.clone().text());
   const created = await json(put);
   assert.equal(created.id, `${wsPath}/jobs/codenames-ft-1`);
@@ -135,6 +160,7 @@ test("a FineTuning job trains tiny-chat in the backing account: Completed, model
   assert.equal(created.properties.jobType, "FineTuning");
   assert.equal(created.properties.fineTuningDetails.taskType, "chatCompletion", "the body is echoed");
   assert.deepEqual(created.properties.fineTuningDetails.hyperParameters, jobBody().properties.fineTuningDetails.hyperParameters);
+  assert.equal(created.properties.fineTuningDetails.trainingData.uri, training);
   assert.deepEqual(created.properties.tags, { foo_tag: "bar" });
   assert.equal(created.properties.properties.my_property, "my_value");
   // The notebook reads created_job.outputs["registered_model"]["name"] from the create response.
@@ -231,6 +257,7 @@ test("list: jobType filter, $skip paging with nextLink, the JS SDK follows it; a
 });
 
 test("bad inputs are ARM 4xx saying what to change, and leave no job and no file behind", { timeout: 120_000 }, async () => {
+  const badAsset = await registerData("chat_training_bad", BAD);
   const filesBefore = await fineTuneFiles();
   const cases: [string, ReturnType<typeof jobBody>, RegExp, string?][] = [
     ["unknown jobType", jobBody({ props: { jobType: "Frobnicate" } }), /Job type 'Frobnicate' is unknown.*FineTuning/, "properties.jobType"],
@@ -241,6 +268,7 @@ test("bad inputs are ARM 4xx saying what to change, and leave no job and no file
     ["unresolvable data asset", jobBody({ details: { trainingData: { jobInputType: "uri_file", uri: `${wsPath}/data/no-such-data/versions/1` } } }), /no-such-data/],
     ["data url that is not there", jobBody({ details: { trainingData: { jobInputType: "uri_file", uri: `${dataUrl}/missing.jsonl` } } }), /404/],
     ["invalid dataset", jobBody({ details: { trainingData: { jobInputType: "uri_file", uri: `${dataUrl}/bad.jsonl` } } }), /[Ll]ine 2\b/, "properties.fineTuningDetails.trainingData.uri"],
+    ["invalid dataset in a data asset", jobBody({ details: { trainingData: { jobInputType: "uri_file", uri: badAsset } } }), /[Ll]ine 2\b/, "properties.fineTuningDetails.trainingData.uri"],
     ["non-numeric hyperparameter", jobBody({ details: { hyperParameters: { learning_rate: "fast" } } }), /'learning_rate' must be a number/, "properties.fineTuningDetails.hyperParameters.learning_rate"],
     ["no output name", jobBody({ props: { outputs: {} } }), /assetName' is required/],
   ];
@@ -304,4 +332,28 @@ test("a job still validating when Ingot stops completes after the restart and re
   const out = (await json(await arm("GET", `${wsPath}/jobs/after-restart`))).properties.outputs.registered_model;
   assert.equal(out.assetVersion, "1");
   assert.equal((await ml.modelVersions.get(RG, WS, "restart-model", "1")).properties.jobName, "after-restart");
+});
+
+test("deleting a project removes its jobs from the hub's account: the fine-tuning jobs and their files go", { timeout: 60_000 }, async () => {
+  const hubPath = `/subscriptions/${SUB}/resourceGroups/${RG}/providers/${PROVIDER}/workspaces/jobs-hub`;
+  const projectPath = `/subscriptions/${SUB}/resourceGroups/${RG}/providers/${PROVIDER}/workspaces/jobs-project`;
+  assert.equal((await arm("PUT", hubPath, { location: "local", kind: "Hub" }, "2024-07-01-preview")).status, 201);
+  const project = await arm("PUT", projectPath, { location: "local", kind: "Project", properties: { hubResourceId: hubPath } }, "2024-07-01-preview");
+  assert.equal(project.status, 201, await project.clone().text());
+  const hubAccount: string = (await json(project)).properties.associatedAccountResourceId;
+  const hubKey = (await json(await arm("POST", `${hubAccount}/listKeys`, undefined, "2024-10-01"))).key1;
+  const hubApi = async (path: string) => json(await fetch(`${server.url}/openai${path}?api-version=${OPENAI_API}`, { headers: { "api-key": hubKey } }));
+
+  const put = await arm("PUT", `${projectPath}/jobs/project-job`, jobBody({ details: { hyperParameters: { num_train_epochs: "50" } } }));
+  assert.equal(put.status, 201, await put.clone().text());
+  const ftJobId = (await json(put)).properties.properties["ingot.fineTuningJobId"];
+  assert.ok((await hubApi("/fine_tuning/jobs")).data.some((j: { id: string }) => j.id === ftJobId), "the project's job runs in its hub's account");
+  assert.equal((await hubApi("/files")).data.length, 2);
+
+  assert.equal((await arm("DELETE", projectPath, undefined, "2024-07-01-preview")).status, 200);
+  assert.ok(!(await hubApi("/fine_tuning/jobs")).data.some((j: { id: string }) => j.id === ftJobId), "its fine-tuning job went with it");
+  for (const deadline = Date.now() + 10_000; (await hubApi("/files")).data.length > 0; ) {
+    assert.ok(Date.now() < deadline, "the project's files are deleted");
+    await new Promise((r) => setTimeout(r, 100));
+  }
 });
