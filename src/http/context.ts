@@ -17,6 +17,7 @@ import type { OnlineEndpointService } from "../core/ml/online.ts";
 import type { MlJobService } from "../core/ml/jobs.ts";
 import type { MlModelService } from "../core/ml/models.ts";
 import type { ServerlessService } from "../core/ml/serverless.ts";
+import type { ContentFilter } from "../core/safety/filter.ts";
 import type { MlDataService } from "../core/ml/data.ts";
 import type { DatastoreService } from "../core/ml/datastores.ts";
 import type { BlobService } from "../core/ml/blobs.ts";
@@ -63,6 +64,8 @@ export interface AppContext {
   weightsStatus?(model: CatalogModel): Promise<{ state: "cached" | "partial" | "missing" | "not-built" | "upstream"; sizeBytes?: number; bytes?: number }>;
   engine: Engine;
   metrics: IngotMetrics;
+  /** Content filtering of every generation surface (issue 14); absent: nothing filtered or annotated. */
+  safety?: ContentFilter;
   /** Usage history per deployment (Azure Monitor metrics). */
   usage: UsageService;
   /** Tokens, principals and roles (management auth, the token endpoint, data-plane tokens). */

@@ -58,10 +58,16 @@ export function errorBody(surface: Surface, e: IngotError): object {
     if (e.param) body.param = e.param;
     const input = (e as IngotError & { input?: unknown }).input;
     if (e.kind === "unsupported_parameter") body.detail = { loc: ["body", e.param], input: echoable(input) };
+    // A filtered prompt (core/safety/filter.ts): the same inner result as Azure OpenAI's.
+    const inner = (e as IngotError & { innererror?: object }).innererror;
+    if (inner) body.innererror = inner;
     // The documented samples put the fields at the top level; Azure's services (and clients
     // that read `body.error`) use an `error` envelope. Sending both satisfies either reader.
     return { error: body, ...body };
   }
+  const inner = (e as IngotError & { innererror?: object }).innererror;
+  // A filtered prompt: Azure's body (reference §2.6), type null, status and innererror.content_filter_result.
+  if (inner) return { error: { message: e.message, type: null, param: e.param, code: e.code, status: e.status, innererror: inner } };
   return {
     error: {
       code: e.code,

@@ -1,9 +1,9 @@
 // Legacy completions: wire ↔ core for `/completions`.
 import { errors } from "../../core/errors.ts";
-import type { GenerationStream } from "../../core/generation/service.ts";
+import type { ContentFilterResults, FilteredStream } from "../../core/safety/filter.ts";
 import type { CompletionRequest, FinishReason, TokenLogprob } from "../../core/generation/types.ts";
 import { asBody, optBoolean, optNumber, optString, stopSequences } from "../validate.ts";
-import { SYSTEM_FINGERPRINT, usageJson } from "./chat-response.ts";
+import { asyncAnnotationChunk, choiceAnnotations, promptAnnotationChunk, SYSTEM_FINGERPRINT, usageJson } from "./chat-response.ts";
 import { sampling } from "./sampling.ts";
 
 /** Completions one request may ask for: prompts × max(n, best_of), as `n` alone is capped (1–128). */
@@ -66,9 +66,10 @@ function legacyLogprobs(items: TokenLogprob[] | undefined, start: number) {
   };
 }
 
-export async function collectCompletion(stream: GenerationStream, wantLogprobs: boolean) {
+export async function collectCompletion(stream: FilteredStream, wantLogprobs: boolean) {
   const choices = new Map<number, { text: string; finish: FinishReason | null; logprobs: TokenLogprob[]; offsets: number[] }>();
   for await (const c of stream.chunks) {
+    if (c.type === "content_filter") continue;
     const s = choices.get(c.index) ?? choices.set(c.index, { text: "", finish: null, logprobs: [], offsets: [] }).get(c.index)!;
     if (c.type === "content") {
       // Offsets count from the start of the choice's text (an echoed prompt included).
@@ -85,23 +86,37 @@ export async function collectCompletion(stream: GenerationStream, wantLogprobs: 
     created: stream.created,
     model: stream.model,
     system_fingerprint: SYSTEM_FINGERPRINT,
+    ...(stream.promptFilterResults ? { prompt_filter_results: stream.promptFilterResults } : {}),
     choices: [...choices.entries()]
       .sort(([a], [b]) => a - b)
-      .map(([index, s]) => ({ index, text: s.text, finish_reason: s.finish, logprobs: wantLogprobs ? { ...legacyLogprobs(s.logprobs, 0)!, text_offset: s.offsets } : null })),
+      .map(([index, s]) => ({
+        index,
+        text: s.text,
+        finish_reason: s.finish,
+        logprobs: wantLogprobs ? { ...legacyLogprobs(s.logprobs, 0)!, text_offset: s.offsets } : null,
+        ...choiceAnnotations(stream, index),
+      })),
     usage: usageJson(stream.usage),
   };
 }
 
-export async function* completionChunks(stream: GenerationStream, includeUsage: boolean): AsyncGenerator<object> {
+export async function* completionChunks(stream: FilteredStream, includeUsage: boolean): AsyncGenerator<object> {
   const base = { id: stream.id, object: "text_completion", created: stream.created, model: stream.model, system_fingerprint: SYSTEM_FINGERPRINT };
   // Characters of each choice's text sent so far: text_offset counts from the start of the text, not of the chunk.
   const sent = new Map<number, number>();
+  const filtered = !!stream.promptFilterResults;
+  const current = new Map<number, ContentFilterResults>();
+  const annotations = (index: number) => (filtered ? { content_filter_results: current.get(index) ?? {} } : {});
+  if (filtered) yield promptAnnotationChunk(stream);
   for await (const c of stream.chunks) {
-    if (c.type === "content") {
+    if (c.type === "content_filter") {
+      if (c.inline) current.set(c.index, c.results);
+      else yield asyncAnnotationChunk(c);
+    } else if (c.type === "content") {
       const at = sent.get(c.index) ?? 0;
       sent.set(c.index, at + c.text.length);
-      yield { ...base, choices: [{ index: c.index, text: c.text, finish_reason: null, logprobs: legacyLogprobs(c.logprobs, at) }] };
-    } else if (c.type === "finish") yield { ...base, choices: [{ index: c.index, text: "", finish_reason: c.reason, logprobs: null }] };
+      yield { ...base, choices: [{ index: c.index, text: c.text, finish_reason: null, logprobs: legacyLogprobs(c.logprobs, at), ...annotations(c.index) }] };
+    } else if (c.type === "finish") yield { ...base, choices: [{ index: c.index, text: "", finish_reason: c.reason, logprobs: null, ...annotations(c.index) }] };
   }
   if (includeUsage) yield { ...base, choices: [], usage: usageJson(stream.usage) };
 }

@@ -9,6 +9,7 @@ import { parseChatRequest } from "./chat-request.ts";
 import { chatChunks, collectChat } from "./chat-response.ts";
 import { collectCompletion, completionChunks, parseCompletionRequest } from "./completions.ts";
 import { embeddingsJson, parseEmbeddingRequest } from "./embeddings.ts";
+import { chatPromptText, filteredGeneration } from "../../core/safety/filter.ts";
 
 /** Aborts generation when the client goes away before the reply is complete. */
 export function clientGone(reply: FastifyReply): AbortSignal {
@@ -42,7 +43,9 @@ export async function handleChat(ctx: AppContext, surface: Surface, request: Fas
   return withLimits(ctx, request, reply, deployment, async () => {
     const req = parseChatRequest(body, deployment);
     const signal = clientGone(reply);
-    const stream = await ctx.generation.chat(request.account, req, signal, limitsOnReply(reply, apiVersionOf(request)));
+    // Content filtering (core/safety): the prompt checked first, the completions through the filter.
+    const call = { account: request.account, deployment, prompts: [chatPromptText(req.messages)], streaming: req.stream, choices: req.n, signal };
+    const stream = await filteredGeneration(ctx.safety, call, () => ctx.generation.chat(request.account, req, signal, limitsOnReply(reply, apiVersionOf(request))));
     if (req.stream) return sendSse(reply, surface, chatChunks(stream, req.includeUsage), (e) => request.log.error({ err: e }, "stream failed"));
     return collectChat(stream, req.logprobs);
   });
@@ -52,12 +55,14 @@ export async function handleCompletion(ctx: AppContext, surface: Surface, reques
   return withLimits(ctx, request, reply, deployment, async () => {
     const req = parseCompletionRequest(body, deployment);
     const signal = clientGone(reply);
-    const stream = await ctx.generation.complete(request.account, req, signal, limitsOnReply(reply, apiVersionOf(request)));
+    const call = { account: request.account, deployment, prompts: req.prompts.map((text) => ({ text })), streaming: req.stream, choices: req.prompts.length * req.n, signal };
+    const stream = await filteredGeneration(ctx.safety, call, () => ctx.generation.complete(request.account, req, signal, limitsOnReply(reply, apiVersionOf(request))));
     if (req.stream) return sendSse(reply, surface, completionChunks(stream, req.includeUsage), (e) => request.log.error({ err: e }, "stream failed"));
     return collectCompletion(stream, req.logprobs !== null);
   });
 }
 
+/** Embeddings are not content-filtered (Azure filters generations only). */
 export async function handleEmbeddings(ctx: AppContext, request: FastifyRequest, reply: FastifyReply, deployment: string, body: unknown) {
   return withLimits(ctx, request, reply, deployment, async () => {
     const req = parseEmbeddingRequest(body, deployment);
