@@ -193,6 +193,20 @@ test("keys: account keys and other endpoints' keys are 401 in the surface's shap
   assert.equal((await arm(reader, "POST", `${epPath("sls-ws", "tiny-chat-ep")}/listKeys`)).status, 403);
 });
 
+test("authMode AAD: a token with inference rights on the workspace opens the endpoint, a Reader's does not; the keys still do", { timeout: 60_000 }, async () => {
+  const { uri, primary } = await keysOf("sls-ws", "tiny-chat-ep");
+  const put = await arm(owner, "PUT", epPath("sls-ws", "tiny-chat-ep"), { ...pyBody(TINY_CHAT), properties: { modelSettings: { modelId: TINY_CHAT }, authMode: "AAD" } });
+  assert.equal(put.status, 200);
+  assert.equal((await json(put)).properties.authMode, "AAD");
+  assert.equal((await chat(uri, { Authorization: `Bearer ${owner}` })).status, 200);
+  const reader = tokenFor("Reader", "ml-serverless-aad-reader");
+  assert.equal((await chat(uri, { Authorization: `Bearer ${reader}` })).status, 401);
+  assert.equal((await chat(uri, { Authorization: primary })).status, 200);
+  const back = await arm(owner, "PUT", epPath("sls-ws", "tiny-chat-ep"), { ...pyBody(TINY_CHAT), properties: { modelSettings: { modelId: TINY_CHAT }, authMode: "Key" } });
+  assert.equal((await json(back)).properties.authMode, "Key");
+  assert.equal((await chat(uri, { Authorization: `Bearer ${owner}` })).status, 401, "Key mode: tokens do not open it");
+});
+
 test("bad inputs are ARM 400 UserError saying what to change, and nothing half-created stays", { timeout: 120_000 }, async () => {
   const cases: [string, string, unknown, RegExp][] = [
     ["sls-ws", "1-bad-name", pyBody(TINY_CHAT), /start with a letter/],

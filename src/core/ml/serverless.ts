@@ -293,6 +293,12 @@ export class ServerlessService {
     return updated;
   }
 
+  /** The endpoint at the URL path segment `<name>-<suffix>`, in any workspace. */
+  findByPathSegment(segment: string): ServerlessEndpointRecord | undefined {
+    const e = segment.length > 6 ? this.#d.store.findEndpointByName(segment.slice(0, -6)) : undefined;
+    return e && serverlessPathSegment(e).toLowerCase() === segment.toLowerCase() ? e : undefined;
+  }
+
   /** The endpoint whose key this is; undefined for anything else (account keys included). */
   authenticate(key: string | undefined): ServerlessEndpointRecord | undefined {
     if (!key) return undefined;

@@ -3,11 +3,13 @@
 // here): OpenAI's /v1/chat/completions (the seed's call), /v1/completions and /v1/embeddings,
 // and the Azure AI Model Inference shapes /chat/completions, /embeddings and /info through the
 // same translators as /models/… . Each route declares `serverlessEndpoint`: the pipeline
-// (server.ts) authenticates it with authenticateServerless, by the endpoint's own keys only.
+// (server.ts) authenticates it with authenticateServerless, by the endpoint's own keys (and, for
+// authMode AAD, a token with inference rights on its workspace); account keys never open it.
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { errors, IngotError } from "../../core/errors.ts";
 import { serverlessPathSegment } from "../../core/ml/serverless.ts";
-import { mlDeploymentAccount } from "../../core/ml/workspaces.ts";
+import { mlDeploymentAccount, workspaceArmId } from "../../core/ml/workspaces.ts";
+import { looksLikeJwt } from "../identity/bearer.ts";
 import { checkApiVersion, MODEL_INFERENCE_VERSIONS } from "../api-versions.ts";
 import type { AppContext } from "../context.ts";
 import { applyExtraParameters, CHAT_PARAMS, EMBEDDING_PARAMS, modelInfo } from "../inference/routes.ts";
@@ -30,7 +32,7 @@ const unauthorized = () =>
   new IngotError(
     "unauthorized",
     "401",
-    "Access denied due to an invalid or missing key for this serverless endpoint. Send one of the endpoint's keys (listKeys) as 'Authorization: <key>', 'Authorization: Bearer <key>' or 'api-key: <key>'.",
+    "Access denied due to an invalid or missing key for this serverless endpoint. Send one of the endpoint's keys (listKeys) as 'Authorization: <key>', 'Authorization: Bearer <key>' or 'api-key: <key>' (an endpoint of authMode AAD also takes 'Authorization: Bearer <token>' of a principal that may run inference in its workspace).",
   );
 
 /**
@@ -39,11 +41,28 @@ const unauthorized = () =>
  */
 export function authenticateServerless(ctx: AppContext, request: FastifyRequest): void {
   const segment = (request.params as { endpoint?: string }).endpoint ?? "";
-  const endpoint = ctx.serverless.authenticate(serverlessKeyFrom(request));
-  if (!endpoint || serverlessPathSegment(endpoint).toLowerCase() !== segment.toLowerCase()) throw unauthorized();
-  const workspace = ctx.workspaces.getByWorkspaceId(endpoint.workspaceId);
+  const credential = serverlessKeyFrom(request);
+  const byKey = ctx.serverless.authenticate(credential);
+  const endpoint = byKey && serverlessPathSegment(byKey).toLowerCase() === segment.toLowerCase() ? byKey : byToken(ctx, segment, credential);
+  const workspace = endpoint && ctx.workspaces.getByWorkspaceId(endpoint.workspaceId);
   if (!workspace) throw unauthorized();
   request.account = mlDeploymentAccount(workspace);
+}
+
+/** An endpoint of authMode AAD also opens to an Ingot token (`ingot token`) of a principal that may run inference in its workspace. */
+function byToken(ctx: AppContext, segment: string, credential: string | undefined) {
+  if (!credential || !looksLikeJwt(credential)) return undefined;
+  const endpoint = ctx.serverless.findByPathSegment(segment);
+  const workspace = endpoint?.authMode === "AAD" ? ctx.workspaces.getByWorkspaceId(endpoint.workspaceId) : undefined;
+  if (!endpoint || !workspace) return undefined;
+  for (const audience of ["management", "cognitiveservices"] as const) {
+    try {
+      if (ctx.identity.isAuthorized(ctx.identity.verifyToken(credential, audience), workspaceArmId(workspace), "inference")) return endpoint;
+    } catch {
+      // not a token of this audience (or not valid): try the next, else 401
+    }
+  }
+  return undefined;
 }
 
 /** The deployment behind the endpoint: named after it (the path segment less its `-xxxxx` suffix, checked by authenticateServerless). */
