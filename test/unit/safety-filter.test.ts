@@ -339,3 +339,23 @@ test("mergeResults keeps the worst severity and joins blocklist details", T, () 
   );
   assert.deepEqual(m, { violence: { filtered: true, severity: "medium" }, custom_blocklists: { filtered: true, details: [{ filtered: true, id: "x" }] } });
 });
+
+test("usage metrics: RAIRejectedRequests per deployment and category; a refused prompt is a 400 request; request metrics unchanged", T, async () => {
+  const { UsageService } = await import("../../src/core/usage/service.ts");
+  const rows: import("../../src/core/usage/types.ts").UsageBucket[] = [];
+  const now = Date.UTC(2026, 0, 1, 12, 0, 30);
+  const usage = new UsageService({ add: (i) => rows.push(i), range: () => rows }, () => now);
+  usage.record({ account: "a", deployment: "d", model: "m", usage: { promptTokens: 3, completionTokens: 2, cachedTokens: 0 }, durationMs: 1 });
+  usage.filtered({ account: "a", deployment: "d", model: "m", side: "prompt", categories: ["violence", "jailbreak"] });
+  usage.filtered({ account: "a", deployment: "d", model: "m", side: "completion", categories: ["custom_blocklists"] });
+  const q = usage.query("a", { metricnames: "RAIRejectedRequests,AzureOpenAIRequests", timespan: "PT5M", interval: "FULL", aggregation: "Total,Count", filter: "Category eq '*' and Source eq '*'" });
+  const blocked = q.metrics[0].timeseries.map((t) => [t.dimensions.map((d) => `${d.name}=${d.value}`).join(","), t.data[0].total]).sort();
+  assert.deepEqual(blocked, [
+    ["category=custom_blocklists,source=Completion", 1],
+    ["category=jailbreak,source=Prompt", 1],
+    ["category=violence,source=Prompt", 1],
+  ]);
+  // Requests: the generation's 200 and the refused prompt's 400; filter buckets are not requests.
+  assert.equal(q.metrics[1].timeseries[0].data[0].total, 2);
+  assert.equal(q.metrics[1].timeseries[0].data[0].count, 2);
+});

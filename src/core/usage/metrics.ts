@@ -11,14 +11,33 @@ export interface MetricDefinition {
   /** The bucket's contribution. */
   value(b: UsageBucket): number;
   dimensions: Dimension[];
+  /** The buckets the metric counts (Count aggregation too); default: request buckets, not content-filter ones. */
+  applies?(b: UsageBucket): boolean;
 }
 
-type Dimension = "ModelDeploymentName" | "ModelName" | "StatusCode";
+type Dimension = "ModelDeploymentName" | "ModelName" | "StatusCode" | "Category" | "Source";
+
+/**
+ * Content-filter events share the usage buckets (no schema change): a filtered request adds a
+ * bucket whose status is CONTENT_FILTER_STATUS + 100 × side (0 prompt, 1 completion) + the
+ * category's index in FILTER_CATEGORIES. Request metrics skip them.
+ */
+export const CONTENT_FILTER_STATUS = 9000;
+export const FILTER_CATEGORIES = [
+  "hate", "sexual", "violence", "self_harm", "jailbreak", "indirect_attack", "protected_material_text", "protected_material_code", "profanity", "custom_blocklists",
+] as const;
+export const filterStatus = (side: "prompt" | "completion", category: string) => {
+  const i = FILTER_CATEGORIES.indexOf(category as (typeof FILTER_CATEGORIES)[number]);
+  return CONTENT_FILTER_STATUS + (side === "prompt" ? 0 : 100) + (i < 0 ? 99 : i);
+};
+const isFilterBucket = (b: UsageBucket) => b.status >= CONTENT_FILTER_STATUS;
 
 const DIMENSION_OF: Record<Dimension, (b: UsageBucket) => string> = {
   ModelDeploymentName: (b) => b.deployment,
   ModelName: (b) => b.model,
   StatusCode: (b) => String(b.status),
+  Category: (b) => (isFilterBucket(b) ? (FILTER_CATEGORIES[(b.status - CONTENT_FILTER_STATUS) % 100] ?? "other") : ""),
+  Source: (b) => (isFilterBucket(b) ? (b.status - CONTENT_FILTER_STATUS >= 100 ? "Completion" : "Prompt") : ""),
 };
 
 /** The Azure OpenAI metrics Ingot records (names and meanings as Azure Monitor lists them). */
@@ -50,6 +69,16 @@ export const METRICS: MetricDefinition[] = [
     description: "Number of calls made to the model deployment, by status code (429: refused by the rate limit).",
     value: (b) => b.requests,
     dimensions: ["ModelDeploymentName", "ModelName", "StatusCode"],
+  },
+  {
+    // Azure Monitor's "Blocked Volume" (a Content Safety metric on Azure OpenAI accounts); the
+    // metric id and the Category/Source dimension names are Ingot's best knowledge, not captured.
+    name: "RAIRejectedRequests",
+    localizedName: "Blocked Volume",
+    description: "Number of calls rejected (prompt, 400) or cut (completion, finish_reason content_filter) by the content filter, per category that filtered them.",
+    value: (b) => b.requests,
+    dimensions: ["ModelDeploymentName", "ModelName", "Category", "Source"],
+    applies: isFilterBucket,
   },
 ];
 
@@ -159,7 +188,7 @@ export interface TimeSeries {
 export function timeSeries(metric: MetricDefinition, q: ParsedQuery, buckets: UsageBucket[]): TimeSeries[] {
   const applicable = [...q.filter].filter(([dim]) => metric.dimensions.includes(dim));
   const splitBy = applicable.filter(([, values]) => values.includes("*")).map(([dim]) => dim);
-  const kept = buckets.filter((b) => applicable.every(([dim, values]) => values.includes("*") || values.includes(DIMENSION_OF[dim](b))));
+  const kept = buckets.filter((b) => (metric.applies ?? ((x: UsageBucket) => !isFilterBucket(x)))(b) && applicable.every(([dim, values]) => values.includes("*") || values.includes(DIMENSION_OF[dim](b))));
   const groups = new Map<string, UsageBucket[]>();
   for (const b of kept) {
     const key = JSON.stringify(splitBy.map((d) => DIMENSION_OF[d](b)));

@@ -1,7 +1,7 @@
 // Records what each deployment served (a UsageSink for the generation service) and answers
 // metrics queries over it.
 import type { UsageSink } from "../ports/index.ts";
-import { METRICS, parseMetricsQuery, timeSeries } from "./metrics.ts";
+import { filterStatus, METRICS, parseMetricsQuery, timeSeries } from "./metrics.ts";
 import type { MetricsQuery, TimeSeries } from "./metrics.ts";
 import type { UsageStore } from "../ports/index.ts";
 
@@ -29,6 +29,12 @@ export class UsageService implements UsageSink {
 
   rateLimited(entry: Parameters<NonNullable<UsageSink["rateLimited"]>>[0]): void {
     this.#add(entry.account, entry.deployment, entry.model, 429, 0, 0);
+  }
+
+  /** A request the content filter refused (prompt: also a 400 in AzureOpenAIRequests) or cut (completion), per category. */
+  filtered(entry: { account: string; deployment: string; model: string; side: "prompt" | "completion"; categories: string[] }): void {
+    if (entry.side === "prompt") this.#add(entry.account, entry.deployment, entry.model, 400, 0, 0);
+    for (const c of entry.categories) this.#add(entry.account, entry.deployment, entry.model, filterStatus(entry.side, c), 0, 0);
   }
 
   #add(account: string, deployment: string, model: string, status: number, promptTokens: number, completionTokens: number): void {

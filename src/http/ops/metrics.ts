@@ -17,6 +17,18 @@ export class IngotMetrics implements UsageSink {
   readonly requests = new Counter({ name: "ingot_http_requests_total", help: "HTTP requests by route and status.", labelNames: ["method", "route", "status"], registers: [this.registry] });
   readonly latency = new Histogram({ name: "ingot_http_request_duration_seconds", help: "HTTP request duration (to the last byte for streams).", labelNames: ["route"], buckets: SECONDS, registers: [this.registry] });
   readonly ttft = new Histogram({ name: "ingot_time_to_first_token_seconds", help: "Time from request to first generated token.", labelNames: ["deployment", "account"], buckets: SECONDS, registers: [this.registry] });
+  readonly contentFiltered = new Counter({
+    name: "ingot_content_filtered_total",
+    help: "Requests refused (prompt) or cut (completion) by the content filter, by deployment, side and category.",
+    labelNames: ["deployment", "account", "side", "category"],
+    registers: [this.registry],
+  });
+  readonly contentFilterErrors = new Counter({
+    name: "ingot_content_filter_errors_total",
+    help: "Classifications that failed (the content passed unfiltered with an error annotation), by deployment and side.",
+    labelNames: ["deployment", "account", "side"],
+    registers: [this.registry],
+  });
   readonly tokens = new Counter({ name: "ingot_tokens_total", help: "Tokens processed, by deployment and kind (prompt, completion, cached).", labelNames: ["deployment", "account", "kind"], registers: [this.registry] });
 
   constructor(engine: Engine) {
@@ -35,6 +47,15 @@ export class IngotMetrics implements UsageSink {
     perModel("ingot_queue_depth", "Requests waiting for a free sequence, per loaded model.", (s) => s.queuedRequests);
     perModel("ingot_active_sequences", "Sequences generating now, per loaded model.", (s) => s.activeSequences);
     perModel("ingot_runner_up", "1 when the model's runner is loaded and ready.", (s) => (s.state === "ready" ? 1 : 0));
+  }
+
+  /** FilterMetricsSink (core/safety/filter.ts). */
+  filtered(entry: { account: string; deployment: string; side: string; categories: string[] }): void {
+    for (const category of entry.categories) this.contentFiltered.inc({ deployment: entry.deployment, account: entry.account, side: entry.side, category });
+  }
+
+  classifierError(entry: { account: string; deployment: string; side: string }): void {
+    this.contentFilterErrors.inc({ deployment: entry.deployment, account: entry.account, side: entry.side });
   }
 
   record(entry: Parameters<UsageSink["record"]>[0]): void {
