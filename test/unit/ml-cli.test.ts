@@ -4,7 +4,8 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import { CliError } from "../../src/cli/errors.ts";
 import { parse, scopeOf, WORKSPACE_OPTIONS } from "../../src/cli/commands/ml-common.ts";
-import { fineTuningJobIdOf } from "../../src/cli/commands/ml-job.ts";
+import { fineTuningJobIdOf, streamProgress } from "../../src/cli/commands/ml-job.ts";
+import { ProgressLine } from "../../src/cli/progress.ts";
 import {
   applySets,
   assetVersionId,
@@ -285,4 +286,20 @@ test("flags: az ml's long and short forms, -w required, -o yaml allowed, unknown
   usage(() => parse("ingot ml job show", ["--workspace", "w"], options), /unknown option '--workspace'\. Did you mean '--workspace-name'\?/);
   usage(() => parse("ingot ml job show", ["-w", "w", "-o", "xml"], options), /--output must be json, yaml, table or tsv/);
   assert.equal(parse("ingot ml job show", ["--help"], options).help, true);
+});
+
+test("job stream's progress: the status until it trains, then step, epoch, loss and ETA; a plain line per change", () => {
+  assert.deepEqual(streamProgress("j", "Queued", undefined, undefined), { label: "j: Queued", key: "Queued" });
+  assert.deepEqual(streamProgress("j", "Running", undefined, undefined), { label: "j: Running", key: "Running" });
+  const u = streamProgress("j", "Running", { step: 5, total_steps: 20, epoch: 1, train_loss: 1.23456 }, 0.5);
+  assert.equal(u.label, "j: training");
+  assert.equal(u.fraction, 0.25);
+  assert.equal(u.detail, "step 5/20  epoch 1  loss 1.2346  ETA 0:30");
+  assert.match(streamProgress("j", "Running", { step: 1, total_steps: 2, epoch: 1 }, undefined).detail!, /loss \?  ETA \?/);
+  assert.deepEqual(streamProgress("j", "Completed", { step: 2, total_steps: 2, epoch: 1, train_loss: 1 }, 1), { label: "j: Completed", key: "Completed" });
+  // Off a terminal, as in the e2e: one line per status and per percent of training.
+  let out = "";
+  const bar = new ProgressLine({ write: (t) => (out += t), tty: false }, { now: () => 0 });
+  for (const p of [streamProgress("j", "Queued", undefined, undefined), u, streamProgress("j", "Running", { step: 10, total_steps: 20, epoch: 1, train_loss: 1.1 }, 0.5)]) bar.update(p);
+  assert.deepEqual(out.trim().split("\n"), ["j: Queued", "j: training   25.0%  step 5/20  epoch 1  loss 1.2346  ETA 0:30", "j: training   50.0%  step 10/20  epoch 1  loss 1.1000  ETA 0:20"]);
 });

@@ -11,6 +11,7 @@ import { ArmClient, CliError } from "../arm-client.ts";
 import { numberFlag } from "../args.ts";
 import { DataClient } from "../data-client.ts";
 import { formatEta, ProgressLine, RateMeter } from "../progress.ts";
+import type { ProgressUpdate } from "../progress.ts";
 import { newEvents } from "./jobs.ts";
 import { armOf, help, listAll, ML_API_VERSION, need, parse, print, readYaml, scopeOf, WORKSPACE_HELP, WORKSPACE_OPTIONS, workspacePath } from "./ml-common.ts";
 import type { Parsed } from "./ml-common.ts";
@@ -356,6 +357,18 @@ async function eventsClientOf(arm: ArmClient, scope: WorkspaceScope): Promise<Da
   }
 }
 
+/** The progress line of a job: its status, or while it trains step/total with epoch, loss and ETA (steps per second → ETA). */
+export function streamProgress(name: string, status: string, metrics: Record<string, any> | undefined, stepsPerSecond: number | undefined): ProgressUpdate {
+  if (status !== "Running" || !metrics?.total_steps) return { label: `${name}: ${status}`, key: status };
+  const { step, total_steps: total, epoch, train_loss: loss } = metrics;
+  return {
+    label: `${name}: training`,
+    fraction: step / total,
+    detail: [`step ${step}/${total}`, `epoch ${epoch}`, `loss ${typeof loss === "number" ? loss.toFixed(4) : "?"}`, `ETA ${formatEta(stepsPerSecond ? (total - step) / stepsPerSecond : undefined)}`].join("  "),
+    key: status,
+  };
+}
+
 /**
  * Polls the job until it is Completed, Failed or Canceled: status changes and the job's event
  * messages as lines, and while it trains a progress bar with step, epoch, loss and ETA (from the
@@ -393,17 +406,8 @@ async function follow(arm: ArmClient, scope: WorkspaceScope, name: string): Prom
         lastStatus = status;
       }
       if (TERMINAL.includes(status)) break;
-      if (status === "Running" && metrics?.total_steps) {
-        const { step, total_steps: total, epoch, train_loss: loss } = metrics;
-        steps.add(Date.now(), step);
-        const rate = steps.rate();
-        bar.update({
-          label: `${name}: training`,
-          fraction: step / total,
-          detail: [`step ${step}/${total}`, `epoch ${epoch}`, `loss ${typeof loss === "number" ? loss.toFixed(4) : "?"}`, `ETA ${formatEta(rate ? (total - step) / rate : undefined)}`].join("  "),
-          key: status,
-        });
-      } else bar.update({ label: `${name}: ${status}`, key: status });
+      if (typeof metrics?.step === "number") steps.add(Date.now(), metrics.step);
+      bar.update(streamProgress(name, status, metrics, steps.rate()));
       await new Promise((r) => setTimeout(r, 500));
     }
   } finally {
