@@ -341,6 +341,8 @@ export function createIngot(options: IngotOptions): Ingot {
   const sweeper = setInterval(() => {
     deployments.sweep();
     fileService.sweepExpired();
+    // Uncommitted blob blocks a client abandoned go after a week, as Azure's do.
+    void mlBlobs.sweepStaleBlocks().catch((err) => log("warn", "could not remove stale blob blocks", { err }));
   }, options.expirySweepIntervalMs ?? 60_000);
   sweeper.unref();
 

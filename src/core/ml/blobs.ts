@@ -14,6 +14,8 @@ import type { BlobStore, MlDataStore } from "../ports/index.ts";
 /** Azure's limit on one Put Blob is 5000 MiB; Ingot keeps a smaller default (the service's datasets are files of megabytes). */
 export const DEFAULT_MAX_BLOB_BYTES = 4 * 1024 ** 3;
 const MAX_BLOCK_ID_BYTES = 64;
+/** Azure discards uncommitted blocks after a week. */
+export const UNCOMMITTED_BLOCK_TTL_MS = 7 * 24 * 60 * 60 * 1000;
 const MAX_BLOCKS = 50_000;
 const CONTAINER_NAME = /^(?=.{3,63}$)[a-z0-9]+(-[a-z0-9]+)*$/;
 /** Metadata names are C# identifiers (Azure stores them case-insensitively, as sent). */
@@ -305,7 +307,10 @@ export class BlobService {
       await this.#content.discard(staged);
       throw blobErrors.md5Mismatch();
     }
-    return this.#commit(account, container, name, staged, { ...props, contentMd5: computedMd5 }, metadata, conditions);
+    const blob = await this.#commit(account, container, name, staged, { ...props, contentMd5: computedMd5 }, metadata, conditions);
+    // A whole-blob write discards the blob's uncommitted blocks, as Azure's does.
+    await this.#removeKeys(this.#store.deleteBlocks(account, container, name));
+    return blob;
   }
 
   /** Put Block: an uncommitted block of a blob, under its base64 id. */
@@ -392,6 +397,17 @@ export class BlobService {
     checkConditions(conditions, b, false);
     this.#store.deleteBlob(account, container, name);
     await this.#removeKeys([b.key, ...this.#store.deleteBlocks(account, container, name)]);
+  }
+
+  /** Removes uncommitted blocks older than Azure keeps them (a week); returns how many went. */
+  async sweepStaleBlocks(): Promise<number> {
+    let removed = 0;
+    for (;;) {
+      const keys = this.#store.deleteStaleBlocks(this.#clock() - UNCOMMITTED_BLOCK_TTL_MS, 500);
+      await this.#removeKeys(keys);
+      removed += keys.length;
+      if (keys.length < 500) return removed;
+    }
   }
 
   /** Removes content keys (a workspace's or a container's blobs). */

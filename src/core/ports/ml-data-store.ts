@@ -40,6 +40,8 @@ export interface MlDataStore {
   listBlocks(account: string, container: string, blob: string): BlobBlockRecord[];
   /** Deletes a blob's uncommitted blocks' rows; returns their content keys. */
   deleteBlocks(account: string, container: string, blob: string): string[];
+  /** Deletes uncommitted blocks staged before `before` (ms), at most `limit`; returns their content keys. */
+  deleteStaleBlocks(before: number, limit: number): string[];
 
   /** Deletes everything of a workspace (its storage account included); returns the content keys to remove. */
   deleteWorkspaceData(workspaceId: string): string[];

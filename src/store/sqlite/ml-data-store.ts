@@ -332,6 +332,12 @@ export class SqliteMlDataStore implements MlDataStore {
     return keys;
   }
 
+  deleteStaleBlocks(before: number, limit: number): string[] {
+    const rows = this.#all("SELECT rowid AS id, content_key FROM ml_blob_blocks WHERE created_at < ? LIMIT ?", before, limit);
+    for (const r of rows) this.#run("DELETE FROM ml_blob_blocks WHERE rowid = ?", Number(r.id));
+    return rows.map((r) => str(r.content_key));
+  }
+
   deleteWorkspaceData(workspaceId: string): string[] {
     const account = this.getStorageAccountOfWorkspace(workspaceId);
     const keys: string[] = [];
