@@ -705,3 +705,31 @@ describe("validation", () => {
       assert.deepEqual(s.store.getJob(job.id)!.error, { code: "invalid_file", message: "The training_file file-later failed validation: line 2: not JSON", param: "training_file" });
     }));
 });
+
+describe("the finished hook (the Azure ML view registers the model from it)", () => {
+  test("listeners hear succeeded (model already registered), cancelled and failed jobs, once each; a throwing listener harms nothing", T, () =>
+    withJobs({}, async (s) => {
+      const heard: [string, JobStatus, boolean][] = [];
+      s.jobs.onFinished(() => {
+        throw new Error("a broken listener");
+      });
+      s.jobs.onFinished((j) => heard.push([j.id, j.status, j.fineTunedModel !== null && s.registry.get({ format: "Test", name: j.fineTunedModel, version: "1" }) !== undefined]));
+      const ok = s.jobs.create(ACCOUNT, s.input());
+      await until("the trainer starts", () => s.trainer.runs.length === 1);
+      s.trainer.runs[0].emit({ type: "started", totalSteps: 1, trainExamples: 10, validExamples: 0, tokensPerEpoch: 100 }, step(1, 1, 100));
+      s.trainer.runs[0].emit({ type: "done", adapterPath: "/jobs/x/final.gguf", trainedTokens: 100 });
+      await until("succeeded", () => s.status(ok.id) === "succeeded");
+      const cancelled = s.jobs.cancel(ACCOUNT, s.jobs.create(ACCOUNT, s.input()).id);
+      s.files.add("file-turns-bad", { status: "uploaded" });
+      const failing = s.jobs.create(ACCOUNT, s.input({ trainingFile: "file-turns-bad" }));
+      Object.assign(s.files.records.get("file-turns-bad")!, { status: "error", statusDetails: "line 1: not JSON" });
+      await until("failed", () => s.status(failing.id) === "failed");
+      assert.deepEqual(heard, [
+        [ok.id, "succeeded", true],
+        [cancelled.id, "cancelled", false],
+        [failing.id, "failed", false],
+      ]);
+      assert.equal(s.jobs.find(ok.id)?.status, "succeeded");
+      assert.equal(s.jobs.find("ftjob-none"), undefined);
+    }));
+});
