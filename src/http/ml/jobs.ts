@@ -14,7 +14,6 @@ import { ML_PROVIDER, workspaceArmId } from "../../core/ml/workspaces.ts";
 import type { WorkspaceRecord } from "../../core/ml/workspaces.ts";
 import type { AppContext } from "../context.ts";
 import { acceptArmJson, armKit, baseUrlOf, objectOf, RETRY_AFTER_SECONDS } from "../arm/kit.ts";
-import type { Query } from "../arm/kit.ts";
 import { parseCreateJob } from "../openai/fine-tuning-request.ts";
 import { checkMlApiVersion } from "./workspaces.ts";
 
@@ -212,10 +211,10 @@ export function registerMlJobRoutes(root: FastifyInstance, ctx: AppContext): voi
       if (!/^\d+$/.test(v)) throw invalid(`${name} must be a non-negative integer, not '${v.slice(0, 20)}'.`, name);
       return Number(v);
     };
-    const nextLink = (request: FastifyRequest, query: Query, skip: number) => {
+    /** This request's URL (its filters and api-version) at the next page. */
+    const nextLink = (request: FastifyRequest, skip: number) => {
       const url = new URL(`${baseUrlOf(request)}${request.url}`);
       url.searchParams.set("$skip", String(skip));
-      void query;
       return url.toString();
     };
 
@@ -226,7 +225,7 @@ export function registerMlJobRoutes(root: FastifyInstance, ctx: AppContext): voi
       const top = count("$top", query.$top) || JOB_PAGE_SIZE;
       const page = all.slice(skip, skip + top);
       const base = baseUrlOf(request);
-      return { value: page.map((j) => jobBody(w, j, base)), ...(skip + top < all.length ? { nextLink: nextLink(request, query, skip + top) } : {}) };
+      return { value: page.map((j) => jobBody(w, j, base)), ...(skip + top < all.length ? { nextLink: nextLink(request, skip + top) } : {}) };
     }, opts);
 
     route("GET", `${WORKSPACE}/jobs/:name`, ({ principal, params, request }) => {
