@@ -306,6 +306,33 @@ test("data assets: Python's PUT (plain HTTPS) and the SDK's containers/versions;
   assert.match((await json(moved)).error.message, /Create a new version \(e\.g\. '2'\)/);
 });
 
+test("Python's datastore calls replayed (get_default, listSecrets with a body) and a Reader's limits", { timeout: 60_000 }, async () => {
+  // azure-ai-ml: datastores.get_default() lists with isDefault=true; _list_secrets POSTs (newer versions send a SecretExpiry body).
+  const list = await json(await arm("GET", `${wsPath}/datastores?isDefault=true`, undefined, "2024-07-01-preview"));
+  assert.deepEqual(list.value.map((d: { name: string }) => d.name), ["workspaceblobstore"]);
+  assert.equal(list.value[0].properties.credentials.credentialsType, "AccountKey");
+  const secrets = await arm("POST", `${wsPath}/datastores/workspaceblobstore/listSecrets`, { expirableSecret: false, expireAfterHours: 1 }, "2024-07-01-preview");
+  assert.equal(secrets.status, 200);
+  assert.equal((await json(secrets)).secretsType, "AccountKey");
+
+  // A Reader reads datastores and data, but gets no key and writes nothing (ARM 403).
+  const reader = credentialFor("Reader", "ml-data-arm-reader");
+  const readerToken = (await reader.getToken(`${server.url}/.default`))!.token;
+  const asReader = (method: string, path: string, body?: unknown) =>
+    fetch(`${server.url}${path}?api-version=${PY_DATA_API}`, { method, headers: { authorization: `Bearer ${readerToken}`, "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+  assert.equal((await asReader("GET", `${wsPath}/datastores/workspaceblobstore`)).status, 200);
+  assert.equal((await asReader("GET", `${wsPath}/data`)).status, 200);
+  for (const [method, path, body] of [
+    ["POST", `${wsPath}/datastores/workspaceblobstore/listSecrets`, undefined],
+    ["POST", `${wsPath}/listKeys`, undefined],
+    ["PUT", `${wsPath}/data/reader-data/versions/1`, { properties: { dataType: "uri_file", dataUri: "https://example.com/a.jsonl" } }],
+  ] as const) {
+    const res = await asReader(method, path, body);
+    assert.equal(res.status, 403, `${method} ${path}`);
+    assert.equal((await json(res)).error.code, "AuthorizationFailed");
+  }
+});
+
 test("workspace delete removes its datastores, data assets and blob content", { timeout: 60_000 }, async () => {
   const { accountName, containerName, blobEndpoint } = await defaultDatastore();
   const key = ((await ml.datastores.listSecrets(RG, WS, "workspaceblobstore")) as { key: string }).key;

@@ -80,6 +80,7 @@ test("blocks: Put Block then Put Block List in the listed order; unknown ids ref
   assert.equal(await read(blobs.read(b)), "bbAAA");
   assert.equal(files().length, 1, "blocks are gone once committed");
   assert.equal((await rejection(blobs.putBlock("acct", "c1", "x", "not base64!", body("x")))).code, "InvalidQueryParameterValue");
+  assert.equal((await rejection(blobs.putBlock("acct", "c1", "x", id("b9"), body("x"), "AAAAAAAAAAAAAAAAAAAAAA=="))).code, "Md5Mismatch");
   await blobs.putBlock("acct", "c1", "big.bin", id("b3"), body("CCC"));
   await blobs.putBlob("acct", "c1", "big.bin", body("whole"), {}, {});
   assert.equal(files().length, 1, "Put Blob discarded the staged block");

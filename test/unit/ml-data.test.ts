@@ -113,6 +113,9 @@ test("resolve: every form of reference to one uploaded file reads its bytes", as
       assert.equal(r.bytes, Buffer.byteLength(TRAIN), uri);
     }
   }
+  // A uri_folder at an outside URL cannot be listed: 400; accepted on PUT all the same (Azure does not fetch it).
+  await data.createOrUpdateVersion(WS, "remote-folder", "1", { dataType: "uri_folder", dataUri: "https://example.com/data/" });
+  assert.match((await rejection(data.resolve(WS, "azureml:remote-folder:1"))).message, /cannot be listed/);
   // An outside URL is the caller's to import (through its SSRF checks).
   assert.deepEqual(await data.resolve(WS, "https://example.com/data/train.jsonl"), { kind: "url", url: "https://example.com/data/train.jsonl" });
 });

@@ -314,7 +314,7 @@ export class BlobService {
   }
 
   /** Put Block: an uncommitted block of a blob, under its base64 id. */
-  async putBlock(account: string, container: string, blob: string, blockId: string, content: AsyncIterable<Uint8Array>): Promise<{ contentMd5: string }> {
+  async putBlock(account: string, container: string, blob: string, blockId: string, content: AsyncIterable<Uint8Array>, expectedMd5?: string): Promise<{ contentMd5: string }> {
     this.#checkBlobName(blob);
     this.container(account, container);
     const raw = Buffer.from(blockId, "base64");
@@ -322,12 +322,17 @@ export class BlobService {
       throw blobErrors.invalidQuery("blockid", "a block id is base64 of at most 64 bytes");
     const md5 = createHash("md5");
     const staged = await this.#content.stage(this.#limited(content, md5));
+    const contentMd5 = md5.digest("base64");
+    if (expectedMd5 && expectedMd5 !== contentMd5) {
+      await this.#content.discard(staged);
+      throw blobErrors.md5Mismatch();
+    }
     const key = `blk-${randomUUID()}`;
     await this.#content.commit(staged, key);
     const previous = this.#store.listBlocks(account, container, blob).find((b) => b.blockId === blockId);
     this.#store.putBlock({ account, container, blob, blockId, key, size: staged.bytes, createdAt: this.#clock() });
     if (previous) await this.#removeKeys([previous.key]);
-    return { contentMd5: md5.digest("base64") };
+    return { contentMd5 };
   }
 
   /** Put Block List: the blob becomes the listed blocks, in order (Latest/Uncommitted: the staged blocks; Committed: not kept by Ingot). */

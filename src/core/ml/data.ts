@@ -415,7 +415,11 @@ export class MlDataService {
       case "https": {
         const own = parseIngotBlobUrl(ref.url);
         const account = own && this.#blobs.account(own.account);
-        if (!own || !account) return { kind: "url", url: ref.url.toString() };
+        if (!own || !account) {
+          if (dataType === "uri_folder")
+            throw unresolvable(uri, "a uri_folder at an outside URL cannot be listed, so its .jsonl file cannot be found. Register the file itself as uri_file, or upload the folder to a datastore.");
+          return { kind: "url", url: ref.url.toString() };
+        }
         if (account.workspaceId !== workspace.workspaceId && !this.#sasReads(account, own, ref.url))
           throw unresolvable(uri, `storage account '${account.name}' belongs to another workspace. Upload the file to this workspace's datastore '${DEFAULT_DATASTORE}', or add a SAS (with read permission) of that account to the URL.`);
         return { kind: "blob", blob: this.#findBlob(uri, account.name, own.container, own.path, dataType) };
@@ -476,9 +480,10 @@ export class MlDataService {
     const ref = parseDataReference(dataUri);
     if (!ref || (ref.kind !== "datastore" && ref.kind !== "https"))
       throw errors.armInvalid("UserError", `'properties.dataUri' '${dataUri.slice(0, 300)}' is not a datastore path or an https URL: use azureml://datastores/{datastore}/paths/{path} (or its long form azureml://subscriptions/…/workspaces/{ws}/datastores/{datastore}/paths/{path}), or https://….`, "properties.dataUri");
-    if (dataType === "mltable") {
-      // An MLTable folder: it must exist; Ingot does not read it.
-      if (ref.kind === "https" && !parseIngotBlobUrl(ref.url)) return;
+    // An outside URL is taken as given (Azure does not fetch it either); the job that reads it imports it.
+    if (ref.kind === "https") {
+      const own = parseIngotBlobUrl(ref.url);
+      if (!own || !this.#blobs.account(own.account)) return;
     }
     try {
       await this.#locate(workspace, dataUri, dataType === "mltable" ? "uri_folder" : dataType, 1);

@@ -401,7 +401,7 @@ export function registerBlobRoutes(root: FastifyInstance, ctx: AppContext): void
             return reply.code(201).headers({ etag: b.etag, "last-modified": rfc1123(b.updatedAt), "content-md5": b.contentMd5, "x-ms-request-server-encrypted": "true" }).send();
           }
           case "putBlock": {
-            const { contentMd5 } = await blobs.putBlock(account.name, container, name, q.blockid ?? "", request.raw);
+            const { contentMd5 } = await blobs.putBlock(account.name, container, name, q.blockid ?? "", request.raw, header(request, "content-md5"));
             return reply.code(201).headers({ "content-md5": contentMd5, "x-ms-request-server-encrypted": "true" }).send();
           }
           case "putBlockList": {
