@@ -64,6 +64,9 @@ import { SqliteMlJobStore } from "./store/sqlite/ml-job-store.ts";
 import { ServerlessService } from "./core/ml/serverless.ts";
 import { SqliteServerlessEndpointStore } from "./store/sqlite/serverless-store.ts";
 import { accountId } from "./http/arm/shapes.ts";
+import { RaiPolicyService } from "./core/safety/policies.ts";
+import { RaiBlocklistService } from "./core/safety/blocklists.ts";
+import { SqliteRaiStore } from "./store/sqlite/rai-store.ts";
 import { MlDataService } from "./core/ml/data.ts";
 import { DatastoreService } from "./core/ml/datastores.ts";
 import { BlobService } from "./core/ml/blobs.ts";
@@ -138,6 +141,8 @@ export interface Ingot {
   catalog: Catalog;
   /** Azure ML services for in-process callers (tests): the workspaces and data resolution. */
   ml: Pick<AppContext, "workspaces" | "mlData" | "mlDatastores">;
+  /** Content-filter policies and blocklists (issue 14), for in-process callers. */
+  rai: AppContext["rai"];
   /** Starts the --metrics-address listener; its URL, or undefined when none is configured or the address is busy (logged). */
   listenMetrics(): Promise<string | undefined>;
   close(): Promise<void>;
@@ -190,10 +195,22 @@ export function createIngot(options: IngotOptions): Ingot {
   fileService.resume();
   // Deleting an account takes its deployments with it (their models unload if unused), and its files.
   const projects = new ProjectService(new SqliteProjectStore(store.database), clock);
+  // Content-filter policies and blocklists; a policy a deployment names cannot be deleted.
+  const raiStore = new SqliteRaiStore(store.database);
+  const rai = {
+    policies: new RaiPolicyService(raiStore, {
+      clock,
+      deploymentsUsing: (acct: string, policy: string) =>
+        deployments.list(acct).filter((d) => (d.options?.raiPolicyName ?? "Microsoft.DefaultV2").toLowerCase() === policy.toLowerCase()).map((d) => d.name),
+    }),
+    blocklists: new RaiBlocklistService(raiStore, { clock }),
+  };
   accounts.setBeforeDelete((name) => {
     for (const d of deployments.list(name)) deployments.delete(name, d.name);
     fileService.deleteAll(name).catch((e: Error) => log("error", "deleting the files of a deleted account failed", { account: name, err: e.message }));
     projects.deleteAll(name);
+    rai.blocklists.deleteAll(name); // the account's policies, blocklists and items
+    rai.policies.forgetAccount(name);
   });
 
   let app: FastifyInstance | undefined;
@@ -313,6 +330,7 @@ export function createIngot(options: IngotOptions): Ingot {
     metrics,
     usage,
     settings: { skipApiVersionCheck: options.skipApiVersionCheck ?? false, bodyLimit: options.bodyLimit ?? 4 * 1024 * 1024 },
+    rai,
     readiness: () => reconciler.readiness(),
     tracing: options.otlpEndpoint ? tracing : undefined,
   };
@@ -358,6 +376,7 @@ export function createIngot(options: IngotOptions): Ingot {
     jobs,
     catalog,
     ml: { workspaces: ctx.workspaces, mlData: ctx.mlData, mlDatastores: ctx.mlDatastores },
+    rai,
     async listenMetrics() {
       if (!opsApp || !options.metricsAddress) return undefined;
       try {

@@ -24,6 +24,8 @@ import type { BlobService } from "../core/ml/blobs.ts";
 import type { CatalogAdmin } from "../models/catalog-admin.ts";
 import type { SignInCodes } from "../core/identity/signin-codes.ts";
 import type { Readiness } from "../core/deployments/readiness.ts";
+import type { RaiPolicyService } from "../core/safety/policies.ts";
+import type { RaiBlocklistService } from "../core/safety/blocklists.ts";
 
 export interface AppContext {
   generation: GenerationService;
@@ -77,6 +79,8 @@ export interface AppContext {
     /** Largest accepted request body, bytes; larger gets 413. */
     bodyLimit: number;
   };
+  /** Content filtering's configuration: policies (and the effective rules per deployment) and custom blocklists (and matching). */
+  rai: { policies: RaiPolicyService; blocklists: RaiBlocklistService };
   /** What /readyz answers: the rule is in core/deployments/readiness.ts. */
   readiness(): Readiness;
   /** Traces of requests (an HTTP server span each), when tracing is on. */

@@ -32,7 +32,8 @@ export function registerDeploymentRoutes(kit: ArmKit): void {
       model: model as { format?: unknown; name?: unknown; version?: unknown } | undefined,
       sku,
       tags: objectOf(b.tags) as Record<string, string> | undefined,
-      raiPolicyName: typeof props.raiPolicyName === "string" ? props.raiPolicyName : undefined,
+      // A policy of this account (or a built-in), stored as the policy spells it; unknown: ARM's 400 naming the policies there are.
+      raiPolicyName: ctx.rai.policies.resolveName(a.name, props.raiPolicyName),
       versionUpgradeOption: typeof props.versionUpgradeOption === "string" ? props.versionUpgradeOption : undefined,
       source,
     });

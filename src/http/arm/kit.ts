@@ -59,6 +59,8 @@ export type RouteOptions = {
   authorize?: { scope: string; action: Action; operation: string };
   /** ARM's resource-body rules (envelope field types, tags, depth); off for Ingot's own providers, whose bodies are not ARM resources. */
   resourceBody?: boolean;
+  /** The body may be a JSON array (raiBlocklists' batch actions take a bare array). */
+  arrayBody?: boolean;
 };
 
 export type ArmKit = ReturnType<typeof armKit>;
@@ -85,6 +87,7 @@ export function armKit(app: FastifyInstance, ctx: AppContext) {
         const principal = authenticate(request);
         if (options.authorize) authorize(principal, options.authorize.scope, options.authorize.action, options.authorize.operation);
         const body = request.body === undefined || request.body === null ? undefined : request.body;
+        if (options.arrayBody && Array.isArray(body)) return handler({ principal, params: request.params as P, query, body: body as unknown as Body, request, reply });
         if (body !== undefined && (typeof body !== "object" || Array.isArray(body)))
           throw errors.armInvalid("InvalidRequestContent", "The request content was invalid and could not be deserialized: send a JSON object.");
         if (options.resourceBody !== false) checkArmBody(body as Body);

@@ -11,6 +11,8 @@ import { acceptArmJson, armKit } from "./kit.ts";
 import { registerModelRoutes } from "./models.ts";
 import { registerOperationRoutes } from "./operations.ts";
 import { registerProjectRoutes } from "./projects.ts";
+import { registerRaiBlocklistRoutes } from "./rai-blocklists.ts";
+import { registerRaiPolicyRoutes } from "./rai-policies.ts";
 import { registerUsageRoutes } from "./usages.ts";
 
 export function registerArmRoutes(root: FastifyInstance, ctx: AppContext): void {
@@ -28,4 +30,6 @@ function armRoutes(app: FastifyInstance, ctx: AppContext): void {
   registerUsageRoutes(kit);
   registerDeploymentRoutes(kit);
   registerOperationRoutes(kit);
+  registerRaiPolicyRoutes(kit);
+  registerRaiBlocklistRoutes(kit);
 }

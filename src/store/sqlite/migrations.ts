@@ -459,4 +459,37 @@ export const MIGRATIONS: { version: number; sql: string }[] = [
       );
     `,
   },
+  {
+    // Content filtering (issue 14): an account's raiPolicies (the record as JSON), custom
+    // raiBlocklists and their items. Names compare case-insensitively, as ARM's do.
+    version: 15,
+    sql: `
+      CREATE TABLE rai_policies (
+        account TEXT NOT NULL,
+        name TEXT NOT NULL COLLATE NOCASE,
+        body TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (account, name)
+      );
+      CREATE TABLE rai_blocklists (
+        account TEXT NOT NULL,
+        name TEXT NOT NULL COLLATE NOCASE,
+        description TEXT NOT NULL,
+        tags TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (account, name)
+      );
+      CREATE TABLE rai_blocklist_items (
+        account TEXT NOT NULL,
+        blocklist TEXT NOT NULL COLLATE NOCASE,
+        name TEXT NOT NULL COLLATE NOCASE,
+        pattern TEXT NOT NULL,
+        is_regex INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (account, blocklist, name)
+      );
+    `,
+  },
 ];
