@@ -528,6 +528,15 @@ export function segmentEnd(pending: string): number {
   return space > SEGMENT_MIN_CHARS ? space + 1 : SEGMENT_MAX_CHARS;
 }
 
+/**
+ * Whether an Azure ML serverless endpoint turned filtering off: its deployment record names the
+ * endpoint's ARM id in `managedBy`; `find` looks the endpoint up (contentSafety.contentSafetyStatus).
+ */
+export function serverlessContentSafetyOff(record: DeploymentRecord, find: (subscription: string, resourceGroup: string, workspace: string, endpoint: string) => { contentSafetyStatus: string } | undefined): boolean {
+  const m = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.MachineLearningServices\/workspaces\/([^/]+)\/serverlessEndpoints\/([^/]+)$/i.exec(record.options?.managedBy ?? "");
+  return !!m && find(m[1], m[2], m[3], m[4])?.contentSafetyStatus === "Disabled";
+}
+
 /** A chat's prompt as the filter checks it: what users wrote (jailbreak checked too), and the rest (system, history, tools) as context. */
 export function chatPromptText(messages: { role: string; content: string }[]): PromptText {
   const user = messages.filter((m) => m.role === "user").map((m) => m.content);
