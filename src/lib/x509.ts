@@ -108,7 +108,8 @@ function extension(id: string, critical: boolean, value: Buffer): Buffer {
 
 // --- the certificate ---------------------------------------------------------------------
 
-export const DEFAULT_TLS_HOSTS = ["localhost", "*.localhost", "127.0.0.1", "::1"];
+// *.blob.localhost: host-style blob URLs (<account>.blob.localhost:<port>, what azure-ai-ml builds from a storage suffix of localhost:<port>).
+export const DEFAULT_TLS_HOSTS = ["localhost", "*.localhost", "*.blob.localhost", "127.0.0.1", "::1"];
 
 export interface SelfSignedOptions {
   /** Hosts beyond DEFAULT_TLS_HOSTS: DNS names or IP addresses, for the subjectAltName. */

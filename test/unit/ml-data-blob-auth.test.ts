@@ -2,12 +2,13 @@
 // really signs: the SDK's requests are captured by a fake HttpClient (no network) and verified;
 // any change to a signed part, a stale date, another key, an expired or too narrow SAS fails.
 import assert from "node:assert/strict";
-import { randomBytes } from "node:crypto";
+import { randomBytes, X509Certificate } from "node:crypto";
 import { test } from "node:test";
 import { BlobSASPermissions, BlockBlobClient, ContainerClient, ContainerSASPermissions, generateBlobSASQueryParameters, StorageSharedKeyCredential } from "@azure/storage-blob";
 import { canonicalizedResource, parseSharedKey, verifySas, verifySharedKey } from "../../src/core/ml/blob-auth.ts";
 import type { BlobRequestView } from "../../src/core/ml/blob-auth.ts";
 import { BlobError } from "../../src/core/ml/blobs.ts";
+import { createSelfSignedCertificate } from "../../src/lib/x509.ts";
 
 const account = { name: "ingotacct01", key: randomBytes(64).toString("base64") };
 const BASE = `https://127.0.0.1:8443/blob/${account.name}`;
@@ -147,4 +148,10 @@ test("SAS: service SAS of the SDK verifies for its permissions and scope; expiry
   // Older signed versions still verify (2019-12-12: no encryption scope line).
   const old = generateBlobSASQueryParameters({ containerName: "c1", blobName: "x", permissions: BlobSASPermissions.parse("r"), expiresOn: new Date(now + 600_000), version: "2019-12-12" }, cred).toString();
   verifySas(old, account, { level: "blob", container: "c1", blob: "x" }, "r", now, { protocol: "https" });
+});
+
+test("the self-signed certificate covers host-style blob names (<account>.blob.localhost)", () => {
+  const x = new X509Certificate(createSelfSignedCertificate({ days: 1 }).cert);
+  // checkHost answers the certificate name that matched (a wildcard one label deep; OpenSSL does not let *.localhost cover it).
+  assert.equal(x.checkHost(`${account.name}.blob.localhost`), "*.blob.localhost");
 });
