@@ -111,9 +111,10 @@ test("datastores through the SDK: workspaceblobstore exists unasked; get, list (
   assert.equal(body.error.code, "UserError");
   assert.match(body.error.message, /default datastore and cannot be deleted/);
 
-  const keys = await json(await arm("POST", `${wsPath}/listKeys`));
+  const keys = await ml.workspaces.listKeys(RG, WS);
   assert.equal(keys.userStorageKey, key);
   assert.equal(keys.userStorageResourceId, `/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.Storage/storageAccounts/${blob.accountName}`);
+  assert.equal((await ml.workspaces.listStorageAccountKeys(RG, WS)).userStorageKey, key);
 
   const discovery = await fetch(`${server.url}/discovery`, { headers: { authorization: `Bearer ${token}` } });
   assert.equal(discovery.status, 200);

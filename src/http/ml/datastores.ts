@@ -133,6 +133,12 @@ export function registerMlDatastoreRoutes(root: FastifyInstance, ctx: AppContext
       };
     }, opts);
 
+    // The 2022-10-01 clients' listStorageAccountKeys: the same key alone.
+    route("POST", `${WORKSPACE}/listStorageAccountKeys`, ({ principal, params }) => {
+      const w = workspace(principal, params, "listKeys", `${ML_PROVIDER}/workspaces/listStorageAccountKeys/action`);
+      return { userStorageKey: ctx.mlDatastores.storageAccount(w).key };
+    }, opts);
+
     // Where properties.discoveryUrl points: Azure ML's service map. Every service is this Ingot.
     app.route({
       method: "GET",
