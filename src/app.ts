@@ -67,6 +67,10 @@ import { accountId } from "./http/arm/shapes.ts";
 import { RaiPolicyService } from "./core/safety/policies.ts";
 import { RaiBlocklistService } from "./core/safety/blocklists.ts";
 import { SqliteRaiStore } from "./store/sqlite/rai-store.ts";
+import { ContentFilter, serverlessContentSafetyOff } from "./core/safety/filter.ts";
+import { GuardModelClassifier } from "./core/safety/guard-model.ts";
+import { EmbeddedClassifier } from "./core/safety/classifier/index.ts";
+import { loadProtectedMaterialDir, ProtectedMaterial } from "./core/safety/protected-material.ts";
 import { MlDataService } from "./core/ml/data.ts";
 import { DatastoreService } from "./core/ml/datastores.ts";
 import { BlobService } from "./core/ml/blobs.ts";
@@ -74,6 +78,8 @@ import { SqliteMlDataStore } from "./store/sqlite/ml-data-store.ts";
 
 export interface IngotOptions {
   dataDir: string;
+  /** Texts the content filter's protected-material check knows (.txt files); default DATA_DIR/protected-material. */
+  protectedMaterialDir?: string;
   apiKey?: string;
   skipApiVersionCheck?: boolean;
   /** llama.cpp compute threads per runner. Never more than free cores: spinning threads collapse throughput. */
@@ -336,6 +342,24 @@ export function createIngot(options: IngotOptions): Ingot {
   };
   // A workspace's datastores, data assets, storage account and blob content go with it (the rows at once, the files just after).
   ctx.workspaces.onDelete((w) => void ctx.mlData.deleteWorkspace(w).catch((err) => log("warn", "could not remove a deleted workspace's blob content", { workspace: w.name, err })));
+  // Content filtering of every generation surface (issue 14): the deployment's RAI policy, the
+  // embedded classifier (or the chat deployment a deployment's ingot-guard-deployment tag names),
+  // the account's blocklists, the operator's protected material (DATA_DIR/protected-material/*.txt).
+  ctx.safety = new ContentFilter({
+    policies: ctx.rai.policies,
+    blocklists: ctx.rai.blocklists,
+    classifier: new EmbeddedClassifier(),
+    protectedMaterial: new ProtectedMaterial(loadProtectedMaterialDir(options.protectedMaterialDir ?? join(options.dataDir, "protected-material"))),
+    deployments,
+    filteringOff: (d) =>
+      serverlessContentSafetyOff(d, (sub, rg, ws, name) => {
+        const w = ctx.workspaces.get(sub, rg, ws);
+        return w && ctx.serverless.get(w, name);
+      }),
+    guard: (acct, name) => new GuardModelClassifier(generation, acct, name),
+    metrics: { filtered: (e) => (metrics.filtered(e), usage.filtered(e)), classifierError: (e) => metrics.classifierError(e) },
+    log: (msg, fields) => log("warn", msg, fields),
+  });
   // A workspace's serverless endpoints (their deployments and keys) go before it does.
   ctx.workspaces.onDelete((w) => ctx.serverless.deleteAll(w));
   // A workspace's ML jobs (their fine-tuning jobs and files) and models go with it.
