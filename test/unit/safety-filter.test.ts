@@ -359,3 +359,16 @@ test("usage metrics: RAIRejectedRequests per deployment and category; a refused 
   assert.equal(q.metrics[1].timeseries[0].data[0].total, 2);
   assert.equal(q.metrics[1].timeseries[0].data[0].count, 2);
 });
+
+test("serverless endpoints: contentSafetyStatus Disabled on the endpoint that owns the record turns filtering off", T, async () => {
+  const { serverlessContentSafetyOff } = await import("../../src/core/safety/filter.ts");
+  const managedBy = "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/ws/serverlessEndpoints/ep1";
+  const asked: string[][] = [];
+  const find = (status: string) => (...args: string[]) => (asked.push(args), { contentSafetyStatus: status });
+  assert.equal(serverlessContentSafetyOff(record({ options: { managedBy } }), find("Disabled")), true);
+  assert.deepEqual(asked[0], ["s1", "rg", "ws", "ep1"]);
+  assert.equal(serverlessContentSafetyOff(record({ options: { managedBy } }), find("Enabled")), false);
+  // Online deployments and ordinary deployments are filtered (their owner has no such switch).
+  assert.equal(serverlessContentSafetyOff(record({ options: { managedBy: managedBy.replace("serverlessEndpoints/ep1", "onlineEndpoints/e/deployments/blue") } }), find("Disabled")), false);
+  assert.equal(serverlessContentSafetyOff(record(), find("Disabled")), false);
+});
