@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { randomBytes, X509Certificate } from "node:crypto";
 import { test } from "node:test";
 import { BlobSASPermissions, BlockBlobClient, ContainerClient, ContainerSASPermissions, generateBlobSASQueryParameters, StorageSharedKeyCredential } from "@azure/storage-blob";
-import { canonicalizedResource, parseSharedKey, verifySas, verifySharedKey } from "../../src/core/ml/blob-auth.ts";
+import { canonicalizedResource, parseSharedKey, sharedKeyStringToSign, verifySas, verifySharedKey } from "../../src/core/ml/blob-auth.ts";
 import type { BlobRequestView } from "../../src/core/ml/blob-auth.ts";
 import { BlobError } from "../../src/core/ml/blobs.ts";
 import { createSelfSignedCertificate } from "../../src/lib/x509.ts";
@@ -154,4 +154,14 @@ test("the self-signed certificate covers host-style blob names (<account>.blob.l
   const x = new X509Certificate(createSelfSignedCertificate({ days: 1 }).cert);
   // checkHost answers the certificate name that matched (a wildcard one label deep; OpenSSL does not let *.localhost cover it).
   assert.equal(x.checkHost(`${account.name}.blob.localhost`), "*.blob.localhost");
+});
+
+test("the string to sign matches Azure's documented example (Get Container Metadata)", () => {
+  // From "Authorize with Shared Key" (Blob service, version 2015-02-21 and later).
+  const headers: Record<string, string> = { "x-ms-date": "Fri, 26 Jun 2015 23:39:12 GMT", "x-ms-version": "2015-02-21" };
+  const view: BlobRequestView = { method: "GET", rawPath: "/mycontainer", rawQuery: "restype=container&comp=metadata&timeout=20", header: (n) => headers[n], headerNames: () => Object.keys(headers) };
+  assert.equal(
+    sharedKeyStringToSign("myaccount", view, "/mycontainer"),
+    "GET\n\n\n\n\n\n\n\n\n\n\n\nx-ms-date:Fri, 26 Jun 2015 23:39:12 GMT\nx-ms-version:2015-02-21\n/myaccount/mycontainer\ncomp:metadata\nrestype:container\ntimeout:20",
+  );
 });

@@ -245,6 +245,10 @@ test("datastores: workspaceblobstore exists unasked; others are containers of th
   assert.deepEqual(datastores.list(WS).map((d) => d.name), ["workspaceblobstore", "mine"]);
   assert.deepEqual(datastores.list(WS, { isDefault: true }).map((d) => d.name), ["workspaceblobstore"]);
   assert.deepEqual(datastores.list(WS, { names: ["MINE"] }).map((d) => d.name), ["mine"]);
+  assert.deepEqual(datastores.list(WS, { searchText: "blob" }).map((d) => d.name), ["workspaceblobstore"]);
+  assert.deepEqual(datastores.list(WS, { orderBy: "name", orderByAsc: true }).map((d) => d.name), ["mine", "workspaceblobstore"]);
+  assert.deepEqual(datastores.list(WS, { orderBy: "createdtime" }).map((d) => d.name), ["mine", "workspaceblobstore"], "newest first");
+  assert.equal(caught(() => datastores.list(WS, { orderBy: "size" })).status, 400);
   assert.equal(caught(() => datastores.delete(WS, "workspaceblobstore")).status, 400);
   assert.equal(caught(() => datastores.createOrUpdate(WS, "workspaceblobstore", { datastoreType: "AzureBlob" })).status, 400);
   assert.ok(datastores.delete(WS, "mine"));

@@ -136,13 +136,28 @@ export class DatastoreService {
     return d;
   }
 
-  /** The default first, then the others by creation. */
-  list(workspace: WorkspaceRecord, filter: { isDefault?: boolean; names?: string[] } = {}): DatastoreRecord[] {
+  /**
+   * The default first, then the others by creation; or in `orderBy` (createdtime, modifiedtime or
+   * name; descending unless `orderByAsc`), as the list's query asks.
+   */
+  list(workspace: WorkspaceRecord, filter: { isDefault?: boolean; names?: string[]; searchText?: string; orderBy?: string; orderByAsc?: boolean } = {}): DatastoreRecord[] {
     let all = [this.defaultDatastore(workspace), ...this.#store.listDatastores(workspace.workspaceId)];
     if (filter.isDefault !== undefined) all = all.filter((d) => d.isDefault === filter.isDefault);
     if (filter.names?.length) {
       const wanted = new Set(filter.names.map((n) => n.toLowerCase()));
       all = all.filter((d) => wanted.has(d.name.toLowerCase()));
+    }
+    if (filter.searchText) {
+      const text = filter.searchText.toLowerCase();
+      all = all.filter((d) => d.name.toLowerCase().includes(text));
+    }
+    if (filter.orderBy) {
+      const key = filter.orderBy.trim().toLowerCase();
+      const by: Record<string, (d: DatastoreRecord) => number | string> = { createdtime: (d) => d.createdAt, modifiedtime: (d) => d.updatedAt, name: (d) => d.name.toLowerCase() };
+      const f = by[key];
+      if (!f) throw errors.armInvalid("UserError", `'orderBy' '${filter.orderBy.slice(0, 64)}' is not supported: use createdtime, modifiedtime or name.`, "orderBy");
+      const sign = filter.orderByAsc ? 1 : -1;
+      all = [...all].sort((a, b) => (f(a) < f(b) ? -sign : f(a) > f(b) ? sign : 0));
     }
     return all;
   }

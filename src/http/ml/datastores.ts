@@ -88,7 +88,15 @@ export function registerMlDatastoreRoutes(root: FastifyInstance, ctx: AppContext
       const last = (v: unknown): string | undefined => (Array.isArray(v) ? last(v[v.length - 1]) : typeof v === "string" ? v : undefined);
       const isDefault = boolParam(last(query.isDefault), "isDefault");
       const names = listParam(request, "names");
-      const all = ctx.mlDatastores.list(w, { ...(isDefault === undefined ? {} : { isDefault }), ...(names ? { names } : {}) });
+      const searchText = last(query.searchText);
+      const orderBy = last(query.orderBy);
+      const orderByAsc = boolParam(last(query.orderByAsc), "orderByAsc");
+      const all = ctx.mlDatastores.list(w, {
+        ...(isDefault === undefined ? {} : { isDefault }),
+        ...(names ? { names } : {}),
+        ...(searchText ? { searchText } : {}),
+        ...(orderBy ? { orderBy, orderByAsc: orderByAsc ?? false } : {}),
+      });
       const skipText = last(query.$skip);
       const countText = last(query.count);
       const skip = skipText && /^\d+$/.test(skipText) ? Number(skipText) : 0;
