@@ -11,6 +11,7 @@ import ModelClient from "@azure-rest/ai-inference";
 import { AzureKeyCredential } from "@azure/core-auth";
 import OpenAI from "openai";
 import { segmentEnd } from "../../src/core/safety/filter.ts";
+import { RG, SUB } from "./arm-sdk-client.ts";
 import { API_KEY, API_VERSION, json, startServer } from "./harness.ts";
 import type { TestServer } from "./harness.ts";
 
@@ -215,5 +216,50 @@ describe("content filtering", { timeout: 600_000 }, () => {
     const p2 = (r2 as unknown as { prompt_filter_results: { content_filter_results: Annotations }[] }).prompt_filter_results[0].content_filter_results;
     assert.deepEqual(p2.error, { code: "content_filter_error", message: "The contents are not filtered" });
     assert.equal(p2.violence, undefined);
+  });
+});
+
+describe("content filtering on Azure ML serverless endpoints", { timeout: 300_000 }, () => {
+  let ml: TestServer;
+  before(async () => {
+    ml = await startServer({ https: true });
+  });
+  after(() => ml?.stop());
+
+  test("Microsoft.DefaultV2 unless the endpoint's contentSafety.contentSafetyStatus is Disabled", T, async () => {
+    const sp = ml.ingot.identity.createServicePrincipal({ displayName: "cf-owner", role: "Contributor", scope: `/subscriptions/${SUB}` });
+    const token = ml.ingot.identity.issueToken({ tenantId: sp.tenant, objectId: sp.objectId, kind: "servicePrincipal", appId: sp.appId, displayName: sp.displayName }, "management");
+    const ws = `/subscriptions/${SUB}/resourceGroups/${RG}/providers/Microsoft.MachineLearningServices/workspaces/cf-ws`;
+    const arm = (method: string, path: string, body?: unknown) =>
+      fetch(`${ml.url}${path}?api-version=2024-01-01-preview`, { method, headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+    assert.equal((await arm("PUT", ws, { location: "local", kind: "Hub" })).status, 201);
+    const put = (status: string) =>
+      arm("PUT", `${ws}/serverlessEndpoints/cf-ep`, { location: "local", sku: { name: "Consumption" }, properties: { modelSettings: { modelId: "azureml://registries/azureml/models/tiny-chat" }, contentSafety: { contentSafetyStatus: status } } });
+    assert.ok([200, 201].includes((await put("Enabled")).status));
+    let uri = "";
+    const deadline = Date.now() + 120_000;
+    for (;;) {
+      const ep = await json(await arm("GET", `${ws}/serverlessEndpoints/cf-ep`));
+      if (ep.properties.provisioningState === "Succeeded") {
+        uri = ep.properties.inferenceEndpoint.uri;
+        break;
+      }
+      assert.ok(Date.now() < deadline && ep.properties.provisioningState !== "Failed", JSON.stringify(ep.properties));
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    const key = (await json(await arm("POST", `${ws}/serverlessEndpoints/cf-ep/listKeys`))).primaryKey as string;
+    const chat = (content: string) =>
+      fetch(`${uri}/v1/chat/completions`, { method: "POST", headers: { authorization: key, "content-type": "application/json" }, body: JSON.stringify({ messages: [{ role: "user", content }], max_tokens: 4 }) });
+    const benign = await json(await chat(BENIGN[0].content));
+    assert.equal(benign.prompt_filter_results[0].content_filter_results.violence.severity, "safe");
+    const refused = await chat(HARMFUL);
+    assert.equal(refused.status, 400);
+    assert.equal((await json(refused)).error.innererror.content_filter_result.violence.filtered, true);
+
+    assert.equal((await put("Disabled")).status, 200);
+    const passed = await chat(HARMFUL);
+    const body = await json(passed);
+    assert.equal(passed.status, 200, JSON.stringify(body));
+    assert.equal(body.prompt_filter_results, undefined, "filtering off: no annotations either");
   });
 });
