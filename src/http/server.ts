@@ -22,7 +22,7 @@ import { registerArmRoutes } from "./arm/routes.ts";
 import { registerMlWorkspaceRoutes } from "./ml/workspaces.ts";
 import { registerMlRegistryRoutes } from "./ml/registries.ts";
 import { registerMlMarketplaceRoutes } from "./ml/marketplace.ts";
-import { blobErrorXml, blobHostRewrite, registerBlobRoutes } from "./ml/blob.ts";
+import { BLOB_SERVICE_VERSION, blobErrorXml, blobHostRewrite, registerBlobRoutes } from "./ml/blob.ts";
 import { registerMlDataRoutes } from "./ml/data.ts";
 import { registerMlDatastoreRoutes } from "./ml/datastores.ts";
 import { registerMlOnlineRoutes } from "./ml/online.ts";
@@ -206,7 +206,7 @@ export function buildOpsServer(ctx: AppContext, logger: FastifyServerOptions["lo
 function sendError(request: FastifyRequest, reply: FastifyReply, e: IngotError, surface: Surface): void {
   if (reply.sent) return;
   // The blob endpoint's errors that its own handler did not write (a malformed URL, an unknown path under /blob): Blob's XML.
-  if (surface === "blob") return void reply.code(e.status).headers({ "x-ms-error-code": e.code, "x-ms-request-id": request.id, "content-type": "application/xml" }).send(request.method === "HEAD" ? undefined : blobErrorXml(e, request.id, Date.now()));
+  if (surface === "blob") return void reply.code(e.status).headers({ "x-ms-error-code": e.code, "x-ms-request-id": request.id, "x-ms-version": BLOB_SERVICE_VERSION, "content-type": "application/xml" }).send(request.method === "HEAD" ? undefined : blobErrorXml(e, request.id, Date.now()));
   reply.code(e.status).headers(errorHeaders(surface, e)).send(surface === "arm" && isMlPath(request.url) ? withMlErrorInfo(errorBody(surface, e)) : errorBody(surface, e));
 }
 
