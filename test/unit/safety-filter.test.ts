@@ -372,3 +372,14 @@ test("serverless endpoints: contentSafetyStatus Disabled on the endpoint that ow
   assert.equal(serverlessContentSafetyOff(record({ options: { managedBy: managedBy.replace("serverlessEndpoints/ep1", "onlineEndpoints/e/deployments/blue") } }), find("Disabled")), false);
   assert.equal(serverlessContentSafetyOff(record(), find("Disabled")), false);
 });
+
+test("a completion side with every filter off and no blocklists holds nothing back", T, async () => {
+  const p = policy();
+  p.completion = { filters: { hate: { enabled: false, blocking: false } }, blocklists: [] };
+  const { filter, classifier } = setup(p);
+  const source = generation([(BENIGN + HARMFUL).split(/(?<= )/)]);
+  const out = filter.filterCompletions(filter.planFor("a", "d")!, source, { streaming: true, choices: 1 });
+  assert.equal(out.chunks, source.chunks);
+  assert.equal(textOf(await drain(out.chunks)), BENIGN + HARMFUL);
+  assert.deepEqual(classifier.calls, []);
+});

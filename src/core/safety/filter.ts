@@ -351,7 +351,10 @@ export class ContentFilter {
     const record = (index: number, r: ContentFilterResults) => completionResults.set(index, mergeResults(completionResults.get(index) ?? {}, r));
     const reportCut = (r: ContentFilterResults) =>
       this.#d.metrics?.filtered({ account: plan.account, deployment: plan.deployment, model: plan.model, side: "completion", categories: filteredCategories(r) });
-    out.chunks = asyncMode ? asyncFiltered() : heldBack();
+    // A completion side with nothing to check holds nothing back.
+    const rules = plan.policy.completion;
+    const checksNothing = !Object.values(rules.filters).some((f) => f?.enabled) && !rules.blocklists.length;
+    out.chunks = checksNothing ? stream.chunks : asyncMode ? asyncFiltered() : heldBack();
     return out;
 
     interface ChoiceBuffer {
