@@ -11,6 +11,9 @@
 // material detection (a 2,000-character completion against 200 registered texts of 5,000 words;
 // a 10 MB completion).
 //
+// Wall times on a shared machine include waiting for a core; the CPU time per request (mean over
+// a batch, from process.cpuUsage) does not, and is the figure to compare across machines.
+//
 //   node bench/safety.ts [--rounds 2000]
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
@@ -73,9 +76,16 @@ for (let r = 0; r < 3; r++) for (const req of requests) {
 interface Row { what: string; p50: number; p99: number }
 const rows: Row[] = [];
 const ratios: { what: string; p50: number; p99: number }[] = [];
+const cpuPerRequest: { what: string; ms: number }[] = [];
 for (const size of [...sizes, "all"] as const) {
   const subset = size === "all" ? requests : requests.filter((r) => r.messages[1].content.length === size);
   const cls: number[] = [], asyncCls: number[] = [], json: number[] = [], rx: number[] = [];
+  // CPU time of the classifier alone over the whole batch: on a shared machine wall times include
+  // waiting for a core; this does not.
+  const cpu0 = process.cpuUsage();
+  for (let i = 0; i < rounds; i++) classifier.classifySync(textOf(subset[i % subset.length]), { side: "prompt", detectJailbreak: true });
+  const cpu = process.cpuUsage(cpu0);
+  cpuPerRequest.push({ what: size === "all" ? "all sizes" : `${size} chars`, ms: (cpu.user + cpu.system) / 1000 / rounds });
   // Interleave the contenders request by request so drift hits all of them.
   for (let i = 0; i < rounds; i++) {
     const req = subset[i % subset.length];
@@ -103,11 +113,14 @@ for (const size of [...sizes, "all"] as const) {
 let big = "";
 while (big.length < 10 * 1024 * 1024) big += rand() < 0.97 ? prose : sentences[Math.floor(rand() * sentences.length)] + " ";
 const bigReq = { model: "m", messages: [{ role: "user", content: big }] };
-const bigRuns = { classify: [] as number[], json: [] as number[], regex: [] as number[] };
+const bigRuns = { classify: [] as number[], cpu: [] as number[], json: [] as number[], regex: [] as number[] };
 for (let r = 0; r < 3; r++) {
   const t0 = performance.now();
+  const c0 = process.cpuUsage();
   await classifier.classify(big, { side: "prompt", detectJailbreak: true });
+  const c = process.cpuUsage(c0);
   bigRuns.classify.push(performance.now() - t0);
+  bigRuns.cpu.push((c.user + c.system) / 1000);
   bigRuns.json.push(time(() => JSON.parse(JSON.stringify(bigReq))));
   bigRuns.regex.push(time(() => regexScan(big)));
 }
@@ -134,7 +147,9 @@ const f = (x: number) => (x < 0.1 ? x.toFixed(4) : x < 10 ? x.toFixed(3) : x.toF
 console.log(`\nEmbedded classifier, per request (${rounds} interleaved rounds per size; ms)`);
 console.log("what".padEnd(44), "p50".padStart(9), "p99".padStart(9));
 for (const r of rows) console.log(r.what.padEnd(44), f(r.p50).padStart(9), f(r.p99).padStart(9));
+console.log("\nclassifier CPU time per request (mean over the batch; ms)");
+for (const r of cpuPerRequest) console.log(r.what.padEnd(44), f(r.ms).padStart(9));
 console.log("\nratios (classifier over peer)");
 for (const r of ratios) console.log(r.what.padEnd(44), r.p50.toFixed(2).padStart(9), r.p99.toFixed(2).padStart(9));
-console.log(`\n10 MB prompt (${big.length} chars, median of 3): classify ${f(med(bigRuns.classify))} ms, JSON parse+stringify ${f(med(bigRuns.json))} ms (ratio ${(med(bigRuns.classify) / med(bigRuns.json)).toFixed(1)}), regex ${f(med(bigRuns.regex))} ms (ratio ${(med(bigRuns.classify) / med(bigRuns.regex)).toFixed(1)})`);
+console.log(`\n10 MB prompt (${big.length} chars, median of 3): classify ${f(med(bigRuns.classify))} ms wall, ${f(med(bigRuns.cpu))} ms CPU, JSON parse+stringify ${f(med(bigRuns.json))} ms (ratio ${(med(bigRuns.classify) / med(bigRuns.json)).toFixed(1)}), regex ${f(med(bigRuns.regex))} ms (ratio ${(med(bigRuns.classify) / med(bigRuns.regex)).toFixed(1)})`);
 console.log(`\nProtected material: index of 200 texts × 5,000 words built in ${f(indexMs)} ms; 2,000-char completion p50 ${f(quantile(pmRuns, 0.5))} ms, p99 ${f(quantile(pmRuns, 0.99))} ms (JSON of the reply p50 ${f(quantile(pmJson, 0.5))} ms); 10 MB completion ${f(pmBigMs)} ms`);

@@ -3,10 +3,14 @@
 // sentences.jsonl: labelled sentences written for Ingot (not taken from any data set). Each has a
 // severity 0–7 per harm category, whether it is a jailbreak, and `benign` (the sentences written
 // to be harmless while using alarming words: computing, photos, cooking, sports, games, history,
-// medicine, fiction, news, idioms, support for people at risk). `split`: "dev" is what the
-// lexicons were tuned on; "test" was held out (only read for the reported figures).
+// medicine, fiction, news, idioms, support for people at risk). `split`, in the order written:
+//   dev       what the lexicons and rules were first tuned on;
+//   test      held out for the first measurement; its mistakes were then read and fixed;
+//   holdout   written after that, measured once, then its mistakes were read and fixed too;
+//   holdout3  written before that last round of changes and never tuned on: the figures for
+//             text the classifier was not shaped by (README).
 //
-//   node eval/safety/run.ts [--errors dev|test|all] [--split dev|test|all]
+//   node eval/safety/run.ts [--errors SPLIT|all] [--split dev|test|holdout|holdout3|all]
 //
 // Prints per split: per category precision and recall when filtering at Medium (severity ≥ 4,
 // Azure's default threshold) and at Low (≥ 2); the false-positive rate on the benign sentences
@@ -20,7 +24,7 @@ import { HARM_CATEGORIES, type HarmCategory } from "../../src/core/ports/content
 
 interface Item {
   id: string;
-  split: "dev" | "test";
+  split: "dev" | "test" | "holdout" | "holdout3";
   topic: string;
   benign: boolean;
   text: string;
@@ -90,8 +94,14 @@ function report(name: string, set: Scored[]): void {
   console.log(`time per text: p50 ${(quantile(micros, 0.5) / 1000).toFixed(3)} ms, p99 ${(quantile(micros, 0.99) / 1000).toFixed(3)} ms (mean length ${Math.round(set.reduce((a, s) => a + s.text.length, 0) / set.length)} chars)`);
 }
 
-const splits = values.split === "all" ? ["dev", "test"] : [values.split];
-for (const sp of splits) report(sp === "dev" ? "dev (tuned on)" : "test (held out)", scored.filter((s) => s.split === sp));
+const splits = values.split === "all" ? ["dev", "test", "holdout", "holdout3"] : [values.split];
+const titles: Record<string, string> = {
+  dev: "dev (tuned on)",
+  test: "test (held out for the first run, then tuned on)",
+  holdout: "holdout (held out for the second run, then tuned on)",
+  holdout3: "holdout3 (never tuned on)",
+};
+for (const sp of splits) report(titles[sp] ?? sp, scored.filter((s) => s.split === sp));
 if (values.split === "all") report("all", scored);
 
 if (values.errors) {

@@ -21,7 +21,7 @@ export const WORD_SETS: WordSets = {
     "women", "females", "disabled", "autistic", "gypsies", "roma", "chinese", "indians", "pakistanis", "natives", "aboriginals",
     "indigenous", "negroes", "semites", "zionists", "palestinians", "israelis", "koreans", "japanese", "filipinos", "haitians", "somalis",
     "nigerians", "syrians", "afghans", "iranians", "russians", "ukrainians", "poles", "irish", "italians", "germans", "whites", "jewry",
-    "feminists", "blacks", "minorities", "race", "races", "religion", "religions",
+    "feminists", "blacks", "minorities", "race", "races", "religion", "religions", "mosque", "mosques", "synagogue", "synagogues",
   ],
   self: ["myself", "me", "my", "mine"],
   minor: [
@@ -48,7 +48,7 @@ export const GLORIFY = new Set(WORD_SETS.glorify);
 
 /** Someone saying they mean to do something ("I'm going to", "I want to", "let's"). */
 export const INTENT = PatternSet.of([
-  ["i|we|imma|ima ~1 want|wanna|need|intend|plan+|planning|decided|gonna|will|ll|shall|going|about|ready|try+|hope|must|d", 1],
+  ["i|we|imma|ima ~1 want|wanna|need|intend|plan+|planning|decided|gonna|will|ll|shall|going|about|ready|try+|hope|must|should|d|swear", 1],
   ["i|we ~1 am|m|are|re ~1 going|gonna|about|planning|ready|trying", 1], ["imma|ima|lemme", 1], ["let ~1 s|us", 1], ["lets", 1],
   ["tonight|tomorrow ~2 i|we ~1 will|ll|am|m|are", 1], ["my ~1 plan", 1],
 ], WORD_SETS);
@@ -119,8 +119,8 @@ export const DOMAIN_WORDS: Record<Domain, readonly string[]> = {
     "orc", "orcs", "goblin", "goblins", "game", "games", "gaming", "player", "players", "level", "quest", "npc", "dungeon", "campaign",
     "minecraft", "fortnite", "zelda", "skyrim", "shakespeare", "macbeth", "hamlet", "thriller", "horror", "detective", "mystery",
     "author", "readers", "narrator", "tv", "anime", "manga", "comic", "comics", "sci", "fi", "chess", "paintball", "airsoft", "laser",
-    "tag", "rpg", "d&d", "dnd", "dungeons", "pvp", "fps", "boss", "spawn", "respawn", "creeper", "creepers", "monster", "monsters",
-    "play", "musical", "opera", "ballad", "myth", "myths", "mythology", "legend", "legends", "fairy", "tale", "tales", "sherlock",
+    "tag", "rpg", "d&d", "dnd", "dungeons", "pvp", "fps", "spawn", "respawn", "creeper", "creepers", "monster", "monsters",
+    "play", "musical", "opera", "impostor", "crewmates", "sniper", "rogue", "backstab", "ballad", "myth", "myths", "mythology", "legend", "legends", "fairy", "tale", "tales", "sherlock",
   ],
   sport: [
     "team", "teams", "match", "striker", "goal", "goals", "league", "coach", "season", "championship", "tournament", "playoff",
@@ -138,7 +138,7 @@ export const DOMAIN_WORDS: Record<Domain, readonly string[]> = {
   help: [
     "prevention", "prevent", "hotline", "helpline", "lifeline", "crisis", "counselor", "counseling", "resources", "awareness", "support",
     "supporting", "cope", "coping", "recover", "recovery", "recovering", "signs", "warning", "friend", "friends", "worried", "safe",
-    "safety", "therapist", "988", "samaritans",
+    "safety", "therapist", "988", "samaritans", "says", "said", "told", "brother", "sister", "son", "daughter", "partner", "mom", "dad", "professional", "survivors", "loss",
   ],
 };
 

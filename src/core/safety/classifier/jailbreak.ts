@@ -22,15 +22,15 @@ export const JAILBREAK = PatternSet.of([
   ["no|without|zero|free ~2 restriction+|limit+|limitation+|filter+|censorship|guideline+|rule+|ethics|morals|boundaries|safety|policy|policies|constraints", 2],
   ["pretend|imagine|roleplay ~3 you ~1 are|re", 1], ["act|behave|respond ~1 as|like ~3 ai|assistant|model|chatbot|bot|character|persona|entity", 1],
   ["you ~1 are|re ~1 now|no ~1 longer", 2], ["from ~1 now ~1 on", 1], ["stay ~1 in ~1 character", 2], ["break ~1 character", 1],
-  ["opposite ~1 mode|day|version", 2], ["two ~1 responses|answers", 1], ["both ~1 responses|answers", 1],
+  ["opposite ~1 mode|day|version", 3], ["refusal+ ~3 deduct+|cost+|lose", 3], ["two ~1 responses|answers", 1], ["both ~1 responses|answers", 1],
   ["not ~1 bound ~1 by", 3], ["freed ~2 from", 2], ["broken ~1 free", 2], ["escape+ ~2 matrix|confines|prison", 2],
   ["openai|anthropic|microsoft|azure|content ~2 policy|policies|guidelines|rules|filter+", 1],
   ["never ~2 refuse+|decline+|apologize+|apologise+", 2], ["never ~2 say ~1 no", 2], ["can|cannot|must ~1 not|never ~1 refuse", 2], ["hypothetical+|hypothetically", 1],
   ["for ~1 educational|research ~1 purposes ~1 only", 1], ["grandma|grandmother ~4 used ~1 to", 1], ["token+ ~3 deduct+|lose|lost", 2],
   // Extracting the system prompt.
-  ["reveal|print|show|repeat|output|display|dump|leak|tell|give|paste|write|recite|expose ~3 system|hidden|initial|original|secret|internal|developer|above|confidential ~1 prompt+|instruction+|message+|rules|guidelines|configuration|context", 3],
+  ["reveal|print|show|repeat|output|display|dump|leak|tell|give|paste|write|recite|expose ~5 system|hidden|initial|original|secret|internal|developer|above|confidential ~1 prompt+|instruction+|message+|rules|guidelines|configuration|context", 3],
   ["what ~2 are|is|were ~2 your|the ~1 system|original|initial|hidden|secret ~1 prompt|instructions|rules", 3],
-  ["repeat|print ~3 words|text|everything ~2 above|before", 3], ["beginning ~1 with ~1 you ~1 are", 2],
+  ["repeat|print ~3 words|text|everything ~2 above|before", 3], ["instructions|rules|prompt ~3 given|told ~3 before|beginning|start", 2], ["word ~1 for ~1 word|verbatim", 1], ["beginning ~1 with ~1 you ~1 are", 2],
   // Encoded or smuggled payloads.
   ["base64|rot13|rot|hex|hexadecimal|binary|morse|caesar|reversed|backwards ~3 decode+|decoded|encoded|encoding|instructions|message|text|payload|follow|execute", 2],
   ["decode+|decrypt+|translate+ ~4 follow|execute|obey|do|run|answer ~1 it|them|the|what", 2],

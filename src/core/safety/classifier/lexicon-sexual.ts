@@ -3,14 +3,14 @@ import type { CategoryLexicon } from "./lexicon-types.ts";
 
 export const SEXUAL: CategoryLexicon = {
   entries: [
-    ["sexy|seductive|flirt+|lingerie", 2], ["make|making ~1 out", 2], ["talk ~1 dirty", 3], ["sexual|erotic|sexy ~1 story|stories|fantasy|fantasies|content|roleplay|scene|scenes|way|manner|pictures|photos", 3], ["touch+|touched|fondle+ ~4 sexual|sexually|inappropriately", 4], ["naked|nude|nudes|topless", 3], ["send ~2 nudes|naked", 5],
+    ["sexy|seductive|flirt+|lingerie", 2], ["make|making ~1 out", 2], ["talk ~1 dirty", 3], ["sexual|erotic|sexy ~1 story|stories|fantasy|fantasies|content|roleplay|scene|scenes|way|manner|pictures|photos|encounter|encounters|relationship|act|acts|activity|contact|image|images", 3], ["touch+|touched|fondle+ ~4 sexual|sexually|inappropriately", 4], ["naked|nude|nudes|topless", 3], ["send ~2 nudes|naked", 5],
     ["have+|had|having ~1 sex", 3], ["sex|sexual", 1, "topic"], ["sexual ~1 intercourse", 3], ["sex ~1 tape+|toy+", 3],
     ["erotic|erotica|smut|smutty", 3], ["porn|porno|pornography|pornographic|xxx|hentai", 4], ["hardcore ~1 porn|sex", 5],
     ["orgasm+|climax+|horny|aroused|arousal", 3], ["masturbate+|masturbation|wank+", 4], ["jerk+|jack+ ~1 off", 4],
     ["blowjob+|handjob+|rimjob+|deepthroat+|cunnilingus|fellatio|anal|69", 5], ["gangbang+|bukkake|creampie|cumshot+|facial", 5],
     ["cum|cumming|jizz|semen", 4], ["cock|cocks|dick|dicks|penis|penises|pussy|pussies|vagina|vaginas|clit|clitoris|tits|boobs|nipples|breasts|ass|butt", 2],
     ["suck+|lick+|ride|fuck+|finger+|touch+|rub+|spread ~3 cock|dick|pussy|clit|tits|boobs|nipples|penis|vagina|ass", 5],
-    ["hard|wet|throbbing|moist|erect ~2 cock|dick|pussy|penis|nipples|clit", 5], ["fuck+ ~2 me|her|him|you|hard", 4],
+    ["hard|wet|throbbing|moist|erect ~2 cock|dick|pussy|penis|nipples|clit", 5], ["fuck+ ~2 me|her|him|you|hard", 4], ["cock|dick|pussy|clit ~3 wet|hard|throbbing|dripping|moist", 5],
     ["strip+ ~1 naked|tease", 3], ["strip ~1 club+", 3], ["lap ~1 dance+", 3], ["escort ~1 service+|agency", 3],
     ["prostitute+|prostitution|hooker+", 3, "topic"], ["call ~1 girl+", 3, "topic"], ["onlyfans|camgirl+|sexting", 3],
     ["fetish+|bdsm|bondage|dominatrix", 3], ["incest+|stepsis|stepbro", 5], ["bestiality|zoophilia", 6],

@@ -3,8 +3,10 @@
 // the severity up or down in score.ts.
 
 /** "act" phrases describe doing the harm and take intent/instruction boosts; "topic" phrases name
- * a subject ("suicide", "terrorism") that is discussed far more often than threatened. */
-export type PhraseKind = "act" | "topic";
+ * a subject ("suicide", "terrorism") that is discussed far more often than threatened; "state"
+ * phrases describe the speaker's state with a negation that is part of the meaning ("I don't see
+ * any reason to live"), so a nearby "not" does not lower them. */
+export type PhraseKind = "act" | "topic" | "state";
 
 export type Entry = readonly [pattern: string, weight: number, kind?: PhraseKind];
 

@@ -39,8 +39,6 @@ export interface Tokens {
 // A raw token: letters, digits, and the symbols leetspeak uses inside words.
 const RAW_TOKEN = /[\p{L}\p{N}@$!|+]+/gu;
 const HAS_LETTER = /\p{L}/u;
-const HAS_LEET = /[0-9@$!|+]/;
-const ALL_DIGITS = /^[0-9]+$/;
 const SENTENCE_BREAK = /\.\s|[!?;\n]/;
 /** Separators that join spaced-out letters: one space, dot, dash, underscore or star. */
 const LIGHT_SEP = /^[ .\-_*]$/;
@@ -88,13 +86,24 @@ export function tokenize(normalized: string): Tokens {
     while (start < end && (raw[start] === "!" || raw[start] === "|" || raw[start] === "+" || raw[start] === "@")) start++;
     raw = raw.slice(start, end);
     if (raw === "") continue;
-    if (BLOB.test(raw)) encodedBlobs++;
+    // One pass over the token's characters instead of several regular expressions.
+    let letters = false;
+    let digits = false;
+    let symbols = false;
+    for (let k = 0; k < raw.length; k++) {
+      const c = raw.charCodeAt(k);
+      if (c >= 97 && c <= 122) letters = true;
+      else if (c >= 48 && c <= 57) digits = true;
+      else if (c === 64 || c === 36 || c === 33 || c === 124 || c === 43) symbols = true;
+      else if (c > 127 && (letters || HAS_LETTER.test(raw[k]))) letters = true;
+    }
+    if (raw.length >= 32 && letters && digits && BLOB.test(raw)) encodedBlobs++;
     let word = raw;
-    if (!ALL_DIGITS.test(raw) && HAS_LETTER.test(raw) && HAS_LEET.test(raw)) {
+    if (letters && (digits || symbols)) {
       let mapped = "";
       for (const c of raw) mapped += LEET[c] ?? c;
       word = mapped;
-    } else if (!HAS_LETTER.test(raw) && !ALL_DIGITS.test(raw)) {
+    } else if (!letters && symbols) {
       // Numbers with currency or other symbols ("$5"): keep the digits; symbols alone ("$$"): nothing.
       word = raw.replace(/[^0-9]/g, "");
       if (word === "") continue;
@@ -104,13 +113,14 @@ export function tokenize(normalized: string): Tokens {
       sentences++;
     }
     const cur = sentences;
-    if (word.length === 1 && HAS_LETTER.test(word) && (run.length === 0 || LIGHT_SEP.test(sep))) {
+    const singleLetter = word.length === 1 && letters && !digits;
+    if (singleLetter && (run.length === 0 || LIGHT_SEP.test(sep))) {
       if (run.length === 0) runSentence = cur;
       run.push(word);
       continue;
     }
     flushRun();
-    if (word.length === 1 && HAS_LETTER.test(word)) {
+    if (singleLetter) {
       runSentence = cur;
       run.push(word);
       continue;

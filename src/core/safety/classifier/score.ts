@@ -12,7 +12,7 @@
 // (or −3 without one), slurs on their own; violence against a group is hate as well. Sexual
 // content next to a minor is 7.
 import type { HarmCategory } from "../../ports/content-classifier.ts";
-import { type CategoryLexicon } from "./lexicon-types.ts";
+import type { CategoryLexicon, PhraseKind } from "./lexicon-types.ts";
 import { PatternSet, compilePattern, inflections, type Match } from "./patterns.ts";
 import { DOMAIN_DAMP, DOMAIN_OF, GLORIFY, GROUP_PHRASES, GROUP_WORDS, HOWTO, INTENT, REQUEST, MINOR_WORDS, NEGATION, PERSON, SELF, WEAPON, WORD_SETS, type Domain } from "./context.ts";
 import { VIOLENCE } from "./lexicon-violence.ts";
@@ -22,7 +22,7 @@ import { SELF_HARM } from "./lexicon-self-harm.ts";
 
 interface CompiledCategory {
   patterns: PatternSet;
-  kinds: Map<string, "act" | "topic">;
+  kinds: Map<string, PhraseKind>;
   /** inflected key word → words that make it a benign sense */
   senses: Map<string, ReadonlySet<string>>;
   /** settings that lower this category */
@@ -30,7 +30,7 @@ interface CompiledCategory {
 }
 
 function compileCategory(lex: CategoryLexicon, domains: Domain[]): CompiledCategory {
-  const kinds = new Map<string, "act" | "topic">();
+  const kinds = new Map<string, PhraseKind>();
   const patterns = lex.entries.map(([src, weight, kind]) => {
     kinds.set(src, kind ?? "act");
     return compilePattern(src, weight, WORD_SETS);
@@ -41,6 +41,9 @@ function compileCategory(lex: CategoryLexicon, domains: Domain[]): CompiledCateg
     const set = new Set(words);
     for (const form of inflections(key)) senses.set(form, set);
   }
+  // "shot" is also the past of "shoot": it has both words' senses.
+  const shoot = senses.get("shoot");
+  if (shoot) senses.set("shot", new Set([...(senses.get("shot") ?? []), ...shoot]));
   return { patterns: new PatternSet(patterns), kinds, senses, domains: new Set(domains) };
 }
 
@@ -78,12 +81,25 @@ export function scoreTokens(words: readonly string[], sentence: readonly number[
   if (words.length === 0) return out;
   const info: SentenceInfo[] = [];
   for (let s = 0; s < sentences; s++) info.push({ start: 0, end: 0, domains: new Set(), person: false, group: false, minor: false, self: false, weapon: false, glorify: false, request: false, intentAt: [], howto: false });
+  const matches = {} as Record<HarmCategory, Match[]>;
+  // Words inside a harm phrase do not also count as its setting ("race war" is not history).
+  const inHarm = new Uint8Array(words.length);
+  for (const cat of Object.keys(CATEGORIES) as HarmCategory[]) {
+    const c = CATEGORIES[cat];
+    const list: Match[] = [];
+    c.patterns.scan(words, sentence, (m) => {
+      if (isBenignSense(m, c, words, sentence)) return;
+      list.push(m);
+      for (let j = m.start; j <= m.end; j++) inHarm[j] = 1;
+    });
+    matches[cat] = list;
+  }
   for (let i = 0; i < words.length; i++) {
     const s = info[sentence[i]];
     if (i === 0 || sentence[i - 1] !== sentence[i]) s.start = i;
     s.end = i + 1;
     const w = words[i];
-    const doms = DOMAIN_OF.get(w);
+    const doms = inHarm[i] ? undefined : DOMAIN_OF.get(w);
     if (doms) for (const d of doms) s.domains.add(d);
     if (PERSON.has(w)) s.person = true;
     if (GROUP_WORDS.has(w)) s.group = true;
@@ -101,15 +117,6 @@ export function scoreTokens(words: readonly string[], sentence: readonly number[
     info[sentence[m.start]].intentAt.push(m.start);
   });
 
-  const matches = {} as Record<HarmCategory, Match[]>;
-  for (const cat of Object.keys(CATEGORIES) as HarmCategory[]) {
-    const c = CATEGORIES[cat];
-    const list: Match[] = [];
-    c.patterns.scan(words, sentence, (m) => {
-      if (!isBenignSense(m, c, words, sentence)) list.push(m);
-    });
-    matches[cat] = list;
-  }
   // "kill myself" is self-harm, not violence.
   if (matches.self_harm.length > 0) {
     matches.violence = matches.violence.filter((v) => !matches.self_harm.some((s) => v.start <= s.end && s.start <= v.end));
@@ -125,9 +132,10 @@ export function scoreTokens(words: readonly string[], sentence: readonly number[
       const sid = sentence[m.start];
       const s = info[sid];
       let w = m.pattern.weight;
-      const negated = isNegated(m, words, sentence);
+      const kind = c.kinds.get(m.pattern.source);
+      const negated = kind !== "state" && isNegated(m, words, sentence);
       let boosted = false;
-      const act = c.kinds.get(m.pattern.source) === "act";
+      const act = kind === "act" || kind === "state";
       if (negated) {
         w -= 2;
       } else if (act) {
@@ -184,7 +192,8 @@ export function scoreTokens(words: readonly string[], sentence: readonly number[
   const hate = hateRaw.map((v, sid) => {
     const s = info[sid];
     if (s.group) return Math.max(v, violence[sid] >= 3 ? violence[sid] : 0);
-    return hasSlur(matches.hate, sid, sentence) ? v : v - 3;
+    // Without a group, only slurs and slogans are hate ("get rid of the ants" is not).
+    return hasSlur(matches.hate, sid, sentence) ? v : Math.min(v - 3, 1);
   });
   out.violence = worst(violence);
   out.self_harm = worst(selfHarm);
@@ -220,11 +229,16 @@ function isBenignSense(m: Match, c: CompiledCategory, words: readonly string[], 
     const benign = c.senses.get(words[i]);
     if (!benign) continue;
     for (let j = Math.max(0, i - 3); j <= Math.min(words.length - 1, i + 4); j++) {
-      if (j !== i && sentence[j] === sid && benign.has(words[j])) return true;
+      if (j === i || sentence[j] !== sid || !benign.has(words[j])) continue;
+      // Particles ("punch in", "hang out") make a sense only right after the word.
+      if (PARTICLES.has(words[j]) && j !== i + 1) continue;
+      return true;
     }
   }
   return false;
 }
+
+const PARTICLES = new Set(["in", "out", "up", "on", "off", "at", "over", "around", "back", "down", "together", "for", "it", "me", "them", "a", "take", "took", "loose", "tight", "short", "along", "free"]);
 
 function isNegated(m: Match, words: readonly string[], sentence: readonly number[]): boolean {
   const sid = sentence[m.start];
