@@ -6,6 +6,9 @@
 // model-inference surface (@azure-rest/ai-inference), Asynchronous_filter's streaming order, the
 // guard-model backend over the tiny chat deployment (plumbing and parser), and the metrics.
 import assert from "node:assert/strict";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import ModelClient from "@azure-rest/ai-inference";
 import { AzureKeyCredential } from "@azure/core-auth";
@@ -261,5 +264,31 @@ describe("content filtering on Azure ML serverless endpoints", { timeout: 300_00
     const body = await json(passed);
     assert.equal(passed.status, 200, JSON.stringify(body));
     assert.equal(body.prompt_filter_results, undefined, "filtering off: no annotations either");
+  });
+});
+
+describe("protected material", { timeout: 300_000 }, () => {
+  test("a completion copying a registered text is cut with protected_material_text detected", T, async () => {
+    // What the tiny model says to this prompt (greedy, end-of-text banned) becomes a registered text of a second server.
+    const request = { model: "tiny-chat", messages: [{ role: "user" as const, content: "Tell me about the sea and the ships." }], max_tokens: 200, temperature: 0, seed: 5, logit_bias: NO_EOS };
+    const plain = await server.v1().chat.completions.create(request);
+    const text = plain.choices[0].message.content!;
+    // Nothing registered on this server: checked, not detected.
+    assert.deepEqual((plain.choices[0] as unknown as { content_filter_results: Annotations }).content_filter_results.protected_material_text, { filtered: false, detected: false });
+    const dataDir = mkdtempSync(join(tmpdir(), "ingot-e2e-pm-"));
+    mkdirSync(join(dataDir, "protected-material"));
+    writeFileSync(join(dataDir, "protected-material", "sea-and-ships.txt"), text);
+    const second = await startServer({ dataDir });
+    try {
+      const cut = await second.v1().chat.completions.create(request);
+      const got = cut.choices[0].message.content!;
+      assert.equal(cut.choices[0].finish_reason, "content_filter", JSON.stringify({ text, got }));
+      assert.ok(text.startsWith(got) && got.length < text.length, "the copy stops where it was recognised");
+      const results = (cut.choices[0] as unknown as { content_filter_results: Annotations }).content_filter_results;
+      assert.deepEqual(results.protected_material_text, { filtered: true, detected: true });
+    } finally {
+      await second.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 });
