@@ -1,5 +1,6 @@
 // `ingot up`: start the server on its embedded defaults (SQLite, local disk, built-in models).
 import { ensurePrivateDir } from "../../lib/private-files.ts";
+import { statSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { createIngot, DEFAULT_STREAM_INTERVAL_MS, defaultThreads } from "../../app.ts";
 import { resolveTls, TlsConfigError } from "../../http/tls.ts";
@@ -41,6 +42,8 @@ Options:
   --tls self-signed          serve https with a certificate made once in DATA_DIR/tls/cert.pem;
                              clients trust it with NODE_EXTRA_CA_CERTS=DATA_DIR/tls/cert.pem
                              (Azure SDKs send bearer tokens only over https)
+  --protected-material DIR   the .txt files whose long verbatim copies completions are checked
+                             for (protected material; default DATA_DIR/protected-material/)
   --otlp-endpoint URL        send OpenTelemetry traces (OTLP/HTTP, GenAI conventions) to this
                              collector, e.g. http://127.0.0.1:4318 (default env
                              OTEL_EXPORTER_OTLP_ENDPOINT; none: no tracing)
@@ -67,6 +70,7 @@ export async function upCommand(argv: string[]): Promise<number> {
       "tls-key": { type: "string" },
       "metrics-address": { type: "string" },
       "otlp-endpoint": { type: "string" },
+      "protected-material": { type: "string" },
       "load-timeout-s": { type: "string" },
       "inspection-timeout-s": { type: "string" },
       tls: { type: "string" },
@@ -102,6 +106,10 @@ export async function upCommand(argv: string[]): Promise<number> {
     if (e instanceof TlsConfigError) throw new UsageError(e.message);
     throw e;
   }
+  const protectedMaterialDir = values["protected-material"];
+  if (protectedMaterialDir !== undefined && !statSync(protectedMaterialDir, { throwIfNoEntry: false })?.isDirectory()) {
+    throw new UsageError(`--protected-material must name a directory of .txt files, got '${protectedMaterialDir}'`);
+  }
   const metricsAddress = parseMetricsAddress(values["metrics-address"] ?? DEFAULT_METRICS_ADDRESS);
   const ingot = createIngot({
     metricsAddress,
@@ -119,6 +127,7 @@ export async function upCommand(argv: string[]): Promise<number> {
     loadTimeoutMs,
     datasetInspectionTimeoutMs,
     otlpEndpoint: values["otlp-endpoint"] || process.env.OTEL_EXPORTER_OTLP_ENDPOINT || undefined,
+    ...(protectedMaterialDir !== undefined ? { protectedMaterialDir } : {}),
     ...(values.quota !== undefined ? { deploymentPolicy: { quotaPerUsage: int("quota", values.quota) } } : {}),
   });
   // Last resort: every fire-and-forget promise in src/ has its own catch; one that slips through
