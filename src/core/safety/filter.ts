@@ -453,7 +453,9 @@ export class ContentFilter {
       const ready: FilteredChunk[] = [];
       let running = 0;
       let wake = () => {};
-      let woken = new Promise<void>((r) => (wake = r));
+      // One pending "a check finished" promise at a time (not one handler per chunk on it).
+      const newWoken = () => new Promise<void>((r) => (wake = r)).then(() => null);
+      let woken = newWoken();
       let ended = 0;
       const check = (index: number, s: ChoiceBuffer & { last: Promise<unknown> }, finish?: ChatChunk) => {
         const segment = s.pending;
@@ -490,9 +492,9 @@ export class ContentFilter {
           while (ready.length) yield ready.shift()!;
           if (opts.choices !== undefined && ended >= opts.choices) return;
           if (!next && running === 0) break;
-          const raced = await Promise.race([...(next ? [next] : []), woken.then(() => null)]);
+          const raced = await Promise.race([...(next ? [next] : []), woken]);
           if (raced === null) {
-            woken = new Promise<void>((r) => (wake = r));
+            woken = newWoken();
             continue;
           }
           if (raced.done) {
