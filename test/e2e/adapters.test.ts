@@ -178,6 +178,13 @@ test("two adapters on one base serve concurrently: streams interleave, outputs s
   const soloC = await greedy("ckpt", 40);
   assert.notEqual(soloA, soloC);
 
+  // Content filtering's Default mode releases text per checked segment (issue 14): to see tokens
+  // interleave, the adapters stream in Asynchronous_filter mode (tokens leave as they come).
+  server.ingot.rai.policies.createOrUpdate("ingot", "stream-now", { basePolicyName: "Microsoft.DefaultV2", mode: "Asynchronous_filter" });
+  for (const name of ["ft-a", "ckpt"]) {
+    const d = server.ingot.deployments.get("ingot", name)!;
+    server.ingot.deployments.createOrUpdate("ingot", name, { model: d.model, sku: d.sku, raiPolicyName: "stream-now" });
+  }
   const order: string[] = [];
   const stream = async (deployment: string) => {
     let text = "";
