@@ -53,8 +53,10 @@ test("regexes that could backtrack catastrophically are refused with the rule; i
     ["(a|ab)*c", /alternatives that can start with the same character inside the repeated group \(a\|ab\)\*/],
     ["(\\w|\\d)+!", /alternatives that can start with the same character/],
     ["(x|)+y", /can match nothing/],
-    ["\\d+\\d*x", /adjacent unbounded quantifiers over the same characters: \\d\+ then \\d\*/],
-    ["\\w+\\s*\\w+!", /adjacent unbounded quantifiers/],
+    ["\\d+\\d*x", /\\d\+ can stop at many places and still let what follows match, which could take about 1\.3e\+8 steps on 512 characters \(at most 5\.0e\+5\)/],
+    ["\\w+\\s*\\w+!", /\\w\+ can stop at many places/],
+    ["ignore.*previous.*instructions", /\.\*, \.\* can each stop at many places .*bound them \(\.\{0,20\} instead of \.\*\)/],
+    ["a?a?a?a?a?a?a?a?a?a?a?a?a?a?a?a?a?a?a?a?aaaaaaaaaaaaaaaaaaaa", /a\?, a\?/],
   ];
   for (const [pattern, rule] of refused) {
     const err = caught(() => checkPattern(pattern, true));
@@ -63,7 +65,7 @@ test("regexes that could backtrack catastrophically are refused with the rule; i
     assert.match(err.message, /could backtrack catastrophically/);
     assert.match(err.message, rule, pattern);
   }
-  for (const ok of ["acme\\s+corp", "\\b\\d{3}-\\d{4}\\b", "(\\d{3}-)+\\d", "password.*?\\d", "^\\s*ignore (all|previous) instructions", "\\d+(\\.\\d+)?%"]) checkPattern(ok, true);
+  for (const ok of ["ignore.{0,20}previous.{0,20}instructions", "a.*b", "\\w+\\s+\\w+!", "acme\\s+corp", "\\b\\d{3}-\\d{4}\\b", "(\\d{3}-)+\\d", "password.*?\\d", "^\\s*ignore (all|previous) instructions", "\\d+(\\.\\d+)?%"]) checkPattern(ok, true);
   const bad = caught(() => checkPattern("acme(", true));
   assert.equal(bad.code, "InvalidRegexPattern");
   assert.match(bad.message, /not a valid regular expression: .*Unterminated group.*isRegex to false/);
@@ -138,4 +140,31 @@ test("bad names and bodies", { timeout: 10_000 }, () => {
   assert.match(caught(() => s.addItems("acct", "words", [{ properties: { pattern: "x" } }])).message, /\[0\]\.name is required/);
   assert.match(caught(() => s.deleteItems("acct", "words", [1, 2])).message, /JSON array of item names/);
   assert.match(caught(() => s.createOrUpdate("acct", "b", { description: 5 })).message, /description must be a string/);
+});
+
+test("a growing text is checked from where the last check ended: hits ending after `from`, with the context before it", { timeout: 10_000 }, () => {
+  const s = service();
+  s.addItems("acct", "words", [
+    { name: "acme", properties: { pattern: "acme corp" } },
+    { name: "cat", properties: { pattern: "cat" } },
+    { name: "num", properties: { pattern: "ID-\\d+", isRegex: true } },
+    { name: "cash", properties: { pattern: "$$$" } },
+  ]);
+  const first = "Talk to acme corp about ID-1 and $$$. ";
+  const text = `${first}Then acme corp again, concat, ID-22, $$$.`;
+  const all = s.match("acct", ["words"], text);
+  assert.deepEqual(all.map((h) => [h.itemId, h.offset]), [["acme", 8], ["num", 24], ["cash", 33]]);
+  // From the end of the first part: the second occurrences, not the first ones; "cat" inside "concat" is still no hit.
+  const later = s.match("acct", ["words"], text, first.length);
+  assert.deepEqual(later.map((h) => [h.itemId, h.text, h.offset]), [
+    ["acme", "acme corp", text.indexOf("acme corp", first.length)],
+    ["num", "ID-22", text.indexOf("ID-22")],
+    ["cash", "$$$", text.lastIndexOf("$$$")],
+  ]);
+  // A hit that starts before `from` and ends after it is reported; one that ends at `from` is not.
+  const cut = text.indexOf("corp again") + 2;
+  assert.deepEqual(s.match("acct", ["words"], text, cut).map((h) => h.offset)[0], text.indexOf("acme corp", first.length));
+  assert.equal(s.match("acct", ["words"], text, text.length).length, 0);
+  // Far into a long text.
+  assert.deepEqual(s.match("acct", ["words"], `${"x ".repeat(2_500)}cat`, 4_990).map((h) => h.itemId), ["cat"]);
 });

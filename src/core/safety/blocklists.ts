@@ -77,7 +77,7 @@ export function checkPattern(pattern: unknown, isRegex: unknown, target = "prope
     throw errors.armInvalid("InvalidRegexPattern", `${target} is not a valid regular expression: ${(e as Error).message}. Fix the pattern, or set isRegex to false to match it as plain text.`, target);
   }
   try {
-    checkRegexSafety(pattern, compiled.flags);
+    checkRegexSafety(pattern, compiled.flags, REGEX_WINDOW);
   } catch (e) {
     if (!(e instanceof UnsafeRegex)) throw e;
     throw errors.armInvalid(
@@ -311,53 +311,66 @@ export class RaiBlocklistService {
   }
 
   /**
-   * The first occurrence of every item of the named blocklists in `text`. Unknown blocklist
-   * names are skipped (a policy cannot name one; the Content Safety API checks its own).
+   * The first occurrence of every item of the named blocklists in `text` that ends after `from`
+   * (default 0: anywhere). A caller checking a growing text (a streamed completion) passes the
+   * length it already checked, and only the new part, with a pattern's length of context before
+   * it, is scanned. Unknown blocklist names are skipped (a policy cannot name one; the Content
+   * Safety API checks its own).
    */
-  match(account: string, blocklistNames: string[], text: string): BlocklistMatch[] {
+  match(account: string, blocklistNames: string[], text: string, from = 0): BlocklistMatch[] {
     const lists = [...new Set(blocklistNames.map((n) => n.toLowerCase()))].map((n) => this.#compile(account, n)).filter((l) => l !== undefined);
-    if (!lists.length || !text) return [];
+    if (!lists.length || !text || from >= text.length) return [];
+    // Hits end after `from`, and no pattern is longer than BLOCKLIST_LIMITS.pattern: nothing before `base` can matter.
+    const base = Math.max(0, from - BLOCKLIST_LIMITS.pattern);
+    const sub = base ? text.slice(base) : text;
+    const subFrom = from - base;
+    // A scan starting inside a word must not take the word's tail for a word.
+    const midWord = base > 0 && WORD_CHAR.test(text[base - 1]!);
     const out: BlocklistMatch[] = [];
-    const lower = lists.some((l) => l.byFirstWord.size || l.other.length) ? lowerSameLength(text) : "";
+    const lower = lists.some((l) => l.byFirstWord.size || l.other.length) ? lowerSameLength(sub) : "";
     const endOk = (p: PlainItem, end: number) => !p.endBoundary || end >= lower.length || !WORD_CHAR.test(lower[end]!);
+    const hit = (list: CompiledList, item: RaiBlocklistItemRecord, at: number, length: number) =>
+      out.push({ blocklist: list.name, itemId: item.name, text: sub.slice(at, at + length), offset: base + at });
     for (const list of lists) {
       const found = new Set<PlainItem>();
       if (list.byFirstWord.size)
         for (const m of lower.matchAll(WORDS)) {
+          if (m.index === 0 && midWord) continue;
           const bucket = list.byFirstWord.get(m[0]);
           if (!bucket) continue;
           for (const p of bucket) {
-            if (found.has(p) || !lower.startsWith(p.lower, m.index) || !endOk(p, m.index + p.lower.length)) continue;
+            const end = m.index + p.lower.length;
+            if (found.has(p) || end <= subFrom || !lower.startsWith(p.lower, m.index) || !endOk(p, end)) continue;
             found.add(p);
-            out.push({ blocklist: list.name, itemId: p.item.name, text: text.slice(m.index, m.index + p.lower.length), offset: m.index });
+            hit(list, p.item, m.index, p.lower.length);
           }
         }
       for (const p of list.other) {
-        for (let at = lower.indexOf(p.lower); at >= 0; at = lower.indexOf(p.lower, at + 1)) {
+        for (let at = lower.indexOf(p.lower, Math.max(0, subFrom - p.lower.length + 1)); at >= 0; at = lower.indexOf(p.lower, at + 1)) {
           // An item starting with punctuation may still need its end to stand apart; its start needs nothing.
           if (!endOk(p, at + p.lower.length)) continue;
-          out.push({ blocklist: list.name, itemId: p.item.name, text: text.slice(at, at + p.lower.length), offset: at });
+          hit(list, p.item, at, p.lower.length);
           break;
         }
       }
       for (const { item, re } of list.regexes) {
-        const hit = matchBounded(re, text);
-        if (hit) out.push({ blocklist: list.name, itemId: item.name, text: hit.text, offset: hit.offset });
+        const m = matchBounded(re, sub, subFrom);
+        if (m) hit(list, item, m.offset, m.text.length);
       }
     }
     return out.sort((a, b) => a.offset - b.offset);
   }
 }
 
-/** The first match of `re` (global flag) in `text`, looking at REGEX_WINDOW characters at a time. */
-export function matchBounded(re: RegExp, text: string): { text: string; offset: number } | undefined {
+/** The first match of `re` (global flag) in `text` that ends after `from`, looking at REGEX_WINDOW characters at a time. */
+export function matchBounded(re: RegExp, text: string, from = 0): { text: string; offset: number } | undefined {
   const step = REGEX_WINDOW - REGEX_OVERLAP;
-  for (let start = 0; start < text.length; start += step) {
+  for (let start = Math.max(0, from - REGEX_OVERLAP); start < text.length; start += step) {
     const window = text.slice(start, start + REGEX_WINDOW);
     re.lastIndex = 0;
     // The first non-empty match in this window (an empty match cannot be stored: checkPattern refuses patterns that match "", but a lookahead can still match empty mid-text).
     for (let m = re.exec(window); m; m = re.exec(window)) {
-      if (m[0].length > 0) return { text: m[0], offset: start + m.index };
+      if (m[0].length > 0 && start + m.index + m[0].length > from) return { text: m[0], offset: start + m.index };
       re.lastIndex = m.index + 1;
     }
     if (start + REGEX_WINDOW >= text.length) break;

@@ -6,10 +6,18 @@
 //      contain a variable repetition (*, +, {n,}, {n,m} with m > n): (a+)+, (\w+\s?)*, (.*a){10};
 //   2. no overlapping alternation under repetition: the alternatives of a group inside a repeated
 //      group must not be able to start with the same character, nor match nothing: (a|ab)*, (\w|\d)+;
-//   3. no adjacent unbounded repetitions of overlapping characters: \d+\d*, .*\s*, \w+\s*\w+.
-// What is left can still take time quadratic in the text it sees, which is why matching runs on
-// bounded windows of the text (blocklists.ts). The check is conservative: some safe patterns are
-// refused (the message says how to rewrite them).
+//   3. a bounded amount of polynomial backtracking: a variable quantifier that can also match what
+//      follows it (.* in a.*b, \d+ in \d+\d*x, a? in a?a?a?aaa) can stop at many places with the
+//      rest still matching; the worst-case steps on one window of text (window starts × the
+//      product of those quantifiers' spans × the other quantifiers' spans) must stay within
+//      REGEX_STEP_BUDGET. One .* followed by what it can match passes (a.*b); two do not
+//      (a.*b.*c: write a.{0,20}b.{0,20}c).
+// Matching runs on bounded windows of the text (blocklists.ts), so spans are at most a window and
+// time is linear in the text's length. The check is conservative: some safe patterns are refused
+// (the message says how to rewrite them).
+
+/** Worst-case backtracking steps one regex may take on one window of text (about a millisecond). */
+export const REGEX_STEP_BUDGET = 500_000;
 
 /** Characters used to decide whether two character sets overlap: printable ASCII, whitespace and a few non-ASCII letters. */
 const SAMPLES: string[] = (() => {
@@ -28,7 +36,7 @@ type Term = { node: Node; q?: Quant; src: string };
 
 /** Why a pattern is refused, for the message: the rule and the offending part. */
 export class UnsafeRegex extends Error {
-  readonly rule: "nested-quantifier" | "overlapping-alternation" | "adjacent-quantifiers";
+  readonly rule: "nested-quantifier" | "overlapping-alternation" | "polynomial-backtracking";
   constructor(rule: UnsafeRegex["rule"], message: string) {
     super(message);
     this.rule = rule;
@@ -40,6 +48,12 @@ class Parser {
   readonly p: string;
   constructor(p: string) {
     this.p = p;
+  }
+
+  /** Just past the next `ch` (or the end): never stands still, whatever the legacy syntax allows (`\\k<` with no `>`). */
+  past(ch: string, from: number): number {
+    const at = this.p.indexOf(ch, from);
+    return at < 0 ? this.p.length : at + 1;
   }
 
   alternation(): Term[][] {
@@ -57,6 +71,7 @@ class Parser {
       const start = this.i;
       const node = this.atom();
       const q = this.quantifier();
+      if (this.i === start) this.i++; // unreachable for a pattern that compiled; a guard against looping
       terms.push({ node, q, src: this.p.slice(start, this.i) });
     }
     return terms;
@@ -71,14 +86,13 @@ class Parser {
       if (p.startsWith("?:", this.i)) this.i += 2;
       else if (p.startsWith("?=", this.i) || p.startsWith("?!", this.i)) (this.i += 2), (lookaround = true);
       else if (p.startsWith("?<=", this.i) || p.startsWith("?<!", this.i)) (this.i += 3), (lookaround = true);
-      else if (p.startsWith("?<", this.i)) this.i = p.indexOf(">", this.i) + 1;
+      else if (p.startsWith("?<", this.i)) this.i = this.past(">", this.i);
       else if (p[this.i] === "?") {
         // Modifiers such as (?i:…): skip to the colon.
-        const colon = p.indexOf(":", this.i);
-        this.i = colon < 0 ? this.i + 1 : colon + 1;
+        this.i = this.past(":", this.i);
       }
       const alts = this.alternation();
-      this.i++; // ")"
+      if (p[this.i] === ")") this.i++;
       return { kind: "group", alts, lookaround };
     }
     if (c === "[") {
@@ -96,14 +110,14 @@ class Parser {
         while (/[0-9]/.test(p[this.i] ?? "")) this.i++;
         return { kind: "backref" };
       }
-      if (d === "k" && p[this.i + 2] === "<") return (this.i = p.indexOf(">", this.i) + 1), { kind: "backref" };
+      if (d === "k" && p[this.i + 2] === "<") return (this.i = this.past(">", this.i)), { kind: "backref" };
       const start = this.i;
       this.i += 2;
-      if (d === "u" && p[this.i] === "{") this.i = p.indexOf("}", this.i) + 1;
+      if (d === "u" && p[this.i] === "{") this.i = this.past("}", this.i);
       else if (d === "u" && /^[0-9a-fA-F]{4}/.test(p.slice(this.i))) this.i += 4;
       else if (d === "x" && /^[0-9a-fA-F]{2}/.test(p.slice(this.i))) this.i += 2;
       else if (d === "c" && /[a-zA-Z]/.test(p[this.i] ?? "")) this.i += 1;
-      else if ((d === "p" || d === "P") && p[this.i] === "{") this.i = p.indexOf("}", this.i) + 1;
+      else if ((d === "p" || d === "P") && p[this.i] === "{") this.i = this.past("}", this.i);
       return { kind: "char", src: p.slice(start, this.i) };
     }
     if (c === "^" || c === "$") return this.i++, { kind: "assert" };
@@ -172,7 +186,7 @@ function describeQuant(t: Term): string {
 }
 
 /** Throws UnsafeRegex when `pattern` (already known to compile with `flags`) breaks one of the rules above. */
-export function checkRegexSafety(pattern: string, flags = ""): void {
+export function checkRegexSafety(pattern: string, flags = "", window = 512, budget = REGEX_STEP_BUDGET): void {
   const parser = new Parser(pattern);
   const root = parser.alternation();
   const cache = new Map<string, boolean[]>();
@@ -190,7 +204,6 @@ export function checkRegexSafety(pattern: string, flags = ""): void {
     }
     return acc;
   };
-  const termSet = (t: Term): boolean[] => (t.node.kind === "char" ? setOf(t.node.src) : t.node.kind === "group" ? t.node.alts.map(first).reduce(union, NONE) : ALL);
 
   const hasVariable = (alts: Term[][]): Term | undefined => {
     for (const alt of alts)
@@ -225,34 +238,66 @@ export function checkRegexSafety(pattern: string, flags = ""): void {
   };
 
   const visit = (alts: Term[][]) => {
-    for (const seq of alts) {
-      let open: { t: Term; set: boolean[] }[] = [];
+    for (const seq of alts)
       for (const t of seq) {
-        if (t.node.kind === "group") {
-          if (repeats(t.q)) {
-            const inner = hasVariable(t.node.alts);
-            if (inner)
-              throw new UnsafeRegex(
-                "nested-quantifier",
-                `nested quantifiers: ${describeQuant(inner)} is repeated inside ${describeQuant(t)}; a repeated group must not contain *, + or {n,m} (write (a+)+ as a+, (\\w+\\s?)* as [\\w\\s]*)`,
-              );
-            checkAlternations(t.node.alts, t);
-          }
-          visit(t.node.alts);
+        if (t.node.kind !== "group") continue;
+        if (repeats(t.q)) {
+          const inner = hasVariable(t.node.alts);
+          if (inner)
+            throw new UnsafeRegex(
+              "nested-quantifier",
+              `nested quantifiers: ${describeQuant(inner)} is repeated inside ${describeQuant(t)}; a repeated group must not contain *, + or {n,m} (write (a+)+ as a+, (\\w+\\s?)* as [\\w\\s]*)`,
+            );
+          checkAlternations(t.node.alts, t);
         }
-        const unbounded = t.q?.max === Infinity;
-        const set = unbounded ? termSet(t) : NONE;
-        if (unbounded)
-          for (const o of open)
-            if (overlaps(o.set, set))
-              throw new UnsafeRegex(
-                "adjacent-quantifiers",
-                `adjacent unbounded quantifiers over the same characters: ${describeQuant(o.t)} then ${describeQuant(t)}; make them exclusive (e.g. \\w+\\s+\\w+, [^x]*x) or merge them`,
-              );
-        if (!nullableTerm(t)) open = unbounded ? [{ t, set }] : [];
-        else if (unbounded) open.push({ t, set });
+        visit(t.node.alts);
       }
-    }
   };
   visit(root);
+
+  // Rule 3, the polynomial cases, by counting: a variable quantifier whose characters overlap
+  // what may follow it can stop at many places with the rest still matching, so the engine tries
+  // each; those multiply. Quantifiers followed by something they cannot match give back at most
+  // their span once (added). Worst-case steps on one window = window starts × product × sum.
+  const firstOfTerm = (t: Term): boolean[] => {
+    const n = t.node;
+    if (n.kind === "char") return setOf(n.src);
+    if (n.kind === "backref") return ALL;
+    if (n.kind === "group" && !n.lookaround) return n.alts.map(first).reduce(union, NONE);
+    return NONE;
+  };
+  const spanOf = (q: Quant | undefined) => (q ? Math.max(0, Math.min(q.max, window) - q.min) : 0);
+  const costOf = (alts: Term[][]) => {
+    const ambiguous: { t: Term; span: number }[] = [];
+    let linear = 0;
+    const analyse = (seq: Term[], followAfter: boolean[]) => {
+      let follow = followAfter;
+      for (let k = seq.length - 1; k >= 0; k--) {
+        const t = seq[k];
+        const own = firstOfTerm(t);
+        if (t.node.kind === "group") {
+          const after = t.node.lookaround ? NONE : repeats(t.q) ? union(follow, own) : follow;
+          for (const alt of t.node.alts) analyse(alt, after);
+        }
+        const span = spanOf(t.q);
+        if (span > 0) {
+          if (overlaps(t.node.kind === "group" ? t.node.alts.map(first).reduce(union, NONE) : own, follow)) ambiguous.push({ t, span });
+          else linear += span;
+        }
+        follow = nullableTerm(t) ? union(own, follow) : own;
+      }
+    };
+    for (const alt of alts) analyse(alt, NONE);
+    const product = ambiguous.reduce((p, a) => p * (a.span + 1), 1);
+    return { steps: window * product * (1 + Math.min(window, linear)), ambiguous };
+  };
+  // Top-level alternatives are tried one after another: their costs add, the largest decides.
+  for (const alt of root) {
+    const { steps, ambiguous } = costOf([alt]);
+    if (steps > budget)
+      throw new UnsafeRegex(
+        "polynomial-backtracking",
+        `${ambiguous.map((a) => describeQuant(a.t)).join(", ")} can${ambiguous.length > 1 ? " each" : ""} stop at many places and still let what follows match, which could take about ${steps.toExponential(1)} steps on ${window} characters (at most ${budget.toExponential(1)}); bound them (.{0,20} instead of .*) or make what follows exclusive ([^x]*x, \\w+\\s+\\w+)`,
+      );
+  }
 }
