@@ -6,6 +6,8 @@
 // description and isArchived may.
 import { errors, IngotError } from "../errors.ts";
 import type { MlDataStore } from "../ports/index.ts";
+import { checkAssetName, checkAssetVersion, inView, nextVersionOf, optionalBool, optionalString, stringMap } from "./assets.ts";
+import type { ListViewType } from "./assets.ts";
 import { hasSas, verifySas } from "./blob-auth.ts";
 import type { BlobRecord, BlobService } from "./blobs.ts";
 import { DEFAULT_DATASTORE } from "./datastores.ts";
@@ -15,12 +17,6 @@ import type { WorkspaceRecord } from "./workspaces.ts";
 
 export const DATA_TYPES = ["uri_file", "uri_folder", "mltable"] as const;
 export type DataType = (typeof DATA_TYPES)[number];
-export const LIST_VIEW_TYPES = ["ActiveOnly", "ArchivedOnly", "All"] as const;
-export type ListViewType = (typeof LIST_VIEW_TYPES)[number];
-
-/** Azure ML asset names: a letter or digit, then letters, digits, '-', '_' and '.', at most 255 characters. */
-const ASSET_NAME = /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,254}$/;
-const ASSET_VERSION = /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$/;
 const ARM_DATA_VERSION = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.MachineLearningServices\/workspaces\/([^/]+)\/data\/([^/]+)\/versions\/([^/]+)$/i;
 const ASSET_ID = /^azureml:\/\/locations\/([^/]+)\/workspaces\/([^/]+)\/data\/([^/]+)\/versions\/([^/]+)$/i;
 const SHORT_ASSET = /^azureml:([^:/@]+)(?::([^:/@]+)|@([^:/@]+))$/i;
@@ -132,43 +128,12 @@ const ALL_FORMS =
 
 const unresolvable = (uri: string, why: string, target = "dataUri") => errors.armInvalid("UserError", `The data reference '${uri.slice(0, 300)}' does not resolve: ${why}`, target);
 
-const objectOf = (v: unknown): Record<string, unknown> | undefined => (v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
-
-function stringMap(v: unknown, field: string): Record<string, string> | undefined {
-  if (v === undefined || v === null) return undefined;
-  const o = objectOf(v);
-  if (!o || Object.values(o).some((x) => typeof x !== "string" && x !== null))
-    throw errors.armInvalid("UserError", `'${field}' must be an object of string values.`, field);
-  return Object.fromEntries(Object.entries(o).filter(([, x]) => typeof x === "string")) as Record<string, string>;
-}
-
-function optionalString(v: unknown, field: string): string | undefined {
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== "string") throw errors.armInvalid("UserError", `'${field}' must be a string.`, field);
-  return v;
-}
-
-function optionalBool(v: unknown, field: string): boolean | undefined {
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== "boolean") throw errors.armInvalid("UserError", `'${field}' must be true or false.`, field);
-  return v;
-}
-
 export function dataTypeOf(v: unknown, field = "properties.dataType"): DataType {
   const s = optionalString(v, field);
   const t = s === undefined ? undefined : DATA_TYPES.find((d) => d === s.toLowerCase().replace(/^urifile$/, "uri_file").replace(/^urifolder$/, "uri_folder"));
   if (!t) throw errors.armInvalid("UserError", `'${field}' ${s === undefined ? "is required" : `'${s.slice(0, 64)}' is not a data type`}: use one of ${DATA_TYPES.join(", ")}.`, field);
   return t;
 }
-
-export function listViewTypeOf(v: string | undefined): ListViewType {
-  if (v === undefined || v === "") return "ActiveOnly";
-  const t = LIST_VIEW_TYPES.find((x) => x.toLowerCase() === v.toLowerCase());
-  if (!t) throw errors.armInvalid("UserError", `'listViewType' '${v.slice(0, 64)}' is not valid: use ${LIST_VIEW_TYPES.join(", ")}.`, "listViewType");
-  return t;
-}
-
-const inView = (archived: boolean, view: ListViewType) => view === "All" || (view === "ArchivedOnly") === archived;
 
 /** `$orderBy` of version lists: createdtime (default, newest first) or version, asc|desc; Python's CreatedAtDesc forms too. */
 export function versionOrder(orderBy: string | undefined): (a: DataVersionRecord, b: DataVersionRecord) => number {
@@ -223,7 +188,7 @@ export class MlDataService {
   // ---- containers ----
 
   listContainers(workspace: WorkspaceRecord, view: ListViewType = "ActiveOnly"): DataContainerRecord[] {
-    return this.#store.listDataContainers(workspace.workspaceId).filter((c) => inView(c.isArchived, view));
+    return this.#store.listDataContainers(workspace.workspaceId).filter((c) => inView(view, c.isArchived));
   }
 
   requireContainer(workspace: WorkspaceRecord, name: string): DataContainerRecord {
@@ -236,12 +201,11 @@ export class MlDataService {
   versionInfo(workspace: WorkspaceRecord, name: string): { latestVersion?: string; nextVersion: string } {
     const versions = this.#store.listDataVersions(workspace.workspaceId, name);
     const latest = [...versions].sort(versionOrder("createdtime desc"))[0];
-    const numeric = versions.filter((v) => /^\d+$/.test(v.version)).map((v) => Number(v.version));
-    return { ...(latest ? { latestVersion: latest.version } : {}), nextVersion: String(numeric.length ? Math.max(...numeric) + 1 : 1) };
+    return { ...(latest ? { latestVersion: latest.version } : {}), nextVersion: nextVersionOf(versions.map((v) => v.version)) };
   }
 
   createOrUpdateContainer(workspace: WorkspaceRecord, name: string, input: DataContainerInput): { container: DataContainerRecord; created: boolean } {
-    checkAssetName(name);
+    checkAssetName(name, "Data");
     const existing = this.#store.getDataContainer(workspace.workspaceId, name);
     const dataType = input.dataType === undefined && existing ? existing.dataType : dataTypeOf(input.dataType);
     if (existing && existing.dataType !== dataType)
@@ -285,7 +249,7 @@ export class MlDataService {
       });
     return this.#store
       .listDataVersions(workspace.workspaceId, name)
-      .filter((v) => inView(v.isArchived, opts.view ?? "ActiveOnly"))
+      .filter((v) => inView(opts.view ?? "ActiveOnly", v.isArchived))
       .filter((v) => wanted.every((w) => w.key in v.tags && (w.value === undefined || v.tags[w.key] === w.value)))
       .sort(order);
   }
@@ -302,9 +266,8 @@ export class MlDataService {
    * The container is made with the first version.
    */
   async createOrUpdateVersion(workspace: WorkspaceRecord, name: string, version: string, input: DataVersionInput): Promise<{ version: DataVersionRecord; created: boolean }> {
-    checkAssetName(name);
-    if (!ASSET_VERSION.test(version))
-      throw errors.armInvalid("UserError", `Version '${version.slice(0, 64)}' is invalid: use letters, digits, '.', '-' and '_' (at most 64), starting with a letter or digit.`, "version");
+    checkAssetName(name, "Data");
+    checkAssetVersion(version, "Data");
     const dataType = dataTypeOf(input.dataType);
     const dataUri = optionalString(input.dataUri, "properties.dataUri");
     if (!dataUri) throw errors.armInvalid("UserError", `'properties.dataUri' is required: ${ALL_FORMS.replace(/^a data version's ARM id \([^)]*\), /, "").replace(/azureml:\/\/locations[^,]*, azureml:\{name\}:\{version\}, /, "")}.`, "properties.dataUri");
@@ -499,9 +462,4 @@ export class MlDataService {
     const names = this.#store.listDataContainers(workspace.workspaceId).map((c) => c.name);
     return `workspace '${workspace.name}' has no data '${name}'${names.length ? ` (it has: ${names.slice(0, 20).join(", ")})` : ""}. Create it with PUT …/data/${name}/versions/{v}.`;
   }
-}
-
-export function checkAssetName(name: string): void {
-  if (!ASSET_NAME.test(name))
-    throw errors.armInvalid("UserError", `Data name '${name.slice(0, 64)}' is invalid: use letters, digits, '.', '-' and '_' (at most 255), starting with a letter or digit.`, "name");
 }

@@ -7,6 +7,7 @@
 import { randomBytes } from "node:crypto";
 import { errors } from "../errors.ts";
 import type { MlDataStore } from "../ports/index.ts";
+import { objectOf, optionalString, stringMap } from "./assets.ts";
 import type { BlobService } from "./blobs.ts";
 import { ML_PROVIDER } from "./workspaces.ts";
 import type { WorkspaceRecord } from "./workspaces.ts";
@@ -62,22 +63,6 @@ export interface DatastoreInput {
 }
 
 export const defaultContainerName = (w: Pick<WorkspaceRecord, "workspaceId">) => `azureml-blobstore-${w.workspaceId.toLowerCase()}`;
-
-const objectOf = (v: unknown): Record<string, unknown> | undefined => (v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
-
-function stringMap(v: unknown, field: string): Record<string, string> | undefined {
-  if (v === undefined || v === null) return undefined;
-  const o = objectOf(v);
-  if (!o || Object.values(o).some((x) => typeof x !== "string" && x !== null))
-    throw errors.armInvalid("UserError", `'${field}' must be an object of string values.`, field);
-  return Object.fromEntries(Object.entries(o).filter(([, x]) => typeof x === "string")) as Record<string, string>;
-}
-
-function optionalString(v: unknown, field: string): string | undefined {
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== "string") throw errors.armInvalid("UserError", `'${field}' must be a string.`, field);
-  return v;
-}
 
 export class DatastoreService {
   #store: MlDataStore;

@@ -7,19 +7,16 @@
 import { errors } from "../errors.ts";
 import type { ModelRef } from "../ports/index.ts";
 import type { MlJobStore } from "../ports/ml-job-store.ts";
+import { checkAssetName, checkAssetVersion, inView, nextVersionOf, optionalBool as bool, optionalString as str, stringMap } from "./assets.ts";
+import type { ListViewType } from "./assets.ts";
 import { ML_PROVIDER } from "./workspaces.ts";
 import type { WorkspaceRecord } from "./workspaces.ts";
 
-/** Azure ML asset names: letters, digits, `-`, `_` and `.`, starting with a letter or digit, up to 255. */
-const ASSET_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,254}$/;
-const ASSET_VERSION = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/;
 /** As the SDKs send them, and the spec examples' PascalCase (reference §12.2). */
 const MODEL_TYPES = ["custom_model", "mlflow_model", "triton_model"];
 const WORKSPACE_MODEL_ID = /^azureml:\/\/locations\/([^/]+)\/workspaces\/([^/]+)\/models\/([^/]+)\/(versions|labels)\/([^/]+)$/i;
 const ARM_MODEL_ID = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.MachineLearningServices\/workspaces\/([^/]+)\/models\/([^/]+)\/versions\/([^/]+)$/i;
 const JOB_OUTPUT = /^azureml:\/\/jobs\/([^/]+)\/outputs\/([^/]+)(\/.*)?$/i;
-
-export type ListViewType = "ActiveOnly" | "ArchivedOnly" | "All";
 
 export interface ModelContainerRecord {
   workspaceId: string;
@@ -92,11 +89,6 @@ export interface MlModelDeps {
 export const workspaceModelUri = (w: Pick<WorkspaceRecord, "location" | "workspaceId">, name: string, version: string) =>
   `azureml://locations/${w.location}/workspaces/${w.workspaceId}/models/${name}/versions/${version}`;
 
-export function checkAssetName(name: string, what = "Model"): void {
-  if (!ASSET_NAME.test(name))
-    throw errors.armInvalid("UserError", `${what} name '${name.slice(0, 64)}' is invalid: use up to 255 letters, digits, '-', '_' and '.', starting with a letter or digit.`, "name");
-}
-
 /** `modelType` in the spelling given, when it names a kind Azure knows (any casing, with or without `_`); absent: custom_model. */
 export function checkModelType(value: unknown): string {
   if (value === undefined || value === null || value === "") return "custom_model";
@@ -105,36 +97,7 @@ export function checkModelType(value: unknown): string {
   throw errors.armInvalid("UserError", `modelType '${String(value).slice(0, 64)}' is not supported; use one of ${MODEL_TYPES.join(", ")} (CustomModel, MLFlowModel and TritonModel are accepted too).`, "properties.modelType");
 }
 
-/** `listViewType` (absent: ActiveOnly). */
-export function parseListViewType(value: string | undefined): ListViewType {
-  if (value === undefined || value === "") return "ActiveOnly";
-  const found = (["ActiveOnly", "ArchivedOnly", "All"] as const).find((v) => v.toLowerCase() === value.toLowerCase());
-  if (!found) throw errors.armInvalid("UserError", `listViewType '${value.slice(0, 40)}' is not supported; use ActiveOnly, ArchivedOnly or All.`, "listViewType");
-  return found;
-}
-
-export const inView = (view: ListViewType, archived: boolean) => view === "All" || (view === "ArchivedOnly") === archived;
-
 const byVersion = (a: string, b: string) => a.localeCompare(b, "en", { numeric: true });
-
-function str(v: unknown, field: string): string | undefined {
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== "string") throw errors.armInvalid("UserError", `'${field}' must be a string.`, field);
-  return v;
-}
-
-function bool(v: unknown, field: string): boolean | undefined {
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== "boolean") throw errors.armInvalid("UserError", `'${field}' must be true or false.`, field);
-  return v;
-}
-
-function stringMap(v: unknown, field: string): Record<string, string> | undefined {
-  if (v === undefined || v === null) return undefined;
-  if (typeof v !== "object" || Array.isArray(v) || Object.values(v).some((x) => typeof x !== "string"))
-    throw errors.armInvalid("UserError", `'${field}' must be an object of string values.`, field);
-  return v as Record<string, string>;
-}
 
 export class MlModelService {
   #d: MlModelDeps;
@@ -167,8 +130,8 @@ export class MlModelService {
       workspaceId: w.workspaceId,
       name: existing?.name ?? name,
       description: str(input.description, "properties.description") ?? existing?.description ?? "",
-      tags: stringMap(input.tags, "properties.tags") ?? existing?.tags ?? {},
-      properties: stringMap(input.properties, "properties.properties") ?? existing?.properties ?? {},
+      tags: stringMap(input.tags, "properties.tags", "refuse") ?? existing?.tags ?? {},
+      properties: stringMap(input.properties, "properties.properties", "refuse") ?? existing?.properties ?? {},
       isArchived: bool(input.isArchived, "properties.isArchived") ?? existing?.isArchived ?? false,
       createdAt: existing?.createdAt ?? now,
       updatedAt: now,
@@ -190,8 +153,7 @@ export class MlModelService {
 
   /** One more than the highest integer version; "1" when there is none. */
   nextVersion(w: WorkspaceRecord, name: string): string {
-    const ints = this.#d.store.listModelVersions(w.workspaceId, name).map((v) => v.version).filter((v) => /^\d+$/.test(v)).map(Number);
-    return String(ints.length ? Math.max(...ints) + 1 : 1);
+    return nextVersionOf(this.#d.store.listModelVersions(w.workspaceId, name).map((v) => v.version));
   }
 
   // ---- versions ----
@@ -210,8 +172,7 @@ export class MlModelService {
   /** PUT of a version: creates it (and its container if need be); an existing version may change only its description, tags, properties, stage and archived flag. */
   putVersion(w: WorkspaceRecord, name: string, version: string, input: ModelVersionInput): { version: ModelVersionRecord; created: boolean } {
     checkAssetName(name);
-    if (!ASSET_VERSION.test(version))
-      throw errors.armInvalid("UserError", `Model version '${version.slice(0, 64)}' is invalid: use up to 64 letters, digits, '-', '_' and '.', starting with a letter or digit (e.g. 1).`, "version");
+    checkAssetVersion(version);
     const modelType = checkModelType(input.modelType);
     const modelUri = str(input.modelUri, "properties.modelUri") ?? null;
     const flavors = input.flavors === undefined || input.flavors === null ? undefined : input.flavors;
@@ -238,8 +199,8 @@ export class MlModelService {
       flavors: (flavors as Record<string, unknown> | undefined) ?? existing?.flavors ?? {},
       jobName,
       description: str(input.description, "properties.description") ?? existing?.description ?? "",
-      tags: stringMap(input.tags, "properties.tags") ?? existing?.tags ?? {},
-      properties: stringMap(input.properties, "properties.properties") ?? existing?.properties ?? {},
+      tags: stringMap(input.tags, "properties.tags", "refuse") ?? existing?.tags ?? {},
+      properties: stringMap(input.properties, "properties.properties", "refuse") ?? existing?.properties ?? {},
       isAnonymous: bool(input.isAnonymous, "properties.isAnonymous") ?? existing?.isAnonymous ?? false,
       isArchived: bool(input.isArchived, "properties.isArchived") ?? existing?.isArchived ?? false,
       stage: str(input.stage, "properties.stage") ?? existing?.stage ?? null,

@@ -4,7 +4,8 @@
 // so every body carries the full ARM id. PUT answers 201/200 (synchronous, as JS and Python
 // expect of asset PUTs), DELETE 200/204.
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { listViewTypeOf, page } from "../../core/ml/data.ts";
+import { listViewTypeOf } from "../../core/ml/assets.ts";
+import { page } from "../../core/ml/data.ts";
 import type { DataContainerRecord, DataVersionRecord } from "../../core/ml/data.ts";
 import { ML_PROVIDER, workspaceArmId } from "../../core/ml/workspaces.ts";
 import type { WorkspaceRecord } from "../../core/ml/workspaces.ts";

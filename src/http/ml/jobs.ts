@@ -9,7 +9,7 @@ import { errors, IngotError } from "../../core/errors.ts";
 import type { RequestedHyperparameters } from "../../core/finetuning/types.ts";
 import { checkJobName, normalizeModelProvider, normalizeTaskType } from "../../core/ml/jobs.ts";
 import type { FineTuningJobInput, JobUpdate, MlJobRecord } from "../../core/ml/jobs.ts";
-import { checkAssetName, parseListViewType } from "../../core/ml/models.ts";
+import { checkAssetName, listViewTypeOf as parseListViewType } from "../../core/ml/assets.ts";
 import { ML_PROVIDER, workspaceArmId } from "../../core/ml/workspaces.ts";
 import type { WorkspaceRecord } from "../../core/ml/workspaces.ts";
 import type { AppContext } from "../context.ts";

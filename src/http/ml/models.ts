@@ -4,7 +4,7 @@
 // 201/200, DELETE 200/204. A FineTuning job's output is registered here (core/ml/jobs.ts).
 import type { FastifyInstance, FastifyRequest } from "fastify";
 import { errors } from "../../core/errors.ts";
-import { parseListViewType } from "../../core/ml/models.ts";
+import { listViewTypeOf as parseListViewType } from "../../core/ml/assets.ts";
 import type { MlModelService, ModelContainerRecord, ModelVersionRecord } from "../../core/ml/models.ts";
 import { ML_PROVIDER, workspaceArmId } from "../../core/ml/workspaces.ts";
 import type { WorkspaceRecord } from "../../core/ml/workspaces.ts";
