@@ -17,6 +17,7 @@ Commands:
   ml                 Azure ML as az ml: job (create -f job.yaml, stream…), serverless-endpoint, online-endpoint,
                      online-deployment (see: ingot ml --help)
   chat               chat with a deployment, streamed (see: ingot chat --help)
+  rai                content filtering: policy and blocklist (see: ingot rai --help)
   dev make-model     build a deterministic GGUF model (see: ingot dev make-model --help)
 
 Every command takes --help. Examples:
@@ -27,7 +28,7 @@ Every command takes --help. Examples:
 `;
 
 function suggest(command: string): string {
-  const hint = closest(command, ["up", "token", "sp", "deployment", "keys", "models", "files", "jobs", "ml", "chat", "dev"]);
+  const hint = closest(command, ["up", "token", "sp", "deployment", "keys", "models", "files", "jobs", "ml", "chat", "rai", "dev"]);
   return hint ? ` Did you mean 'ingot ${hint}'?` : "";
 }
 
@@ -54,6 +55,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import("./commands/ml.ts")).mlCommand(rest);
     case "chat":
       return (await import("./commands/chat.ts")).chatCommand(rest);
+    case "rai":
+      return (await import("./commands/rai.ts")).raiCommand(rest);
     case "dev":
       if (rest[0] === "make-model") return (await import("./commands/make-model.ts")).makeModelCommand(rest.slice(1));
       process.stderr.write(`ingot dev: unknown subcommand '${rest[0] ?? ""}'. Try: ingot dev make-model --help\n`);

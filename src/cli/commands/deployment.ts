@@ -26,6 +26,8 @@ create options:
   --model-source ID           account resource id a custom model comes from
   --sku-name, --sku NAME      SKU (default Standard), e.g. GlobalStandard, ProvisionedManaged
   --sku-capacity, --capacity N  capacity (default 1): thousands of tokens per minute, or parallel sequences for Provisioned
+  --rai-policy NAME           content-filter policy (raiPolicyName; default Microsoft.DefaultV2),
+                              see ingot rai policy --help
   --no-wait                   return at once instead of showing progress until the deployment is ready
 show/delete options:
   --deployment-name NAME
@@ -56,6 +58,7 @@ const OPTIONS = {
   sku: { type: "string" },
   "sku-capacity": { type: "string" },
   capacity: { type: "string" },
+  "rai-policy": { type: "string" },
   "no-wait": { type: "boolean" },
   help: { type: "boolean", short: "h" },
 } as const;
@@ -106,7 +109,7 @@ export async function deploymentCommand(argv: string[]): Promise<number> {
       if (v["model-source"]) model.source = v["model-source"];
       const arm = client();
       const path = `${base}/deployments/${encodeURIComponent(name)}`;
-      let { body } = await arm.call("PUT", path, { sku: { name: v["sku-name"] ?? v.sku ?? "Standard", capacity }, properties: { model } });
+      let { body } = await arm.call("PUT", path, { sku: { name: v["sku-name"] ?? v.sku ?? "Standard", capacity }, properties: { model, ...(v["rai-policy"] ? { raiPolicyName: v["rai-policy"] } : {}) } });
       if (!v["no-wait"]) body = await waitUntilSettled(arm, path, body);
       printOutput(v.output, body, TABLE);
       return body.properties.provisioningState === "Failed" ? 1 : 0;
