@@ -11,7 +11,7 @@ import { ML_PROVIDER, workspaceArmId } from "../../core/ml/workspaces.ts";
 import type { WorkspaceRecord } from "../../core/ml/workspaces.ts";
 import type { AppContext } from "../context.ts";
 import { acceptArmJson, armKit, objectOf } from "../arm/kit.ts";
-import { nextLinkOf } from "./datastores.ts";
+import { lastOf, nextLinkOf, workspaceAccess } from "./kit.ts";
 import { checkMlApiVersion } from "./workspaces.ts";
 
 const WORKSPACE = `/subscriptions/:subscription/resourceGroups/:resourceGroup/providers/${ML_PROVIDER}/workspaces/:workspace`;
@@ -59,9 +59,6 @@ export function dataVersionBody(w: WorkspaceRecord, v: DataVersionRecord) {
   };
 }
 
-/** A query value sent once or repeated (a client that re-sends its list options on nextLink): the last one. */
-const lastOf = (v: unknown): string | undefined => (Array.isArray(v) ? lastOf(v[v.length - 1]) : typeof v === "string" ? v : undefined);
-
 const listOf = <T>(request: FastifyRequest, items: T[], top: string | undefined, skip: string | undefined, shape: (x: T) => unknown) => {
   const p = page(items, top, skip);
   return { value: p.items.map(shape), ...(p.nextSkip !== undefined ? { nextLink: nextLinkOf(request, p.nextSkip) } : {}) };
@@ -72,12 +69,7 @@ export function registerMlDataRoutes(root: FastifyInstance, ctx: AppContext): vo
     acceptArmJson(app);
     const { route, authorize } = armKit(app, ctx);
     const opts = { checkApiVersion: checkMlApiVersion };
-    type P = Record<string, string>;
-    type Action = Parameters<typeof authorize>[2];
-    const workspace = (principal: Parameters<typeof authorize>[0], p: P, action: Action, verb: string, type = CONTAINER_TYPE) => {
-      authorize(principal, workspaceArmId({ subscription: p.subscription, resourceGroup: p.resourceGroup, name: p.workspace }), action, `${type}/${verb}`);
-      return ctx.workspaces.require(p.subscription, p.resourceGroup, p.workspace);
-    };
+    const workspace = workspaceAccess(ctx, authorize, CONTAINER_TYPE);
     const containerJson = (w: WorkspaceRecord, c: DataContainerRecord) => dataContainerBody(w, c, ctx.mlData.versionInfo(w, c.name));
 
     route("GET", `${WORKSPACE}/data`, ({ principal, params, query, request }) => {

@@ -11,6 +11,7 @@ import type { WorkspaceRecord } from "../../core/ml/workspaces.ts";
 import { errors } from "../../core/errors.ts";
 import type { AppContext } from "../context.ts";
 import { acceptArmJson, armKit, baseUrlOf, objectOf } from "../arm/kit.ts";
+import { lastOf, nextLinkOf, workspaceAccess } from "./kit.ts";
 import { checkMlApiVersion } from "./workspaces.ts";
 
 const WORKSPACE = `/subscriptions/:subscription/resourceGroups/:resourceGroup/providers/${ML_PROVIDER}/workspaces/:workspace`;
@@ -64,41 +65,28 @@ function boolParam(v: string | undefined, name: string): boolean | undefined {
   throw errors.armInvalid("UserError", `'${name}' must be true or false.`, name);
 }
 
-/** The next page's absolute URL: this request's, with `$skip` moved on. */
-export function nextLinkOf(request: FastifyRequest, skip: number): string {
-  const url = new URL(request.url, baseUrlOf(request));
-  url.searchParams.set("$skip", String(skip));
-  return url.toString();
-}
-
 export function registerMlDatastoreRoutes(root: FastifyInstance, ctx: AppContext): void {
   root.register(async (app) => {
     acceptArmJson(app);
     const { route, authorize } = armKit(app, ctx);
     const opts = { checkApiVersion: checkMlApiVersion };
-    type P = Record<string, string>;
-    type Action = Parameters<typeof authorize>[2];
-    const workspace = (principal: Parameters<typeof authorize>[0], p: P, action: Action, operation: string) => {
-      authorize(principal, workspaceArmId({ subscription: p.subscription, resourceGroup: p.resourceGroup, name: p.workspace }), action, operation);
-      return ctx.workspaces.require(p.subscription, p.resourceGroup, p.workspace);
-    };
+    const workspace = workspaceAccess(ctx, authorize, TYPE);
 
     route("GET", `${WORKSPACE}/datastores`, ({ principal, params, query, request }) => {
-      const w = workspace(principal, params, "read", `${TYPE}/read`);
-      const last = (v: unknown): string | undefined => (Array.isArray(v) ? last(v[v.length - 1]) : typeof v === "string" ? v : undefined);
-      const isDefault = boolParam(last(query.isDefault), "isDefault");
+      const w = workspace(principal, params, "read", "read");
+      const isDefault = boolParam(lastOf(query.isDefault), "isDefault");
       const names = listParam(request, "names");
-      const searchText = last(query.searchText);
-      const orderBy = last(query.orderBy);
-      const orderByAsc = boolParam(last(query.orderByAsc), "orderByAsc");
+      const searchText = lastOf(query.searchText);
+      const orderBy = lastOf(query.orderBy);
+      const orderByAsc = boolParam(lastOf(query.orderByAsc), "orderByAsc");
       const all = ctx.mlDatastores.list(w, {
         ...(isDefault === undefined ? {} : { isDefault }),
         ...(names ? { names } : {}),
         ...(searchText ? { searchText } : {}),
         ...(orderBy ? { orderBy, orderByAsc: orderByAsc ?? false } : {}),
       });
-      const skipText = last(query.$skip);
-      const countText = last(query.count);
+      const skipText = lastOf(query.$skip);
+      const countText = lastOf(query.count);
       const skip = skipText && /^\d+$/.test(skipText) ? Number(skipText) : 0;
       const count = countText && /^\d+$/.test(countText) ? Math.max(1, Number(countText)) : 30;
       const page = all.slice(skip, skip + count);
@@ -109,12 +97,12 @@ export function registerMlDatastoreRoutes(root: FastifyInstance, ctx: AppContext
     }, opts);
 
     route("GET", `${WORKSPACE}/datastores/:name`, ({ principal, params, request }) => {
-      const w = workspace(principal, params, "read", `${TYPE}/read`);
+      const w = workspace(principal, params, "read", "read");
       return datastoreBody(w, ctx.mlDatastores.require(w, params.name), request);
     }, opts);
 
     route("PUT", `${WORKSPACE}/datastores/:name`, ({ principal, params, body, request, reply }) => {
-      const w = workspace(principal, params, "accountWrite", `${TYPE}/write`);
+      const w = workspace(principal, params, "accountWrite", "write");
       // skipValidation is accepted: Ingot checks the account, container and key itself either way (they are its own).
       const { datastore, created } = ctx.mlDatastores.createOrUpdate(w, params.name, objectOf(body?.properties) ?? {});
       reply.code(created ? 201 : 200);
@@ -122,18 +110,18 @@ export function registerMlDatastoreRoutes(root: FastifyInstance, ctx: AppContext
     }, opts);
 
     route("DELETE", `${WORKSPACE}/datastores/:name`, ({ principal, params, reply }) => {
-      const w = workspace(principal, params, "accountWrite", `${TYPE}/delete`);
+      const w = workspace(principal, params, "accountWrite", "delete");
       return reply.code(ctx.mlDatastores.delete(w, params.name) ? 200 : 204).send();
     }, opts);
 
     route("POST", `${WORKSPACE}/datastores/:name/listSecrets`, ({ principal, params }) => {
-      const w = workspace(principal, params, "listKeys", `${TYPE}/listSecrets/action`);
+      const w = workspace(principal, params, "listKeys", "listSecrets/action");
       return ctx.mlDatastores.listSecrets(w, params.name);
     }, opts);
 
     // The workspace's keys: the default datastore's storage account key; no App Insights, registry or notebooks behind Ingot's workspaces.
     route("POST", `${WORKSPACE}/listKeys`, ({ principal, params }) => {
-      const w = workspace(principal, params, "listKeys", `${ML_PROVIDER}/workspaces/listKeys/action`);
+      const w = workspace(principal, params, "listKeys", "listKeys/action", `${ML_PROVIDER}/workspaces`);
       const account = ctx.mlDatastores.storageAccount(w);
       return {
         userStorageKey: account.key,
@@ -143,7 +131,7 @@ export function registerMlDatastoreRoutes(root: FastifyInstance, ctx: AppContext
 
     // The 2022-10-01 clients' listStorageAccountKeys: the same key alone.
     route("POST", `${WORKSPACE}/listStorageAccountKeys`, ({ principal, params }) => {
-      const w = workspace(principal, params, "listKeys", `${ML_PROVIDER}/workspaces/listStorageAccountKeys/action`);
+      const w = workspace(principal, params, "listKeys", "listStorageAccountKeys/action", `${ML_PROVIDER}/workspaces`);
       return { userStorageKey: ctx.mlDatastores.storageAccount(w).key };
     }, opts);
 

@@ -4,7 +4,7 @@
 // `create_finetuning_job` + `jobs.create_or_update` send it and echoed back with the status,
 // the id and the registered model's output. PUT is synchronous (201 create, 200 update);
 // cancel is 202 + Location (the job itself: the poll ends as the GET answers 200).
-import type { FastifyInstance, FastifyRequest } from "fastify";
+import type { FastifyInstance } from "fastify";
 import { errors, IngotError } from "../../core/errors.ts";
 import type { RequestedHyperparameters } from "../../core/finetuning/types.ts";
 import { checkJobName, normalizeModelProvider, normalizeTaskType } from "../../core/ml/jobs.ts";
@@ -15,6 +15,7 @@ import type { WorkspaceRecord } from "../../core/ml/workspaces.ts";
 import type { AppContext } from "../context.ts";
 import { acceptArmJson, armKit, baseUrlOf, objectOf, RETRY_AFTER_SECONDS } from "../arm/kit.ts";
 import { parseCreateJob } from "../openai/fine-tuning-request.ts";
+import { nextLinkOf, workspaceAccess } from "./kit.ts";
 import { checkMlApiVersion } from "./workspaces.ts";
 
 const WORKSPACE = `/subscriptions/:subscription/resourceGroups/:resourceGroup/providers/${ML_PROVIDER}/workspaces/:workspace`;
@@ -201,21 +202,11 @@ export function registerMlJobRoutes(root: FastifyInstance, ctx: AppContext): voi
     acceptArmJson(app);
     const { route, authorize } = armKit(app, ctx);
     const opts = { checkApiVersion: checkMlApiVersion };
-    type P = Record<string, string>;
-    const workspace = (principal: Parameters<typeof authorize>[0], p: P, action: "read" | "accountWrite", verb: string) => {
-      authorize(principal, workspaceArmId({ subscription: p.subscription, resourceGroup: p.resourceGroup, name: p.workspace }), action, `${TYPE}/${verb}`);
-      return ctx.workspaces.require(p.subscription, p.resourceGroup, p.workspace);
-    };
+    const workspace = workspaceAccess(ctx, authorize, TYPE);
     const count = (name: string, v: string | undefined) => {
       if (v === undefined || v === "") return undefined;
       if (!/^\d+$/.test(v)) throw invalid(`${name} must be a non-negative integer, not '${v.slice(0, 20)}'.`, name);
       return Number(v);
-    };
-    /** This request's URL (its filters and api-version) at the next page. */
-    const nextLink = (request: FastifyRequest, skip: number) => {
-      const url = new URL(`${baseUrlOf(request)}${request.url}`);
-      url.searchParams.set("$skip", String(skip));
-      return url.toString();
     };
 
     route("GET", `${WORKSPACE}/jobs`, ({ principal, params, query, request }) => {
@@ -225,7 +216,7 @@ export function registerMlJobRoutes(root: FastifyInstance, ctx: AppContext): voi
       const top = count("$top", query.$top) || JOB_PAGE_SIZE;
       const page = all.slice(skip, skip + top);
       const base = baseUrlOf(request);
-      return { value: page.map((j) => jobBody(w, j, base)), ...(skip + top < all.length ? { nextLink: nextLink(request, skip + top) } : {}) };
+      return { value: page.map((j) => jobBody(w, j, base)), ...(skip + top < all.length ? { nextLink: nextLinkOf(request, skip + top) } : {}) };
     }, opts);
 
     route("GET", `${WORKSPACE}/jobs/:name`, ({ principal, params, request }) => {

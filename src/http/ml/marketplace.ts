@@ -10,6 +10,7 @@ import { ML_PROVIDER, workspaceArmId } from "../../core/ml/workspaces.ts";
 import type { WorkspaceRecord } from "../../core/ml/workspaces.ts";
 import type { AppContext } from "../context.ts";
 import { acceptArmJson, armKit, objectOf } from "../arm/kit.ts";
+import { workspaceAccess } from "./kit.ts";
 import { checkMlApiVersion } from "./workspaces.ts";
 
 const WORKSPACE = `/subscriptions/:subscription/resourceGroups/:resourceGroup/providers/${ML_PROVIDER}/workspaces/:workspace`;
@@ -36,12 +37,8 @@ export function registerMlMarketplaceRoutes(root: FastifyInstance, ctx: AppConte
     acceptArmJson(app);
     const { route, authorize } = armKit(app, ctx);
     const opts = { checkApiVersion: checkMlApiVersion };
-    type P = Record<string, string>;
     /** The workspace at the path, after checking the caller may do `action` on it (as its own routes check). */
-    const workspace = (principal: Parameters<typeof authorize>[0], p: P, action: "read" | "accountWrite", verb: string) => {
-      authorize(principal, workspaceArmId({ subscription: p.subscription, resourceGroup: p.resourceGroup, name: p.workspace }), action, `${TYPE}/${verb}`);
-      return ctx.workspaces.require(p.subscription, p.resourceGroup, p.workspace);
-    };
+    const workspace = workspaceAccess(ctx, authorize, TYPE);
 
     route("GET", `${WORKSPACE}/marketplaceSubscriptions`, ({ principal, params }) => {
       const w = workspace(principal, params, "read", "read");

@@ -9,8 +9,9 @@ import type { MlModelService, ModelContainerRecord, ModelVersionRecord } from ".
 import { ML_PROVIDER, workspaceArmId } from "../../core/ml/workspaces.ts";
 import type { WorkspaceRecord } from "../../core/ml/workspaces.ts";
 import type { AppContext } from "../context.ts";
-import { acceptArmJson, armKit, baseUrlOf, objectOf } from "../arm/kit.ts";
+import { acceptArmJson, armKit, objectOf } from "../arm/kit.ts";
 import type { Query } from "../arm/kit.ts";
+import { nextLinkOf, workspaceAccess } from "./kit.ts";
 import { checkMlApiVersion } from "./workspaces.ts";
 
 const WORKSPACE = `/subscriptions/:subscription/resourceGroups/:resourceGroup/providers/${ML_PROVIDER}/workspaces/:workspace`;
@@ -64,12 +65,8 @@ export function registerMlModelRoutes(root: FastifyInstance, ctx: AppContext): v
     acceptArmJson(app);
     const { route, authorize } = armKit(app, ctx);
     const opts = { checkApiVersion: checkMlApiVersion };
-    type P = Record<string, string>;
     const models = ctx.mlModels;
-    const workspace = (principal: Parameters<typeof authorize>[0], p: P, action: "read" | "accountWrite", verb: string) => {
-      authorize(principal, workspaceArmId({ subscription: p.subscription, resourceGroup: p.resourceGroup, name: p.workspace }), action, `${TYPE}/${verb}`);
-      return ctx.workspaces.require(p.subscription, p.resourceGroup, p.workspace);
-    };
+    const workspace = workspaceAccess(ctx, authorize, TYPE);
     const count = (name: string, v: string | undefined) => {
       if (v === undefined || v === "") return undefined;
       if (!/^\d+$/.test(v)) throw errors.armInvalid("UserError", `${name} must be a non-negative integer, not '${v.slice(0, 20)}'.`, name);
@@ -79,9 +76,7 @@ export function registerMlModelRoutes(root: FastifyInstance, ctx: AppContext): v
     const paged = <T>(all: T[], query: Query, request: FastifyRequest, body: (x: T) => unknown) => {
       const skip = count("$skip", query.$skip) ?? 0;
       const top = count("$top", query.$top) || PAGE_SIZE;
-      const url = new URL(`${baseUrlOf(request)}${request.url}`);
-      url.searchParams.set("$skip", String(skip + top));
-      return { value: all.slice(skip, skip + top).map(body), ...(skip + top < all.length ? { nextLink: url.toString() } : {}) };
+      return { value: all.slice(skip, skip + top).map(body), ...(skip + top < all.length ? { nextLink: nextLinkOf(request, skip + top) } : {}) };
     };
 
     route("GET", `${WORKSPACE}/models`, ({ principal, params, query, request }) => {

@@ -15,6 +15,7 @@ import type { WorkspaceRecord } from "../../core/ml/workspaces.ts";
 import { recordTargetOf } from "../../core/deployments/service.ts";
 import type { AppContext } from "../context.ts";
 import { acceptArmJson, armKit, baseUrlOf, objectOf, RETRY_AFTER_SECONDS } from "../arm/kit.ts";
+import { workspaceAccess } from "./kit.ts";
 import { checkMlApiVersion } from "./workspaces.ts";
 
 const SUB = "/subscriptions/:subscription";
@@ -80,12 +81,8 @@ export function registerMlOnlineRoutes(root: FastifyInstance, ctx: AppContext): 
     acceptArmJson(app);
     const { route, authorize } = armKit(app, ctx);
     const opts = { checkApiVersion: checkMlApiVersion };
-    type P = Record<string, string>;
     type Caller = Parameters<typeof authorize>[0];
-    const workspace = (principal: Caller, p: P, action: "read" | "accountWrite" | "listKeys", operation: string) => {
-      authorize(principal, workspaceArmId({ subscription: p.subscription, resourceGroup: p.resourceGroup, name: p.workspace }), action, `${ENDPOINT_TYPE}/${operation}`);
-      return ctx.workspaces.require(p.subscription, p.resourceGroup, p.workspace);
-    };
+    const workspace = workspaceAccess(ctx, authorize, ENDPOINT_TYPE);
     const deploymentJson = (w: WorkspaceRecord, d: OnlineDeploymentRecord) => onlineDeploymentBody(w, d, ctx.online.provisioningState(w, d));
 
     const operationUrls = (request: FastifyRequest, w: WorkspaceRecord, op: OnlineOperation, apiVersion: string | undefined) => {

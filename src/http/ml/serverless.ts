@@ -9,10 +9,11 @@ import type { FastifyInstance, FastifyRequest } from "fastify";
 import { errors } from "../../core/errors.ts";
 import { serverlessEndpointArmId, serverlessPathSegment } from "../../core/ml/serverless.ts";
 import type { ServerlessEndpointRecord } from "../../core/ml/serverless.ts";
-import { ML_PROVIDER, workspaceArmId } from "../../core/ml/workspaces.ts";
+import { ML_PROVIDER } from "../../core/ml/workspaces.ts";
 import type { WorkspaceRecord } from "../../core/ml/workspaces.ts";
 import type { AppContext } from "../context.ts";
 import { acceptArmJson, armKit, baseUrlOf, objectOf } from "../arm/kit.ts";
+import { workspaceAccess } from "./kit.ts";
 import { checkMlApiVersion } from "./workspaces.ts";
 
 const WORKSPACE = `/subscriptions/:subscription/resourceGroups/:resourceGroup/providers/${ML_PROVIDER}/workspaces/:workspace`;
@@ -56,12 +57,8 @@ export function registerMlServerlessRoutes(root: FastifyInstance, ctx: AppContex
     acceptArmJson(app);
     const { route, authorize } = armKit(app, ctx);
     const opts = { checkApiVersion: checkMlApiVersion };
-    type P = Record<string, string>;
     /** The workspace at the path, after checking the caller may do `action` on it (as its own routes check). */
-    const workspace = (principal: Parameters<typeof authorize>[0], p: P, action: "read" | "accountWrite" | "listKeys", verb: string) => {
-      authorize(principal, workspaceArmId({ subscription: p.subscription, resourceGroup: p.resourceGroup, name: p.workspace }), action, `${TYPE}/${verb}`);
-      return ctx.workspaces.require(p.subscription, p.resourceGroup, p.workspace);
-    };
+    const workspace = workspaceAccess(ctx, authorize, TYPE);
     const body = (request: FastifyRequest, w: WorkspaceRecord, e: ServerlessEndpointRecord) => serverlessEndpointBody(ctx, w, e, baseUrlOf(request));
 
     route("GET", `${WORKSPACE}/serverlessEndpoints`, ({ principal, params, query, request }) => {
