@@ -3,10 +3,9 @@
 // resolve is an ARM 400 UserError naming the reference; versions are immutable; a workspace's
 // delete takes its data, datastores and blob content with it.
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync } from "node:fs";
 import { join } from "node:path";
-import { after, test } from "node:test";
+import { test } from "node:test";
 import { BlobService } from "../../src/core/ml/blobs.ts";
 import { compareVersions, MlDataService, page, parseDataReference, parseIngotBlobUrl, versionOrder } from "../../src/core/ml/data.ts";
 import type { DataVersionRecord } from "../../src/core/ml/data.ts";
@@ -14,12 +13,10 @@ import { DatastoreService, defaultContainerName } from "../../src/core/ml/datast
 import type { WorkspaceRecord } from "../../src/core/ml/workspaces.ts";
 import { FsBlobStore } from "../../src/store/blobs/fs-blob-store.ts";
 import { SqliteMlDataStore } from "../../src/store/sqlite/ml-data-store.ts";
-import { SqliteStore } from "../../src/store/sqlite/store.ts";
+import { mlBed } from "./ml-bed.ts";
 import { caught, rejection } from "./caught.ts";
 
-const dir = mkdtempSync(join(tmpdir(), "ingot-ml-data-"));
-after(() => rmSync(dir, { recursive: true, force: true }));
-let n = 0;
+const bed = mlBed("ingot-ml-data-");
 
 const workspace = (name: string, guid: string): WorkspaceRecord => ({
   subscription: "00000000-0000-0000-0000-000000000000",
@@ -41,11 +38,7 @@ const OTHER = workspace("ws2", "99999999-2222-4333-8444-555555555555");
 const ARM = `/subscriptions/${WS.subscription}/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/ws1`;
 
 function setup() {
-  const root = join(dir, `case${n++}`);
-  mkdirSync(root);
-  const store = new SqliteStore(join(root, "ingot.db"));
-  let t = 1_000_000;
-  const clock = () => (t += 1000);
+  const { root, store, clock } = bed.fresh();
   const mlStore = new SqliteMlDataStore(store.database);
   const blobs = new BlobService(mlStore, new FsBlobStore(join(root, "blobs")), { clock });
   const datastores = new DatastoreService(mlStore, blobs, { clock });

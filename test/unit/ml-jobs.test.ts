@@ -4,11 +4,7 @@
 // when it fails, a succeeded job registers its model once (version 1, or the next free one),
 // and resolveModelId finds the fine-tuned model behind a workspace model id.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { after, test } from "node:test";
-import { AccountService } from "../../src/core/accounts/service.ts";
+import { test } from "node:test";
 import { Catalog } from "../../src/core/catalog/catalog.ts";
 import type { CatalogModelInput } from "../../src/core/catalog/model.ts";
 import { errors } from "../../src/core/errors.ts";
@@ -18,13 +14,10 @@ import { checkJobName, mlStatusOf, MlJobService, normalizeTaskType } from "../..
 import type { FineTuningJobInput, MlJobDeps } from "../../src/core/ml/jobs.ts";
 import { MlModelService, workspaceModelUri } from "../../src/core/ml/models.ts";
 import { Registries } from "../../src/core/ml/registries.ts";
-import { AccountBackedWorkspaceAccounts } from "../../src/core/ml/workspace-accounts.ts";
-import { WorkspaceService } from "../../src/core/ml/workspaces.ts";
 import type { StagedBlob } from "../../src/core/ports/index.ts";
 import { checkJobType, jobUpdateOf, parseFineTuningJob, parseMlHyperparameters } from "../../src/http/ml/jobs.ts";
 import { SqliteMlJobStore } from "../../src/store/sqlite/ml-job-store.ts";
-import { SqliteStore } from "../../src/store/sqlite/store.ts";
-import { SqliteWorkspaceStore } from "../../src/store/sqlite/workspace-store.ts";
+import { mlBed } from "./ml-bed.ts";
 import { caught, rejection } from "./caught.ts";
 
 const SKUS = [{ name: "Standard", minCapacity: 1, maxCapacity: 10, defaultCapacity: 1 }];
@@ -134,15 +127,12 @@ test("a PUT on an existing job may change tags, description, displayName and isA
 
 // ---- the service over fakes ----
 
-const dir = mkdtempSync(join(tmpdir(), "ingot-ml-jobs-"));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const bed = mlBed("ingot-ml-jobs-");
 let n = 0;
 
 function setup() {
-  const store = new SqliteStore(join(dir, `db${n++}.db`));
-  let t = 1_000_000;
-  const clock = () => (t += 1000);
-  const workspaces = new WorkspaceService(new SqliteWorkspaceStore(store.database), { defaultLocation: "local", accounts: new AccountBackedWorkspaceAccounts(new AccountService(store)), clock });
+  const { store, clock, workspaces } = bed.fresh();
+  n++;
   const ws = workspaces.createOrUpdate("sub", "rg", "ws1", {}).workspace;
   const mlStore = new SqliteMlJobStore(store.database);
   const models = new MlModelService({

@@ -1,21 +1,14 @@
 // Rules of Azure ML marketplace subscriptions: first-party models need none (400), third-party
 // ones resolve through the registries, plans are stable, and hasMarketplaceSubscription (which
 // the serverless endpoints will call) finds a workspace's subscription by any form of the id.
-import { AccountService } from "../../src/core/accounts/service.ts";
-import { AccountBackedWorkspaceAccounts } from "../../src/core/ml/workspace-accounts.ts";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { after, test } from "node:test";
+import { test } from "node:test";
 import { Catalog } from "../../src/core/catalog/catalog.ts";
 import type { CatalogModelInput } from "../../src/core/catalog/model.ts";
 import { isFirstPartyModel, MarketplaceService, marketplacePlanOf } from "../../src/core/ml/marketplace.ts";
 import { Registries } from "../../src/core/ml/registries.ts";
-import { WorkspaceService } from "../../src/core/ml/workspaces.ts";
-import { SqliteStore } from "../../src/store/sqlite/store.ts";
 import { SqliteMarketplaceSubscriptionStore } from "../../src/store/sqlite/marketplace-store.ts";
-import { SqliteWorkspaceStore } from "../../src/store/sqlite/workspace-store.ts";
+import { mlBed } from "./ml-bed.ts";
 import { caught } from "./caught.ts";
 
 const SKUS = [{ name: "GlobalStandard", minCapacity: 1, maxCapacity: 10, defaultCapacity: 1 }];
@@ -29,15 +22,10 @@ const catalog = new Catalog([
   model("Ingot", "tiny-chat", "1", { weights: "builtin:tiny-chat" }),
 ]);
 
-const dir = mkdtempSync(join(tmpdir(), "ingot-ml-market-"));
-after(() => rmSync(dir, { recursive: true, force: true }));
-let n = 0;
+const bed = mlBed("ingot-ml-market-");
 
 function setup() {
-  const store = new SqliteStore(join(dir, `db${n++}.db`));
-  let t = 1_000_000;
-  const clock = () => (t += 1000);
-  const workspaces = new WorkspaceService(new SqliteWorkspaceStore(store.database), { defaultLocation: "local", accounts: new AccountBackedWorkspaceAccounts(new AccountService(store)), clock });
+  const { store, clock, workspaces } = bed.fresh();
   const market = new MarketplaceService(new SqliteMarketplaceSubscriptionStore(store.database), new Registries(catalog, "local"), { clock });
   const ws = workspaces.createOrUpdate("sub", "rg", "ws1", {}).workspace;
   return { workspaces, market, ws };

@@ -3,21 +3,15 @@
 // deployment record per instance (scaling adds and removes them, nothing half-created stays),
 // keys and tokens per endpoint, deletion refused while a deployment has traffic.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { after, test } from "node:test";
-import { AccountService } from "../../src/core/accounts/service.ts";
+import { test } from "node:test";
 import { Catalog } from "../../src/core/catalog/catalog.ts";
 import type { CatalogModelInput } from "../../src/core/catalog/model.ts";
 import { DeploymentService } from "../../src/core/deployments/service.ts";
 import { checkEndpointName, checkOnlineDeploymentName, checkTraffic, instancePlan, leastOutstanding, OnlineEndpointService, WeightedRoundRobin } from "../../src/core/ml/online.ts";
 import { Registries } from "../../src/core/ml/registries.ts";
-import { AccountBackedWorkspaceAccounts } from "../../src/core/ml/workspace-accounts.ts";
-import { mlDeploymentAccount, WorkspaceService } from "../../src/core/ml/workspaces.ts";
+import { mlDeploymentAccount } from "../../src/core/ml/workspaces.ts";
 import { SqliteOnlineEndpointStore } from "../../src/store/sqlite/online-store.ts";
-import { SqliteStore } from "../../src/store/sqlite/store.ts";
-import { SqliteWorkspaceStore } from "../../src/store/sqlite/workspace-store.ts";
+import { mlBed } from "./ml-bed.ts";
 import { caught } from "./caught.ts";
 
 const SKUS = [{ name: "GlobalStandard", usageName: "u", minCapacity: 1, maxCapacity: 1000, defaultCapacity: 1 }];
@@ -26,15 +20,10 @@ const model = (name: string, version: string): CatalogModelInput =>
 const catalog = new Catalog([model("tiny-chat", "1"), model("other-chat", "1")]);
 const TINY = "azureml://registries/azureml/models/tiny-chat/versions/1";
 
-const dir = mkdtempSync(join(tmpdir(), "ingot-ml-online-"));
-after(() => rmSync(dir, { recursive: true, force: true }));
-let n = 0;
+const bed = mlBed("ingot-ml-online-");
 
 function setup() {
-  const store = new SqliteStore(join(dir, `db${n++}.db`));
-  let t = 1_000_000;
-  const clock = () => (t += 1000);
-  const workspaces = new WorkspaceService(new SqliteWorkspaceStore(store.database), { defaultLocation: "local", accounts: new AccountBackedWorkspaceAccounts(new AccountService(store)), clock });
+  const { store, clock, workspaces } = bed.fresh();
   const deployments = new DeploymentService(store, catalog, { clock });
   const online = new OnlineEndpointService({
     store: new SqliteOnlineEndpointStore(store.database),

@@ -4,11 +4,7 @@
 // keys that only open their own endpoint, provisioningState from the deployment's load, and
 // nothing half-created after a refusal.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { after, test } from "node:test";
-import { AccountService } from "../../src/core/accounts/service.ts";
+import { test } from "node:test";
 import { Catalog } from "../../src/core/catalog/catalog.ts";
 import type { CatalogModelInput } from "../../src/core/catalog/model.ts";
 import type { DeploymentInput } from "../../src/core/deployments/service.ts";
@@ -17,15 +13,13 @@ import { MarketplaceService } from "../../src/core/ml/marketplace.ts";
 import { Registries } from "../../src/core/ml/registries.ts";
 import { SERVERLESS_LIMITS, ServerlessService } from "../../src/core/ml/serverless.ts";
 import type { ResolvedWorkspaceModel } from "../../src/core/ml/serverless.ts";
-import { AccountBackedWorkspaceAccounts } from "../../src/core/ml/workspace-accounts.ts";
-import { mlDeploymentAccount, WorkspaceService } from "../../src/core/ml/workspaces.ts";
+import { mlDeploymentAccount } from "../../src/core/ml/workspaces.ts";
 import type { DeploymentRecord } from "../../src/core/ports/index.ts";
 import { SqliteMarketplaceSubscriptionStore } from "../../src/store/sqlite/marketplace-store.ts";
 import { SqliteServerlessEndpointStore } from "../../src/store/sqlite/serverless-store.ts";
-import { SqliteStore } from "../../src/store/sqlite/store.ts";
-import { SqliteWorkspaceStore } from "../../src/store/sqlite/workspace-store.ts";
 import { InMemoryRateLimiter } from "../../src/core/quotas/rate-limiter.ts";
 import { policyFor } from "../../src/core/quotas/policy.ts";
+import { mlBed } from "./ml-bed.ts";
 import { caught } from "./caught.ts";
 
 const SKUS = [
@@ -45,9 +39,7 @@ const catalog = new Catalog([
   model("Ingot", FT.name, "1", { weights: "lora:file:/m/ft.gguf", baseModel: TINY }),
 ]);
 
-const dir = mkdtempSync(join(tmpdir(), "ingot-ml-serverless-"));
-after(() => rmSync(dir, { recursive: true, force: true }));
-let n = 0;
+const bed = mlBed("ingot-ml-serverless-");
 
 /** The deployment rules, recorded: what the endpoint asked for, and a state the test sets. */
 class FakeDeployments {
@@ -81,11 +73,7 @@ class FakeDeployments {
 }
 
 function setup(location = "local") {
-  const store = new SqliteStore(join(dir, `db${n++}.db`));
-  let t = 1_000_000;
-  const clock = () => (t += 1000);
-  const accounts = new AccountService(store);
-  const workspaces = new WorkspaceService(new SqliteWorkspaceStore(store.database), { defaultLocation: location, accounts: new AccountBackedWorkspaceAccounts(accounts), clock });
+  const { store, clock, accounts, workspaces } = bed.fresh({ location });
   const registries = new Registries(catalog, "local");
   const market = new MarketplaceService(new SqliteMarketplaceSubscriptionStore(store.database), registries, { clock });
   const deployments = new FakeDeployments();

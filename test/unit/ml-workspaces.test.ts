@@ -2,27 +2,20 @@
 // migrations: names, kinds, hubs of projects, a stable workspaceId, location, case-insensitive
 // names, and a hub that keeps its projects.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { after, test } from "node:test";
+import { test } from "node:test";
 import { WorkspaceService, workspaceArmId } from "../../src/core/ml/workspaces.ts";
-import { SqliteStore } from "../../src/store/sqlite/store.ts";
-import { SqliteWorkspaceStore } from "../../src/store/sqlite/workspace-store.ts";
 import { AccountService } from "../../src/core/accounts/service.ts";
-import { AccountBackedWorkspaceAccounts, WORKSPACE_TAG } from "../../src/core/ml/workspace-accounts.ts";
+import { WORKSPACE_TAG } from "../../src/core/ml/workspace-accounts.ts";
+import { mlBed } from "./ml-bed.ts";
 import { caught } from "./caught.ts";
 
-const dir = mkdtempSync(join(tmpdir(), "ingot-ml-ws-"));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const bed = mlBed("ingot-ml-ws-");
 const S = "00000000-0000-0000-0000-000000000000";
-let n = 0;
 let lastAccounts: AccountService;
 function service(): WorkspaceService {
-  const store = new SqliteStore(join(dir, `db${n++}.db`));
-  let t = 1_000;
-  lastAccounts = new AccountService(store);
-  return new WorkspaceService(new SqliteWorkspaceStore(store.database), { defaultLocation: "local", accounts: new AccountBackedWorkspaceAccounts(lastAccounts), clock: () => (t += 1000) });
+  const { accounts, workspaces } = bed.fresh({ start: 1_000 });
+  lastAccounts = accounts;
+  return workspaces;
 }
 const hubId = (name: string, group = "rg") => workspaceArmId({ subscription: S, resourceGroup: group, name });
 
