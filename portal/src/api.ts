@@ -40,11 +40,14 @@ export class ApiError extends Error {
   readonly status: number;
   readonly code: string;
   readonly param?: string;
-  constructor(status: number, code: string, message: string, param?: string) {
+  /** Azure's innererror, e.g. a 400 content_filter's {code: ResponsibleAIPolicyViolation, content_filter_result}. */
+  readonly inner?: any;
+  constructor(status: number, code: string, message: string, param?: string, inner?: any) {
     super(message);
     this.status = status;
     this.code = code;
     this.param = param;
+    this.inner = inner;
   }
 }
 
@@ -54,16 +57,18 @@ export async function errorFrom(res: Response): Promise<ApiError> {
   let code = String(res.status);
   let message = text || res.statusText;
   let param: string | undefined;
+  let inner: any;
   try {
     const body = JSON.parse(text);
     const err = body.error ?? body;
     code = String(err.code ?? code);
     message = String(err.message ?? message);
     param = err.param ?? undefined;
+    inner = err.innererror ?? err.inner_error ?? undefined;
   } catch {
     // not JSON: keep the raw text
   }
-  return new ApiError(res.status, code, withAdvice(res, code, message), param);
+  return new ApiError(res.status, code, withAdvice(res, code, message), param, inner);
 }
 
 function withAdvice(res: Response, code: string, message: string): string {

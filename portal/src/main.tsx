@@ -4,6 +4,7 @@ import { createRoot } from "react-dom/client";
 import { accountId, arm, DEFAULT_SUBSCRIPTION, loadSession, saveSession, signIn, signInWithLink, switchAccount } from "./api.ts";
 import type { Session } from "./api.ts";
 import { CatalogPage } from "./pages/Catalog.tsx";
+import { ContentFiltersPage } from "./pages/ContentFilters.tsx";
 import { DeploymentsPage } from "./pages/Deployments.tsx";
 import { FineTuningPage } from "./pages/FineTuning.tsx";
 import { JobPage } from "./pages/Job.tsx";
@@ -20,6 +21,7 @@ const NAV: [string, string][] = [
   ["catalog", "Model catalog"],
   ["deployments", "Deployments"],
   ["playground", "Playground"],
+  ["content-filters", "Content filters"],
   ["fine-tuning", "Fine-tuning"],
   ["serverless", "Serverless endpoints"],
   ["online", "Online endpoints"],
@@ -225,6 +227,8 @@ function Page() {
       return <DeploymentsPage />;
     case "playground":
       return <PlaygroundPage />;
+    case "content-filters":
+      return <ContentFiltersPage />;
     case "fine-tuning":
       return parts[1] === "jobs" && parts[2] ? <JobPage id={parts[2]} /> : <FineTuningPage />;
     case "usage":

@@ -2,6 +2,7 @@
 // (SKU), capacity with the rate limits it buys, then an ARM PUT and live provisioning progress
 // until the deployment succeeds or fails. Exported for reuse: the fine-tuning job page deploys
 // checkpoints with it. Also holds the ARM shapes and SKU arithmetic the deployments pages share.
+import { DEFAULT_POLICY, RaiPolicyPicker } from "./ContentFilterParts.tsx";
 import { useEffect, useMemo, useRef, useState } from "react";
 import { accountId, arm, sleep } from "../api.ts";
 import type { Session } from "../api.ts";
@@ -175,6 +176,7 @@ export function DeployDialog({ model, onClose, onDeployed }: DeployDialogProps) 
   const [touched, setTouched] = useState(false);
   const [skuName, setSkuName] = useState("");
   const [capacity, setCapacity] = useState(0);
+  const [raiPolicy, setRaiPolicy] = useState(DEFAULT_POLICY);
   const [phase, setPhase] = useState<"form" | "deploying" | "done">("form");
   const [deployment, setDeployment] = useState<ArmDeployment | null>(null);
   const [error, setError] = useState<unknown>(null);
@@ -235,7 +237,7 @@ export function DeployDialog({ model, onClose, onDeployed }: DeployDialogProps) 
     setPhase("deploying");
     let created: ArmDeployment | undefined;
     try {
-      const body = { sku: { name: offer.name, capacity }, properties: { model: { format: model.format, name: model.name, version: model.version } } };
+      const body = { sku: { name: offer.name, capacity }, properties: { model: { format: model.format, name: model.name, version: model.version }, raiPolicyName: raiPolicy } };
       created = (await arm(session, "PUT", `${accountId(session)}/deployments/${encodeURIComponent(name)}`, body)) as ArmDeployment;
       setDeployment(created);
       const settled = await waitForDeployment(session, name, setDeployment, () => closed.current);
@@ -328,6 +330,7 @@ export function DeployDialog({ model, onClose, onDeployed }: DeployDialogProps) 
                 </div>
               </Field>
             ) : null}
+            <RaiPolicyPicker session={session} value={raiPolicy} onChange={setRaiPolicy} />
             {offer ? (
               <div className="limits" data-testid="rate-limits">
                 <span className="field-label">Rate limits</span> {Number.isFinite(capacity) && capacity > 0 ? limitsText(offer.name, capacity) : "—"}

@@ -3,13 +3,18 @@
 // JSON mode and the conversation so far; a stop button; tokens used and time to first token.
 import { useEffect, useRef, useState } from "react";
 import { listDataDeployments, stream } from "../api.ts";
-import type { Session } from "../api.ts";
+import type { ApiError, Session } from "../api.ts";
+import { Annotations, FilteredPrompt, mergeResults } from "../components/ContentFilterParts.tsx";
 import { listDeployments } from "../components/DeployDialog.tsx";
 import { ErrorBox, Field, navigate, useRoute, useSession } from "../ui.tsx";
 
 interface Message {
   role: "user" | "assistant";
   content: string;
+  /** Content-filter annotations of an answer (Azure's prompt_filter_results and the choice's content_filter_results). */
+  filter?: { prompt?: Record<string, any>; completion?: Record<string, any>; finishReason?: string | null };
+  /** A prompt the deployment's policy refused (400 content_filter): its content_filter_result. */
+  blocked?: Record<string, any>;
 }
 
 interface Stats {
@@ -97,10 +102,16 @@ export function PlaygroundPage() {
     const s: Stats = { totalMs: 0 };
     setStats(null);
     let answer = "";
+    const filter: NonNullable<Message["filter"]> = {};
+    const show = () => {
+      const snapshot = { role: "assistant" as const, content: answer, filter: { ...filter } };
+      setMessages((m) => [...m.slice(0, -1), snapshot]);
+    };
     try {
       const body = {
         model: deployment,
-        messages: [...(system.trim() ? [{ role: "system", content: system }] : []), ...history],
+        // A refused prompt and its filtered marker are not sent again; annotations stay in the portal.
+        messages: [...(system.trim() ? [{ role: "system", content: system }] : []), ...history.filter((m, i) => !m.blocked && !history[i + 1]?.blocked).map((m) => ({ role: m.role, content: m.content }))],
         temperature,
         max_tokens: maxTokens,
         stream: true,
@@ -108,15 +119,16 @@ export function PlaygroundPage() {
         ...(jsonMode ? { response_format: { type: "json_object" } } : {}),
       };
       for await (const chunk of stream(session, "/chat/completions", body, controller.signal)) {
+        for (const p of chunk.prompt_filter_results ?? []) if (p.prompt_index === 0 || chunk.prompt_filter_results.length === 1) filter.prompt = mergeResults(filter.prompt, p.content_filter_results);
         const choice = chunk.choices?.[0];
+        if (choice?.content_filter_results) filter.completion = mergeResults(filter.completion, choice.content_filter_results);
         const delta: string | undefined = choice?.delta?.content;
         if (delta) {
           if (s.ttftMs === undefined) s.ttftMs = performance.now() - started;
           answer += delta;
-          const snapshot = answer;
-          setMessages((m) => [...m.slice(0, -1), { role: "assistant", content: snapshot }]);
         }
-        if (choice?.finish_reason) s.finishReason = choice.finish_reason;
+        if (choice?.finish_reason) s.finishReason = filter.finishReason = choice.finish_reason;
+        show();
         if (chunk.usage) {
           s.promptTokens = chunk.usage.prompt_tokens;
           s.completionTokens = chunk.usage.completion_tokens;
@@ -126,7 +138,13 @@ export function PlaygroundPage() {
       if (controller.signal.aborted) s.stopped = true;
     } catch (e) {
       if ((e as Error).name === "AbortError" || controller.signal.aborted) s.stopped = true;
-      else setError(e);
+      else if ((e as ApiError).code === "content_filter" && (e as ApiError).status === 400) {
+        // As Azure's playground: the refused prompt stays in the chat, marked, with the categories that filtered.
+        const inner = (e as ApiError).inner;
+        const result = inner?.content_filter_result ?? inner?.content_filter_results ?? {};
+        setMessages((m) => [...m.slice(0, -1), { role: "assistant", content: "", blocked: result }]);
+        return;
+      } else setError(e);
       if (!answer) setMessages((m) => (m.at(-1)?.role === "assistant" && !m.at(-1)?.content && !s.stopped ? m.slice(0, -1) : m));
     } finally {
       s.totalMs = performance.now() - started;
@@ -194,11 +212,17 @@ export function PlaygroundPage() {
         <section className="card chat-panel">
           <div className="chat" data-testid="chat">
             {messages.length === 0 ? <p className="muted empty-chat">Send a message to start chatting{deployment ? ` with ${deployment}` : ""}.</p> : null}
-            {messages.map((m, i) => (
-              <div key={i} className={`msg ${m.role}`}>
-                {m.content || (busy && i === messages.length - 1 ? <span className="typing">…</span> : <span className="muted">(empty answer)</span>)}
-              </div>
-            ))}
+            {messages.map((m, i) =>
+              m.blocked ? (
+                <FilteredPrompt key={i} result={m.blocked} />
+              ) : (
+                <div key={i} className={`msg ${m.role}`}>
+                  {m.content || (busy && i === messages.length - 1 ? <span className="typing">…</span> : <span className="muted">(empty answer)</span>)}
+                  {m.filter?.finishReason === "content_filter" ? <span className="cut-mark" aria-label="cut by the content filter"> ⛔</span> : null}
+                  {m.filter && !(busy && i === messages.length - 1) ? <Annotations {...m.filter} /> : null}
+                </div>
+              ),
+            )}
             <div ref={chatEnd} />
           </div>
           <ErrorBox error={error} onDismiss={() => setError(null)} />
