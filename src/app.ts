@@ -71,6 +71,7 @@ import { ContentFilter, serverlessContentSafetyOff } from "./core/safety/filter.
 import { GuardModelClassifier } from "./core/safety/guard-model.ts";
 import { EmbeddedClassifier } from "./core/safety/classifier/index.ts";
 import { loadProtectedMaterialDir, ProtectedMaterial } from "./core/safety/protected-material.ts";
+import { ContentSafetyService } from "./core/safety/content-safety.ts";
 import { MlDataService } from "./core/ml/data.ts";
 import { DatastoreService } from "./core/ml/datastores.ts";
 import { BlobService } from "./core/ml/blobs.ts";
@@ -345,11 +346,13 @@ export function createIngot(options: IngotOptions): Ingot {
   // Content filtering of every generation surface (issue 14): the deployment's RAI policy, the
   // embedded classifier (or the chat deployment a deployment's ingot-guard-deployment tag names),
   // the account's blocklists, the operator's protected material (DATA_DIR/protected-material/*.txt).
+  const classifier = new EmbeddedClassifier();
+  const protectedMaterial = new ProtectedMaterial(loadProtectedMaterialDir(options.protectedMaterialDir ?? join(options.dataDir, "protected-material")));
   ctx.safety = new ContentFilter({
     policies: ctx.rai.policies,
     blocklists: ctx.rai.blocklists,
-    classifier: new EmbeddedClassifier(),
-    protectedMaterial: new ProtectedMaterial(loadProtectedMaterialDir(options.protectedMaterialDir ?? join(options.dataDir, "protected-material"))),
+    classifier,
+    protectedMaterial,
     deployments,
     filteringOff: (d) =>
       serverlessContentSafetyOff(d, (sub, rg, ws, name) => {
@@ -360,6 +363,8 @@ export function createIngot(options: IngotOptions): Ingot {
     metrics: { filtered: (e) => (metrics.filtered(e), usage.filtered(e)), classifierError: (e) => metrics.classifierError(e) },
     log: (msg, fields) => log("warn", msg, fields),
   });
+  // The Content Safety data plane answers with the same classifier, protected material and blocklists.
+  ctx.contentSafety = new ContentSafetyService({ classifier, protectedMaterial, blocklists: ctx.rai.blocklists });
   // A workspace's serverless endpoints (their deployments and keys) go before it does.
   ctx.workspaces.onDelete((w) => ctx.serverless.deleteAll(w));
   // A workspace's ML jobs (their fine-tuning jobs and files) and models go with it.

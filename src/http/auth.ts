@@ -13,13 +13,16 @@ import type { AccountService } from "../core/accounts/service.ts";
 export function keyFrom(request: FastifyRequest): string | undefined {
   const apiKey = request.headers["api-key"];
   if (typeof apiKey === "string" && apiKey) return apiKey;
+  // Azure AI services' key header (the Content Safety client sends it).
+  const subscriptionKey = request.headers["ocp-apim-subscription-key"];
+  if (typeof subscriptionKey === "string" && subscriptionKey) return subscriptionKey;
   const auth = request.headers.authorization;
   if (typeof auth === "string" && /^bearer\s+/i.test(auth)) return auth.replace(/^bearer\s+/i, "").trim();
   return undefined;
 }
 
 export function authenticate(accounts: AccountService, request: FastifyRequest, identity?: IdentityService): void {
-  const token = identity && !request.headers["api-key"] ? bearerToken(request) : undefined;
+  const token = identity && !request.headers["api-key"] && !request.headers["ocp-apim-subscription-key"] ? bearerToken(request) : undefined;
   if (identity && token && looksLikeJwt(token)) {
     request.account = authenticateDataPlaneToken(identity, (name) => accounts.get(name), request, token, request.routeOptions.config?.action ?? "inference");
     return;

@@ -18,6 +18,7 @@ import type { MlJobService } from "../core/ml/jobs.ts";
 import type { MlModelService } from "../core/ml/models.ts";
 import type { ServerlessService } from "../core/ml/serverless.ts";
 import type { ContentFilter } from "../core/safety/filter.ts";
+import type { ContentSafetyService } from "../core/safety/content-safety.ts";
 import type { MlDataService } from "../core/ml/data.ts";
 import type { DatastoreService } from "../core/ml/datastores.ts";
 import type { BlobService } from "../core/ml/blobs.ts";
@@ -68,6 +69,8 @@ export interface AppContext {
   metrics: IngotMetrics;
   /** Content filtering of every generation surface (issue 14); absent: nothing filtered or annotated. */
   safety?: ContentFilter;
+  /** The Azure AI Content Safety data plane (/contentsafety): the same classifier, protected material and blocklists. */
+  contentSafety?: ContentSafetyService;
   /** Usage history per deployment (Azure Monitor metrics). */
   usage: UsageService;
   /** Tokens, principals and roles (management auth, the token endpoint, data-plane tokens). */

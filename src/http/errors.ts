@@ -2,8 +2,8 @@
 // OpenAI's envelope; the model-inference API has its own (reference §3).
 import { errors, IngotError, isIngotError } from "../core/errors.ts";
 
-/** "blob": Ingot's Azure Blob endpoint (ml/blob.ts), which authenticates itself and answers Blob's XML errors. */
-export type Surface = "openai" | "inference" | "ops" | "arm" | "identity" | "blob";
+/** "blob": Ingot's Azure Blob endpoint (ml/blob.ts), which authenticates itself and answers Blob's XML errors. "contentsafety": Azure AI Content Safety (Azure.Core errors). */
+export type Surface = "openai" | "inference" | "ops" | "arm" | "identity" | "blob" | "contentsafety";
 
 /** Longest path parameter the router accepts (find-my-way's default is 100; Azure ids can be longer). */
 export const MAX_PARAM_LENGTH = 1000;
@@ -25,6 +25,7 @@ export function surfaceForPath(url: string | undefined): Surface {
   if (["/subscriptions", "/providers", "/mferp/", "/registrymanagement/"].some((p) => path.startsWith(p))) return "arm";
   if (path === "/models" || path.startsWith("/models/")) return "inference";
   if (path === "/blob" || path.startsWith("/blob/")) return "blob";
+  if (path === "/contentsafety" || path.startsWith("/contentsafety/")) return "contentsafety";
   return "openai";
 }
 
@@ -51,6 +52,7 @@ export function toIngotError(e: unknown): IngotError {
 }
 
 export function errorBody(surface: Surface, e: IngotError): object {
+  if (surface === "contentsafety") return contentSafetyErrorBody(e);
   // ARM's common ErrorResponse (reference §1.10): code, message, and the field at fault as target.
   if (surface === "arm") return { error: e.param ? { code: e.code, message: e.message, target: e.param } : { code: e.code, message: e.message } };
   if (surface === "inference") {
@@ -96,6 +98,7 @@ export function withMlErrorInfo(body: object): object {
 export function errorHeaders(surface: Surface, e: IngotError): Record<string, string> {
   const h: Record<string, string> = {};
   if (surface === "inference" || surface === "arm") h["x-ms-error-code"] = e.code;
+  if (surface === "contentsafety") h["x-ms-error-code"] = contentSafetyCode(e);
   if (e.retryAfterMs !== undefined) {
     h["retry-after"] = String(Math.ceil(e.retryAfterMs / 1000));
     h["retry-after-ms"] = String(e.retryAfterMs);
@@ -119,4 +122,28 @@ export function echoable(value: unknown, maxDepth = 32, maxNodes = 1000): unknow
   };
   if (fits(value, 0)) return value;
   return Array.isArray(value) ? "[an array too large or too deeply nested to echo]" : typeof value === "string" ? `${value.slice(0, 256)}…` : "{an object too large or too deeply nested to echo}";
+}
+
+/**
+ * Azure AI Content Safety's codes (Azure.Core): errors raised with one keep it; others (the JSON
+ * parser's, the pipeline's) get the code of their kind. The 401 of a wrong key keeps Azure's "401".
+ */
+const CONTENT_SAFETY_CODES: Partial<Record<IngotError["kind"], string>> = {
+  invalid_request: "InvalidRequestBody",
+  payload_too_large: "InvalidRequestBody",
+  not_found: "ResourceNotFound",
+  rate_limited: "TooManyRequests",
+  internal: "InternalError",
+  unavailable: "ServiceUnavailable",
+};
+function contentSafetyCode(e: IngotError): string {
+  if (/^[A-Z]/.test(e.code) || /^\d+$/.test(e.code)) return e.code;
+  return CONTENT_SAFETY_CODES[e.kind] ?? e.code;
+}
+
+/** Azure.Core's error envelope: {error: {code, message, target?}}. */
+function contentSafetyErrorBody(e: IngotError): object {
+  const error: Record<string, unknown> = { code: contentSafetyCode(e), message: e.message };
+  if (e.param) error.target = e.param;
+  return { error };
 }

@@ -34,6 +34,7 @@ import { authenticateServerless, registerServerlessInferenceRoutes } from "./ml/
 import { registerCatalogRoutes } from "./arm/catalog.ts";
 import { registerPrincipalRoutes } from "./arm/principals.ts";
 import { registerFineTuningRoutes } from "./openai/fine-tuning.ts";
+import { registerContentSafetyRoutes } from "./contentsafety/routes.ts";
 import { registerPortalRoutes } from "./portal.ts";
 import { registerPortalSignInRoutes } from "./portal-signin.ts";
 import { isPublicRoute } from "./public-routes.ts";
@@ -134,7 +135,7 @@ export function buildServer(ctx: AppContext, logger: FastifyServerOptions["logge
     const surface = request.routeOptions.config?.surface;
     if (request.routeOptions.config?.serverlessEndpoint) authenticateServerless(ctx, request);
     else if (request.routeOptions.config?.onlineEndpoint) authenticateOnline(ctx, request);
-    else if (surface === "openai" || surface === "inference") authenticate(ctx.accounts, request, ctx.identity);
+    else if (surface === "openai" || surface === "inference" || surface === "contentsafety") authenticate(ctx.accounts, request, ctx.identity);
     else if (surface === "arm") request.principal = managementPrincipal(ctx.identity, request);
     else if (surface === "ops") request.principal = requireAdministrator(ctx.identity, request);
     // The blob endpoint authenticates itself (Shared Key, SAS or bearer): only through the route's own check, never without one.
@@ -158,8 +159,10 @@ export function buildServer(ctx: AppContext, logger: FastifyServerOptions["logge
         ? `No route for ${request.method} ${path}. Management paths look like /subscriptions/{subscriptionId}/resourceGroups/{resourceGroup}/providers/Microsoft.CognitiveServices/accounts/{account}?api-version=2024-10-01.`
         : surface === "inference"
           ? `No route for ${request.method} ${path}. Model inference paths are /models/chat/completions, /models/embeddings and /models/info (?api-version=2024-05-01-preview).`
-          : `No route for ${request.method} ${path}. Check the path: e.g. /openai/deployments/{deployment}/chat/completions?api-version=2024-10-21 or /openai/v1/chat/completions.`;
-    sendError(request, reply, new IngotError("not_found", surface === "arm" ? "NotFound" : "404", message), surface);
+          : surface === "contentsafety"
+            ? `No route for ${request.method} ${path}. Content Safety paths are /contentsafety/text:analyze, text:shieldPrompt, text:detectProtectedMaterial and text/blocklists/… (?api-version=2024-09-01).`
+            : `No route for ${request.method} ${path}. Check the path: e.g. /openai/deployments/{deployment}/chat/completions?api-version=2024-10-21 or /openai/v1/chat/completions.`;
+    sendError(request, reply, new IngotError("not_found", surface === "arm" ? "NotFound" : surface === "contentsafety" ? "ResourceNotFound" : "404", message), surface);
   });
 
   registerOpenAIRoutes(app, ctx);
@@ -182,6 +185,7 @@ export function buildServer(ctx: AppContext, logger: FastifyServerOptions["logge
   registerCatalogRoutes(app, ctx);
   registerPrincipalRoutes(app, ctx);
   registerFineTuningRoutes(app, ctx);
+  registerContentSafetyRoutes(app, ctx);
   registerPortalRoutes(app);
   registerPortalSignInRoutes(app, ctx.identity, ctx.signInCodes);
   return app;

@@ -109,7 +109,8 @@ describe("deny by default", { timeout: 120_000 }, () => {
     assert.ok(routes.some((r) => r.url === "/pipeline-test/unlabelled"));
     const closed = routes.filter((r) => !isPublicRoute(r.method, r.url));
     for (const r of closed) {
-      const path = r.url.replace(/:[A-Za-z_]+/g, "x1").replace(/\*$/, "x1");
+      // '::' is a literal colon (Content Safety's text::analyze), not a parameter.
+      const path = r.url.replace(/::/g, "\u0000").replace(/:[A-Za-z_]+/g, "x1").replace(/\*$/, "x1").replace(/\u0000/g, ":");
       const hasBody = ["POST", "PUT", "PATCH"].includes(r.method);
       const res = await fetch(`${url}${path}?api-version=2024-10-21`, {
         method: r.method,
