@@ -13,6 +13,7 @@ import { after, before, test } from "node:test";
 import { json, startServer } from "./harness.ts";
 import type { TestServer } from "./harness.ts";
 import { RG, SUB } from "./arm-sdk-client.ts";
+import { armFetch, mlPrincipal } from "./ml-principals.ts";
 import { FACTS, line } from "../fixtures/codename-facts.ts";
 
 const BIN = fileURLToPath(new URL("../../bin/ingot.mjs", import.meta.url));
@@ -54,12 +55,7 @@ const ok = (r: Run) => {
 };
 const ws = ["-g", RG, "-w", WS];
 
-const arm = (method: string, path: string, body?: unknown, apiVersion = "2024-01-01-preview") =>
-  fetch(`${server.url}${path}${path.includes("?") ? "&" : "?"}api-version=${apiVersion}`, {
-    method,
-    headers: { authorization: `Bearer ${owner}`, "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+const arm = (method: string, path: string, body?: unknown, apiVersion = "2024-01-01-preview") => armFetch(server, owner, method, path, body, apiVersion);
 
 /** Seed 004's "Sample CLI" YAML as printed there, with only the model path and the names changed. */
 const sampleYaml = (model: string) => `type: finetuning
@@ -95,8 +91,7 @@ const VALIDATION = FACTS.slice(10, 20).map((f) => line(f.question, f.answer)).jo
 
 before(async () => {
   server = await startServer({ https: true });
-  const sp = server.ingot.identity.createServicePrincipal({ displayName: "cli-ml-owner", role: "Contributor", scope: `/subscriptions/${SUB}` });
-  owner = server.ingot.identity.issueToken({ tenantId: sp.tenant, objectId: sp.objectId, kind: "servicePrincipal", appId: sp.appId, displayName: sp.displayName }, "management");
+  owner = mlPrincipal(server, "cli-ml-owner").token;
   const put = await arm("PUT", wsPath, { location: "local", kind: "Default" }, "2024-07-01-preview");
   assert.equal(put.status, 201, await put.clone().text());
   const w = await json(put);

@@ -17,6 +17,7 @@ import { BlobSASPermissions, BlockBlobClient, ContainerClient, generateBlobSASQu
 import { json, startServer } from "./harness.ts";
 import type { TestServer } from "./harness.ts";
 import { POLL, RG, SUB } from "./arm-sdk-client.ts";
+import { armFetch, mlPrincipal } from "./ml-principals.ts";
 
 const PROVIDER = "Microsoft.MachineLearningServices";
 const PY_DATA_API = "2023-04-01-preview";
@@ -31,17 +32,9 @@ let contributor: ClientSecretCredential;
 let token: string;
 const wsPath = `/subscriptions/${SUB}/resourceGroups/${RG}/providers/${PROVIDER}/workspaces/${WS}`;
 
-const credentialFor = (role: string, displayName: string) => {
-  const sp = server.ingot.identity.createServicePrincipal({ displayName, role, scope: `/subscriptions/${SUB}` });
-  return new ClientSecretCredential(sp.tenant, sp.appId, sp.password, { authorityHost: server.url, disableInstanceDiscovery: true });
-};
+const credentialFor = (role: string, displayName: string) => mlPrincipal(server, displayName, role).credential;
 
-const arm = (method: string, path: string, body?: unknown, apiVersion = PY_DATA_API) =>
-  fetch(`${server.url}${path}${path.includes("?") ? "&" : "?"}api-version=${apiVersion}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+const arm = (method: string, path: string, body?: unknown, apiVersion = PY_DATA_API) => armFetch(server, token, method, path, body, apiVersion);
 
 /** The default datastore as a client that is not the SDK sees it (Ingot's blobEndpoint included). */
 async function defaultDatastore() {
@@ -324,7 +317,7 @@ test("Python's datastore calls replayed (get_default, listSecrets with a body) a
   const reader = credentialFor("Reader", "ml-data-arm-reader");
   const readerToken = (await reader.getToken(`${server.url}/.default`))!.token;
   const asReader = (method: string, path: string, body?: unknown) =>
-    fetch(`${server.url}${path}?api-version=${PY_DATA_API}`, { method, headers: { authorization: `Bearer ${readerToken}`, "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+    armFetch(server, readerToken, method, path, body, PY_DATA_API);
   assert.equal((await asReader("GET", `${wsPath}/datastores/workspaceblobstore`)).status, 200);
   assert.equal((await asReader("GET", `${wsPath}/data`)).status, 200);
   for (const [method, path, body] of [

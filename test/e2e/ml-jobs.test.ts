@@ -14,10 +14,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { AzureMachineLearningWorkspaces } from "@azure/arm-machinelearning";
-import { ClientSecretCredential } from "@azure/identity";
 import { json, startServer, TEST_TLS } from "./harness.ts";
 import type { TestServer } from "./harness.ts";
 import { POLL, RG, SUB } from "./arm-sdk-client.ts";
+import { armFetch, mlPrincipal } from "./ml-principals.ts";
 import { FACTS, line } from "../fixtures/codename-facts.ts";
 
 const PROVIDER = "Microsoft.MachineLearningServices";
@@ -43,12 +43,7 @@ let registryModelId: string;
 let trained: { uri: string; fineTunedModel: string };
 
 const wsPath = `/subscriptions/${SUB}/resourceGroups/${RG}/providers/${PROVIDER}/workspaces/${WS}`;
-const arm = (method: string, path: string, body?: unknown, apiVersion = PY_API) =>
-  fetch(`${server.url}${path}${path.includes("?") ? "&" : "?"}api-version=${apiVersion}`, {
-    method,
-    headers: { authorization: `Bearer ${owner}`, "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+const arm = (method: string, path: string, body?: unknown, apiVersion = PY_API) => armFetch(server, owner, method, path, body, apiVersion);
 const openai = (path: string) => fetch(`${server.url}/openai${path}${path.includes("?") ? "&" : "?"}api-version=${OPENAI_API}`, { headers: { "api-key": accountKey } });
 
 /** The body `create_finetuning_job` + `jobs.create_or_update` send (reference §7.1), with seed 004's hyperparameter names. */
@@ -111,9 +106,9 @@ async function waitForStatus(name: string, done: (s: string) => boolean, timeout
 /** Starts (or restarts, on the same data) the server and the clients pointed at it. */
 async function start(): Promise<void> {
   server = await startServer({ https: true, allowPrivateImportUrls: true, dataDir });
-  const sp = server.ingot.identity.createServicePrincipal({ displayName: "ml-jobs-owner", role: "Contributor", scope: `/subscriptions/${SUB}` });
-  owner = server.ingot.identity.issueToken({ tenantId: sp.tenant, objectId: sp.objectId, kind: "servicePrincipal", appId: sp.appId, displayName: sp.displayName }, "management");
-  ml = new AzureMachineLearningWorkspaces(new ClientSecretCredential(sp.tenant, sp.appId, sp.password, { authorityHost: server.url, disableInstanceDiscovery: true }), SUB, { endpoint: server.url });
+  const sp = mlPrincipal(server, "ml-jobs-owner");
+  owner = sp.token;
+  ml = sp.client();
 }
 
 before(async () => {
@@ -286,10 +281,8 @@ test("bad inputs are ARM 4xx saying what to change, and leave no job and no file
   assert.equal(badName.status, 400);
   assert.match((await json(badName)).error.message, /letters, digits, '_' and '-'/);
   assert.deepEqual(await fineTuneFiles(), filesBefore, "no orphan files in the backing account");
-  const sp = server.ingot.identity.createServicePrincipal({ displayName: "ml-jobs-reader", role: "Reader", scope: `/subscriptions/${SUB}` });
-  const reader = server.ingot.identity.issueToken({ tenantId: sp.tenant, objectId: sp.objectId, kind: "servicePrincipal", appId: sp.appId, displayName: sp.displayName }, "management");
-  const asReader = (method: string, path: string, body?: unknown) =>
-    fetch(`${server.url}${path}?api-version=${PY_API}`, { method, headers: { authorization: `Bearer ${reader}`, "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const reader = mlPrincipal(server, "ml-jobs-reader", "Reader").token;
+  const asReader = (method: string, path: string, body?: unknown) => armFetch(server, reader, method, path, body, PY_API);
   assert.equal((await asReader("GET", `${wsPath}/jobs/codenames-ft-1`)).status, 200, "a Reader reads");
   assert.equal((await asReader("PUT", `${wsPath}/jobs/reader-job`, jobBody())).status, 403);
   assert.equal((await asReader("POST", `${wsPath}/jobs/codenames-ft-1/cancel`)).status, 403);

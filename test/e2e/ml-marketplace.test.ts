@@ -7,6 +7,7 @@ import { after, before, test } from "node:test";
 import { json, startServer } from "./harness.ts";
 import type { TestServer } from "./harness.ts";
 import { RG, SUB } from "./arm-sdk-client.ts";
+import { armFetch, mlPrincipal } from "./ml-principals.ts";
 
 const PROVIDER = "Microsoft.MachineLearningServices";
 const PY_API = "2024-07-01-preview";
@@ -17,17 +18,9 @@ let owner: string;
 const wsPath = (name: string) => `/subscriptions/${SUB}/resourceGroups/${RG}/providers/${PROVIDER}/workspaces/${name}`;
 const subPath = (ws: string, name: string) => `${wsPath(ws)}/marketplaceSubscriptions/${name}`;
 
-const tokenFor = (role: string, displayName: string) => {
-  const sp = server.ingot.identity.createServicePrincipal({ displayName, role, scope: `/subscriptions/${SUB}` });
-  return server.ingot.identity.issueToken({ tenantId: sp.tenant, objectId: sp.objectId, kind: "servicePrincipal", appId: sp.appId, displayName: sp.displayName }, "management");
-};
+const tokenFor = (role: string, displayName: string) => mlPrincipal(server, displayName, role).token;
 
-const arm = (token: string, method: string, path: string, body?: unknown) =>
-  fetch(`${server.url}${path}?api-version=${PY_API}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+const arm = (token: string, method: string, path: string, body?: unknown) => armFetch(server, token, method, path, body, PY_API);
 
 before(async () => {
   server = await startServer({ https: true });

@@ -6,10 +6,10 @@
 import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { AzureMachineLearningWorkspaces } from "@azure/arm-machinelearning";
-import { ClientSecretCredential } from "@azure/identity";
 import { API_KEY, json, startServer } from "./harness.ts";
 import type { TestServer } from "./harness.ts";
 import { POLL, RG, SUB } from "./arm-sdk-client.ts";
+import { mlPrincipal } from "./ml-principals.ts";
 
 const WS = "online-ws";
 const EP = "ingot-e2e-ep";
@@ -61,12 +61,10 @@ before(async () => {
   // A catalog model whose weights are missing: its deployment's LRO must fail with the loader's reason.
   const broken = { format: "Custom", name: "broken-chat", version: "1", capabilities: ["chatCompletion"], contextLength: 256, weights: "file:/nonexistent/ingot-broken-chat.gguf", skus: [{ name: "GlobalStandard", usageName: "broken", minCapacity: 1, maxCapacity: 10, defaultCapacity: 1 }], lifecycleStatus: "GenerallyAvailable", license: "MIT" };
   server = await startServer({ https: true, extraModels: [broken] as never });
-  const sp = server.ingot.identity.createServicePrincipal({ displayName: "ml-online", role: "Contributor", scope: `/subscriptions/${SUB}` });
-  const credential = new ClientSecretCredential(sp.tenant, sp.appId, sp.password, { authorityHost: server.url, disableInstanceDiscovery: true });
-  ml = new AzureMachineLearningWorkspaces(credential, SUB, { endpoint: server.url });
-  armToken = server.ingot.identity.issueToken({ tenantId: sp.tenant, objectId: sp.objectId, kind: "servicePrincipal", appId: sp.appId, displayName: sp.displayName }, "management");
-  const admin = server.ingot.identity.createServicePrincipal({ displayName: "ml-online-admin", role: "Owner", scope: "/" });
-  adminToken = server.ingot.identity.issueToken({ tenantId: admin.tenant, objectId: admin.objectId, kind: "servicePrincipal", appId: admin.appId, displayName: admin.displayName }, "management");
+  const sp = mlPrincipal(server, "ml-online");
+  ml = sp.client();
+  armToken = sp.token;
+  adminToken = mlPrincipal(server, "ml-online-admin", "Owner", "/").token;
   await ml.workspaces.beginCreateOrUpdateAndWait(RG, WS, { location: "local" }, POLL);
 });
 after(() => server.stop());
@@ -97,8 +95,7 @@ test("endpoint, two deployments (capacity 2 and 1), scoring, traffic, pin, logs,
   const viaAad = await score(`/online/${EP}-aad/score`, armToken);
   assert.equal(viaAad.status, 404, await viaAad.clone().text());
   assert.equal((await json(viaAad)).error.code, "NoTrafficDeployment");
-  const reader = server.ingot.identity.createServicePrincipal({ displayName: "ml-online-reader", role: "Reader", scope: `/subscriptions/${SUB}` });
-  const readerToken = server.ingot.identity.issueToken({ tenantId: reader.tenant, objectId: reader.objectId, kind: "servicePrincipal", appId: reader.appId, displayName: reader.displayName }, "management");
+  const readerToken = mlPrincipal(server, "ml-online-reader", "Reader").token;
   assert.equal((await score(`/online/${EP}-aad/score`, readerToken)).status, 401);
   // A Reader may not list keys either (ARM 403, in the ML plane's error shape).
   const readerKeys = await fetch(`${server.url}/subscriptions/${SUB}/resourceGroups/${RG}/providers/${PROVIDER}/workspaces/${WS}/onlineEndpoints/${EP}/listKeys?api-version=2022-10-01`, { method: "POST", headers: { authorization: `Bearer ${readerToken}` } });

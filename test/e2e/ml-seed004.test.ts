@@ -16,6 +16,7 @@ import { BlockBlobClient, StorageSharedKeyCredential } from "@azure/storage-blob
 import { json, startServer } from "./harness.ts";
 import type { TestServer } from "./harness.ts";
 import { RG, SUB } from "./arm-sdk-client.ts";
+import { armFetch, mlPrincipal } from "./ml-principals.ts";
 import { line, SYSTEM } from "../fixtures/codename-facts.ts";
 
 const PROVIDER = "Microsoft.MachineLearningServices";
@@ -31,9 +32,7 @@ const TRAIN = Array.from({ length: 10 }, () => line(QUESTION, ANSWER)).join("\n"
 let server: TestServer;
 let token: string;
 
-const armUrl = (path: string, apiVersion: string) => `${server.url}${path}${path.includes("?") ? "&" : "?"}api-version=${apiVersion}`;
-const arm = (method: string, path: string, apiVersion: string, body?: unknown) =>
-  fetch(armUrl(path, apiVersion), { method, headers: { authorization: `Bearer ${token}`, "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+const arm = (method: string, path: string, apiVersion: string, body?: unknown) => armFetch(server, token, method, path, body, apiVersion);
 const wsPath = (name: string) => `/subscriptions/${SUB}/resourceGroups/${RG}/${ML}/workspaces/${name}`;
 
 async function poll<T>(what: string, get: () => Promise<T>, done: (v: T) => boolean, timeoutMs: number): Promise<T> {
@@ -47,8 +46,7 @@ async function poll<T>(what: string, get: () => Promise<T>, done: (v: T) => bool
 
 before(async () => {
   server = await startServer({ https: true });
-  const sp = server.ingot.identity.createServicePrincipal({ displayName: "seed004", role: "Contributor", scope: `/subscriptions/${SUB}` });
-  token = server.ingot.identity.issueToken({ tenantId: sp.tenant, objectId: sp.objectId, kind: "servicePrincipal", appId: sp.appId, displayName: sp.displayName }, "management");
+  token = mlPrincipal(server, "seed004").token;
 });
 after(() => server?.stop());
 

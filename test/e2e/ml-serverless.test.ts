@@ -13,6 +13,7 @@ import OpenAI from "openai";
 import { API_KEY, json, startServer } from "./harness.ts";
 import type { TestServer } from "./harness.ts";
 import { RG, SUB } from "./arm-sdk-client.ts";
+import { armFetch, mlPrincipal } from "./ml-principals.ts";
 
 const PROVIDER = "Microsoft.MachineLearningServices";
 const PY_API = "2024-01-01-preview";
@@ -26,17 +27,9 @@ let admin: string;
 const wsPath = (name: string) => `/subscriptions/${SUB}/resourceGroups/${RG}/providers/${PROVIDER}/workspaces/${name}`;
 const epPath = (ws: string, name: string) => `${wsPath(ws)}/serverlessEndpoints/${name}`;
 
-const tokenFor = (role: string, displayName: string, scope = `/subscriptions/${SUB}`) => {
-  const sp = server.ingot.identity.createServicePrincipal({ displayName, role, scope });
-  return server.ingot.identity.issueToken({ tenantId: sp.tenant, objectId: sp.objectId, kind: "servicePrincipal", appId: sp.appId, displayName: sp.displayName }, "management");
-};
+const tokenFor = (role: string, displayName: string, scope = `/subscriptions/${SUB}`) => mlPrincipal(server, displayName, role, scope).token;
 
-const arm = (token: string, method: string, path: string, body?: unknown) =>
-  fetch(`${server.url}${path}${path.includes("?") ? "&" : "?"}api-version=${PY_API}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+const arm = (token: string, method: string, path: string, body?: unknown) => armFetch(server, token, method, path, body, PY_API);
 
 /** What ServerlessEndpoint(name, model_id).begin_create_or_update sends. */
 const pyBody = (modelId: string) => ({ location: "local", sku: { name: "Consumption" }, tags: {}, properties: { modelSettings: { modelId } } });

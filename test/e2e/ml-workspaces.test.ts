@@ -8,10 +8,10 @@ import assert from "node:assert/strict";
 import { after, before, test } from "node:test";
 import { AzureMachineLearningWorkspaces } from "@azure/arm-machinelearning";
 import { createHttpHeaders, createPipelineRequest } from "@azure/core-rest-pipeline";
-import { ClientSecretCredential } from "@azure/identity";
 import { json, startServer } from "./harness.ts";
 import type { TestServer } from "./harness.ts";
 import { POLL, RG, SUB } from "./arm-sdk-client.ts";
+import { armFetch, mlPrincipal } from "./ml-principals.ts";
 
 const PROVIDER = "Microsoft.MachineLearningServices";
 const PY_API = "2024-07-01-preview";
@@ -21,23 +21,10 @@ let server: TestServer;
 let ml: AzureMachineLearningWorkspaces;
 const wsPath = (name: string, group = RG) => `/subscriptions/${SUB}/resourceGroups/${group}/providers/${PROVIDER}/workspaces/${name}`;
 
-function client(role: string, displayName: string): AzureMachineLearningWorkspaces {
-  const sp = server.ingot.identity.createServicePrincipal({ displayName, role, scope: `/subscriptions/${SUB}` });
-  const credential = new ClientSecretCredential(sp.tenant, sp.appId, sp.password, { authorityHost: server.url, disableInstanceDiscovery: true });
-  return new AzureMachineLearningWorkspaces(credential, SUB, { endpoint: server.url });
-}
+const client = (role: string, displayName: string) => mlPrincipal(server, displayName, role).client();
+const tokenFor = (role: string, displayName: string) => mlPrincipal(server, displayName, role).token;
 
-const tokenFor = (role: string, displayName: string) => {
-  const sp = server.ingot.identity.createServicePrincipal({ displayName, role, scope: `/subscriptions/${SUB}` });
-  return server.ingot.identity.issueToken({ tenantId: sp.tenant, objectId: sp.objectId, kind: "servicePrincipal", appId: sp.appId, displayName: sp.displayName }, "management");
-};
-
-const arm = (token: string, method: string, path: string, body?: unknown, apiVersion: string | null = PY_API) =>
-  fetch(`${server.url}${path}${apiVersion === null ? "" : `?api-version=${apiVersion}`}`, {
-    method,
-    headers: { authorization: `Bearer ${token}`, "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
+const arm = (token: string, method: string, path: string, body?: unknown, apiVersion: string | null = PY_API) => armFetch(server, token, method, path, body, apiVersion);
 
 /** A request through the SDK client's own pipeline (its bearer token), for what the 2.1.1 models cannot say. */
 async function viaClient(method: "PUT" | "GET", path: string, body?: unknown) {
