@@ -296,17 +296,8 @@ export class BlobService {
     metadata: Record<string, string>,
     conditions: BlobConditions = {},
   ): Promise<BlobRecord> {
-    this.#checkBlobName(name);
-    checkMetadata(metadata);
-    this.container(account, container);
-    checkConditions(conditions, this.#store.getBlob(account, container, name), true);
-    const md5 = createHash("md5");
-    const staged = await this.#content.stage(this.#limited(content, md5));
-    const computedMd5 = md5.digest("base64");
-    if (props.contentMd5 && props.contentMd5 !== computedMd5) {
-      await this.#content.discard(staged);
-      throw blobErrors.md5Mismatch();
-    }
+    this.#checkWrite(account, container, name, metadata, conditions);
+    const { staged, contentMd5: computedMd5 } = await this.#stage(content, props.contentMd5);
     const blob = await this.#commit(account, container, name, staged, { ...props, contentMd5: computedMd5 }, metadata, conditions);
     // A whole-blob write discards the blob's uncommitted blocks, as Azure's does.
     await this.#removeKeys(this.#store.deleteBlocks(account, container, name));
@@ -320,13 +311,7 @@ export class BlobService {
     const raw = Buffer.from(blockId, "base64");
     if (!blockId || raw.byteLength === 0 || raw.byteLength > MAX_BLOCK_ID_BYTES || raw.toString("base64").replace(/=+$/, "") !== blockId.replace(/=+$/, ""))
       throw blobErrors.invalidQuery("blockid", "a block id is base64 of at most 64 bytes");
-    const md5 = createHash("md5");
-    const staged = await this.#content.stage(this.#limited(content, md5));
-    const contentMd5 = md5.digest("base64");
-    if (expectedMd5 && expectedMd5 !== contentMd5) {
-      await this.#content.discard(staged);
-      throw blobErrors.md5Mismatch();
-    }
+    const { staged, contentMd5 } = await this.#stage(content, expectedMd5);
     const key = `blk-${randomUUID()}`;
     await this.#content.commit(staged, key);
     const previous = this.#store.listBlocks(account, container, blob).find((b) => b.blockId === blockId);
@@ -345,10 +330,7 @@ export class BlobService {
     metadata: Record<string, string>,
     conditions: BlobConditions = {},
   ): Promise<BlobRecord> {
-    this.#checkBlobName(name);
-    checkMetadata(metadata);
-    this.container(account, container);
-    checkConditions(conditions, this.#store.getBlob(account, container, name), true);
+    this.#checkWrite(account, container, name, metadata, conditions);
     if (list.length > MAX_BLOCKS) throw blobErrors.invalidBlockList(`a blob has at most ${MAX_BLOCKS} blocks`);
     const staged = new Map(this.#store.listBlocks(account, container, name).map((b) => [b.blockId, b]));
     const parts = list.map((item) => {
@@ -465,6 +447,26 @@ export class BlobService {
 
   #checkBlobName(name: string): void {
     if (!name || name.length > 1024) throw new BlobError(400, "InvalidResourceName", "The specified resource name length is not within the permissible limits (1 to 1024 characters).");
+  }
+
+  /** What a write of a whole blob checks first: its name and metadata, that the container exists, the request's conditions. */
+  #checkWrite(account: string, container: string, name: string, metadata: Record<string, string>, conditions: BlobConditions): void {
+    this.#checkBlobName(name);
+    checkMetadata(metadata);
+    this.container(account, container);
+    checkConditions(conditions, this.#store.getBlob(account, container, name), true);
+  }
+
+  /** Stages uploaded content (within the size limit) and its MD5; a different `expectedMd5` discards it: Md5Mismatch. */
+  async #stage(content: AsyncIterable<Uint8Array>, expectedMd5: string | undefined) {
+    const md5 = createHash("md5");
+    const staged = await this.#content.stage(this.#limited(content, md5));
+    const contentMd5 = md5.digest("base64");
+    if (expectedMd5 && expectedMd5 !== contentMd5) {
+      await this.#content.discard(staged);
+      throw blobErrors.md5Mismatch();
+    }
+    return { staged, contentMd5 };
   }
 
   async *#limited(content: AsyncIterable<Uint8Array>, md5: ReturnType<typeof createHash>): AsyncIterable<Uint8Array> {
