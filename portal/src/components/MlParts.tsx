@@ -1,11 +1,26 @@
 // Parts the ML endpoint pages share: the state cell (ARM provisioningState, and the endpoint's
-// own state beside it) and the delete dialog (DELETE, then wait until a GET answers 404:
-// a 202 means the service is still removing it).
-import { useState } from "react";
+// own state beside it), the delete dialog (DELETE, then wait until a GET answers 404:
+// a 202 means the service is still removing it), polling that slows down once nothing is
+// provisioning, and the created date.
+import { useEffect, useState } from "react";
 import type { ReactNode } from "react";
 import { arm, sleep } from "../api.ts";
 import type { Session } from "../api.ts";
-import { ErrorBox, Modal, ProgressBar, useSession } from "../ui.tsx";
+import { ErrorBox, Modal, ProgressBar, usePoll, useSession } from "../ui.tsx";
+
+/** An ARM timestamp in the reader's locale; "—" when there is none. */
+export const dateText = (iso?: string) => (iso ? new Date(iso).toLocaleString() : "—");
+
+/** Polls `load` every `fastMs` while `busy(value)` (something is still provisioning), every 5 s once it is not. */
+export function usePollWhileBusy<T>(load: () => Promise<T>, busy: (value: T) => boolean, deps: unknown[], fastMs = 1000): ReturnType<typeof usePoll<T>> {
+  const [fast, setFast] = useState(true);
+  const poll = usePoll(load, fast ? fastMs : 5000, [...deps, fast]);
+  useEffect(() => {
+    if (poll.value) setFast(busy(poll.value));
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [poll.value]);
+  return poll;
+}
 
 export function EndpointState({ state, endpointState }: { state: string; endpointState?: string }) {
   return (

@@ -1,18 +1,17 @@
 // Online endpoints (`#/online`, `#/online/{name}`): Azure ML managed online endpoints of a
 // workspace (managed compute, reference azure-ml.md §10). The list with scoring URL, traffic
 // split and state, and the Create endpoint dialog; the endpoint's page is OnlineDetail.tsx.
-import { useEffect, useState } from "react";
+import { useState } from "react";
 import type { FormEvent } from "react";
-import { EndpointState } from "../components/MlParts.tsx";
+import { dateText, EndpointState, usePollWhileBusy } from "../components/MlParts.tsx";
 import { WorkspaceGate } from "../components/MlWorkspace.tsx";
 import { arm } from "../api.ts";
 import { isTerminal, listOnline, ML_API_VERSION, onlinePath, trafficText } from "../ml-api.ts";
 import type { MlWorkspace, OnlineEndpoint, WorkspaceRef } from "../ml-api.ts";
-import { ErrorBox, Field, Modal, navigate, ProgressBar, usePoll, useRoute, useSession } from "../ui.tsx";
+import { ErrorBox, Field, Modal, navigate, ProgressBar, useRoute, useSession } from "../ui.tsx";
 import { OnlineDetail } from "./OnlineDetail.tsx";
 
 const NAME = /^[a-zA-Z][a-zA-Z0-9-]{2,31}$/;
-const date = (iso?: string) => (iso ? new Date(iso).toLocaleString() : "—");
 
 export function OnlinePage() {
   const { parts } = useRoute();
@@ -25,12 +24,8 @@ export function OnlinePage() {
 
 function OnlineList({ workspace, wsRef }: { workspace: MlWorkspace; wsRef: WorkspaceRef }) {
   const { session } = useSession();
-  const [fast, setFast] = useState(true);
   const [creating, setCreating] = useState(false);
-  const { value, error } = usePoll(() => listOnline(session, wsRef), fast ? 1000 : 5000, [session, wsRef.name, fast]);
-  useEffect(() => {
-    if (value) setFast(value.some((e) => !isTerminal(e.properties.provisioningState)));
-  }, [value]);
+  const { value, error } = usePollWhileBusy(() => listOnline(session, wsRef), (list) => list.some((e) => !isTerminal(e.properties.provisioningState)), [session, wsRef.name]);
   return (
     <>
       <div className="page-head row">
@@ -72,7 +67,7 @@ function OnlineList({ workspace, wsRef }: { workspace: MlWorkspace; wsRef: Works
                 <td className="small">
                   <code className="url">{e.properties.scoringUri ?? "—"}</code>
                 </td>
-                <td className="small muted">{date(e.systemData?.createdAt)}</td>
+                <td className="small muted">{dateText(e.systemData?.createdAt)}</td>
               </tr>
             ))}
           </tbody>

@@ -2,33 +2,29 @@
 // instance type, instance count = sku.capacity with a Scale dialog, state, delete), the
 // traffic split (percents that must add up to 100, saved as a PATCH of properties.traffic),
 // Add deployment, code, and delete. Polled quickly while anything is provisioning.
-import { useEffect, useState } from "react";
+import { useState } from "react";
 import { KeysCard } from "../components/MlKeys.tsx";
-import { DeleteDialog, EndpointState } from "../components/MlParts.tsx";
+import { DeleteDialog, EndpointState, usePollWhileBusy } from "../components/MlParts.tsx";
 import { CodeTabs, ONLINE_KEY_ENV, onlineSnippets } from "../components/MlSnippets.tsx";
 import { CreateDeploymentDialog, InstancesDialog } from "../components/OnlineDialogs.tsx";
 import { arm } from "../api.ts";
 import { deploymentPath, getOnline, isTerminal, listOnlineDeployments, ML_API_VERSION, onlinePath, shortModel } from "../ml-api.ts";
 import type { MlWorkspace, OnlineDeployment, OnlineEndpoint, WorkspaceRef } from "../ml-api.ts";
-import { CopyButton, ErrorBox, navigate, ProgressBar, usePoll, useSession } from "../ui.tsx";
+import { CopyButton, ErrorBox, navigate, ProgressBar, useSession } from "../ui.tsx";
 
 export function OnlineDetail({ workspace, wsRef, name }: { workspace: MlWorkspace; wsRef: WorkspaceRef; name: string }) {
   const { session } = useSession();
-  const [fast, setFast] = useState(true);
-  const { value, error, reload } = usePoll(
+  const { value, error, reload } = usePollWhileBusy(
     async () => {
       const [endpoint, deployments] = await Promise.all([getOnline(session, wsRef, name), listOnlineDeployments(session, wsRef, name)]);
       return { endpoint, deployments };
     },
-    fast ? 1000 : 5000,
-    [session, wsRef.name, name, fast],
+    (v) => !isTerminal(v.endpoint.properties.provisioningState) || v.deployments.some((d) => !isTerminal(d.properties.provisioningState)),
+    [session, wsRef.name, name],
   );
   const [adding, setAdding] = useState(false);
   const [scaling, setScaling] = useState<OnlineDeployment | null>(null);
   const [deleting, setDeleting] = useState<OnlineDeployment | "endpoint" | null>(null);
-  useEffect(() => {
-    if (value) setFast(!isTerminal(value.endpoint.properties.provisioningState) || value.deployments.some((d) => !isTerminal(d.properties.provisioningState)));
-  }, [value]);
   const e = value?.endpoint;
   const deployments = value?.deployments ?? [];
   const uri = e?.properties.scoringUri ?? "";

@@ -4,18 +4,17 @@
 // model of the workspace. A third-party model without the workspace's marketplace subscription
 // is refused with a 400; the dialog shows its message and offers to subscribe
 // (PUT ~/workspaces/{ws}/marketplaceSubscriptions/{name} with properties.modelId).
-import { useEffect, useState } from "react";
+import { useState } from "react";
 import { ModelPicker } from "../components/MlModelPicker.tsx";
 import type { PickedModel } from "../components/MlModelPicker.tsx";
-import { EndpointState } from "../components/MlParts.tsx";
+import { dateText, EndpointState, usePollWhileBusy } from "../components/MlParts.tsx";
 import { WorkspaceGate } from "../components/MlWorkspace.tsx";
 import { createServerless, isTerminal, listServerless, needsMarketplaceSubscription, registryModelId, shortModel, subscribeMarketplace, subscriptionNameFor } from "../ml-api.ts";
 import type { MlWorkspace, ServerlessEndpoint, WorkspaceRef } from "../ml-api.ts";
-import { ErrorBox, Field, Modal, navigate, ProgressBar, usePoll, useRoute, useSession } from "../ui.tsx";
+import { ErrorBox, Field, Modal, navigate, ProgressBar, useRoute, useSession } from "../ui.tsx";
 import { ServerlessDetail } from "./ServerlessDetail.tsx";
 
 const NAME = /^[a-zA-Z][a-zA-Z0-9-]{0,51}$/;
-const date = (iso?: string) => (iso ? new Date(iso).toLocaleString() : "—");
 
 export function ServerlessPage() {
   const { parts } = useRoute();
@@ -28,12 +27,8 @@ export function ServerlessPage() {
 
 function ServerlessList({ workspace, wsRef }: { workspace: MlWorkspace; wsRef: WorkspaceRef }) {
   const { session } = useSession();
-  const [fast, setFast] = useState(true);
   const [creating, setCreating] = useState(false);
-  const { value, error } = usePoll(() => listServerless(session, wsRef), fast ? 1000 : 5000, [session, wsRef.name, fast]);
-  useEffect(() => {
-    if (value) setFast(value.some((e) => !isTerminal(e.properties.provisioningState)));
-  }, [value]);
+  const { value, error } = usePollWhileBusy(() => listServerless(session, wsRef), (list) => list.some((e) => !isTerminal(e.properties.provisioningState)), [session, wsRef.name]);
   return (
     <>
       <div className="page-head row">
@@ -75,7 +70,7 @@ function ServerlessList({ workspace, wsRef }: { workspace: MlWorkspace; wsRef: W
                 <td className="small">
                   <code className="url">{e.properties.inferenceEndpoint?.uri ?? "—"}</code>
                 </td>
-                <td className="small muted">{date(e.systemData?.createdAt)}</td>
+                <td className="small muted">{dateText(e.systemData?.createdAt)}</td>
               </tr>
             ))}
           </tbody>

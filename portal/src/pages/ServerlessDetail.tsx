@@ -2,15 +2,13 @@
 // model's load progress, Ingot's provisioningDetails), inferenceEndpoint.uri, model, keys
 // (masked, reveal, copy, regenerate), code (seed 004's Python `requests` call, curl, openai)
 // and delete.
-import { useEffect, useState } from "react";
+import { useState } from "react";
 import { KeysCard } from "../components/MlKeys.tsx";
-import { DeleteDialog, EndpointState } from "../components/MlParts.tsx";
+import { dateText, DeleteDialog, EndpointState, usePollWhileBusy } from "../components/MlParts.tsx";
 import { CodeTabs, SERVERLESS_KEY_ENV, serverlessSnippets } from "../components/MlSnippets.tsx";
 import { getServerless, isTerminal, SERVERLESS_API_VERSION, serverlessPath, shortModel } from "../ml-api.ts";
 import type { MlWorkspace, ServerlessEndpoint, WorkspaceRef } from "../ml-api.ts";
-import { CopyButton, ErrorBox, formatBytes, navigate, ProgressBar, usePoll, useSession } from "../ui.tsx";
-
-const date = (iso?: string) => (iso ? new Date(iso).toLocaleString() : "—");
+import { CopyButton, ErrorBox, formatBytes, navigate, ProgressBar, useSession } from "../ui.tsx";
 
 function LoadProgress({ e }: { e: ServerlessEndpoint }) {
   const p = e.properties.provisioningDetails ?? {};
@@ -21,12 +19,8 @@ function LoadProgress({ e }: { e: ServerlessEndpoint }) {
 
 export function ServerlessDetail({ workspace, wsRef, name }: { workspace: MlWorkspace; wsRef: WorkspaceRef; name: string }) {
   const { session } = useSession();
-  const [settled, setSettled] = useState(false);
   const [confirmDelete, setConfirmDelete] = useState(false);
-  const { value: e, error } = usePoll(() => getServerless(session, wsRef, name), settled ? 5000 : 800, [session, wsRef.name, name, settled]);
-  useEffect(() => {
-    if (e) setSettled(isTerminal(e.properties.provisioningState));
-  }, [e]);
+  const { value: e, error } = usePollWhileBusy(() => getServerless(session, wsRef, name), (v) => !isTerminal(v.properties.provisioningState), [session, wsRef.name, name], 800);
   const state = e?.properties.provisioningState;
   const uri = e?.properties.inferenceEndpoint?.uri ?? "";
   const modelId = e?.properties.modelSettings?.modelId;
@@ -101,7 +95,7 @@ export function ServerlessDetail({ workspace, wsRef, name }: { workspace: MlWork
                 <dt>Workspace</dt>
                 <dd>{workspace.name}</dd>
                 <dt>Created</dt>
-                <dd>{date(e.systemData?.createdAt)}</dd>
+                <dd>{dateText(e.systemData?.createdAt)}</dd>
               </dl>
             </div>
             <KeysCard
