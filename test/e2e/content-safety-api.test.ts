@@ -84,6 +84,9 @@ test("blocklists: create, add, list, match with haltOnBlocklistHit, remove, dele
   const [acme, globex] = add.body.blocklistItems;
   assert.match(acme!.blocklistItemId, /^[0-9a-f-]{36}$/);
   assert.deepEqual([acme!.text, globex!.text], ["Acme Corp", "Globex"]);
+  assert.equal(globex!.description, "the other one");
+  const globexItem = await client.path("/text/blocklists/{blocklistName}/blocklistItems/{blocklistItemId}", name, globex!.blocklistItemId).get();
+  assert.deepEqual(globexItem.body, { blocklistItemId: globex!.blocklistItemId, text: "Globex", description: "the other one" });
 
   const item = await client.path("/text/blocklists/{blocklistName}/blocklistItems/{blocklistItemId}", name, acme!.blocklistItemId).get();
   assert.equal(item.status, "200");

@@ -78,11 +78,18 @@ test("blocklist items are the account's raiBlocklistItems, both ways", { timeout
   assert.equal(cs.patchBlocklist("a", "list1", {}).created, true);
   assert.equal(cs.patchBlocklist("a", "list1", { description: "now described" }).created, false);
   assert.deepEqual(cs.getBlocklist("a", "list1"), { blocklistName: "list1", description: "now described" });
-  const [item] = cs.addOrUpdateItems("a", "list1", { blocklistItems: [{ text: "forbidden phrase" }] }).blocklistItems;
+  const [item] = cs.addOrUpdateItems("a", "list1", { blocklistItems: [{ text: "forbidden phrase", description: "why" }] }).blocklistItems;
+  assert.equal(item!.description, "why");
   const rai = blocklists.getItem("a", "list1", item!.blocklistItemId);
-  assert.deepEqual([rai?.pattern, rai?.isRegex], ["forbidden phrase", false]);
-  // Adding the same text again keeps its id.
-  assert.equal(cs.addOrUpdateItems("a", "list1", { blocklistItems: [{ text: "Forbidden Phrase" }] }).blocklistItems[0]!.blocklistItemId, item!.blocklistItemId);
+  assert.deepEqual([rai?.pattern, rai?.isRegex, rai?.description], ["forbidden phrase", false, "why"]);
+  assert.deepEqual(cs.getItem("a", "list1", item!.blocklistItemId), { blocklistItemId: item!.blocklistItemId, text: "forbidden phrase", description: "why" });
+  // An ARM write of the item (no description) keeps it.
+  blocklists.putItem("a", "list1", item!.blocklistItemId, { pattern: "forbidden phrase", isRegex: false });
+  assert.equal(cs.getItem("a", "list1", item!.blocklistItemId).description, "why");
+  // Adding the same text again keeps its id; no description now clears it.
+  const again = cs.addOrUpdateItems("a", "list1", { blocklistItems: [{ text: "Forbidden Phrase" }] }).blocklistItems[0]!;
+  assert.equal(again.blocklistItemId, item!.blocklistItemId);
+  assert.equal(cs.getItem("a", "list1", item!.blocklistItemId).description, undefined);
   blocklists.addItems("a", "list1", [{ name: "armitem", properties: { pattern: "a+b", isRegex: true } }]);
   assert.deepEqual(cs.getItem("a", "list1", "armitem"), { blocklistItemId: "armitem", text: "a+b", isRegex: true });
   cs.removeItems("a", "list1", { blocklistItemIds: [item!.blocklistItemId, "not-there"] });

@@ -43,6 +43,8 @@ export interface RaiBlocklistItemRecord {
   name: string;
   pattern: string;
   isRegex: boolean;
+  /** Set through the Content Safety API (its items have one); undefined on write keeps the stored one. */
+  description?: string;
   createdAt: number;
   updatedAt: number;
 }

@@ -235,6 +235,8 @@ export class RaiBlocklistService {
         name: existing?.name ?? e.name,
         pattern: checked.pattern,
         isRegex: checked.isRegex,
+        // The Content Safety API's item description (ARM items have none: absent keeps the stored one).
+        ...(typeof props.description === "string" ? { description: props.description } : {}),
         createdAt: existing?.createdAt ?? now,
         updatedAt: now,
       });

@@ -74,6 +74,7 @@ export interface TextBlocklist {
 export interface TextBlocklistItem {
   blocklistItemId: string;
   text: string;
+  description?: string;
   /** Present (true) only for regex items written through ARM. */
   isRegex?: true;
 }
@@ -257,7 +258,7 @@ export class ContentSafetyService {
     const existing = this.#d.blocklists.listItems(account, b.name).filter((i) => !i.isRegex);
     const byText = new Map(existing.map((i) => [i.pattern.toLowerCase(), i.name]));
     const out: TextBlocklistItem[] = [];
-    const toAdd: { name: string; properties: { pattern: string; isRegex: false } }[] = [];
+    const toAdd: { name: string; properties: { pattern: string; isRegex: false; description: string } }[] = [];
     items.forEach((entry, k) => {
       const target = `blocklistItems[${k}]`;
       if (!isObject(entry)) throw csErrors.invalid(`${target} must be an object {"text": "...", "description": "..."}.`, target);
@@ -265,13 +266,17 @@ export class ContentSafetyService {
       if (!text?.trim()) throw csErrors.invalid(`${target}.text is only whitespace; give the word or phrase to block.`, `${target}.text`);
       if (entry.description !== undefined && entry.description !== null && typeof entry.description !== "string")
         throw csErrors.invalid(`${target}.description must be a string.`, `${target}.description`);
+      const description = (entry.description as string | null | undefined) ?? "";
+      if (description.length > CONTENT_SAFETY_LIMITS.description)
+        throw csErrors.invalid(`${target}.description has ${description.length} characters; the maximum is ${CONTENT_SAFETY_LIMITS.description}.`, `${target}.description`);
       const key = text.toLowerCase();
       const id = byText.get(key) ?? randomUUID();
       byText.set(key, id);
-      if (!toAdd.some((a) => a.name === id)) toAdd.push({ name: id, properties: { pattern: text, isRegex: false } });
-      else toAdd.find((a) => a.name === id)!.properties.pattern = text;
-      // The shared store keeps no item descriptions (raiBlocklistItems have none): accepted, not echoed.
-      out.push({ blocklistItemId: id, text });
+      // The same text twice in one call: the last one wins.
+      const same = toAdd.find((a) => a.name === id);
+      if (same) same.properties = { pattern: text, isRegex: false, description };
+      else toAdd.push({ name: id, properties: { pattern: text, isRegex: false, description } });
+      out.push(description ? { blocklistItemId: id, text, description } : { blocklistItemId: id, text });
     });
     this.#d.blocklists.addItems(account, b.name, toAdd);
     return { blocklistItems: out };
@@ -315,5 +320,8 @@ function toBlocklist(b: RaiBlocklistRecord): TextBlocklist {
 }
 
 function toItem(i: RaiBlocklistItemRecord): TextBlocklistItem {
-  return i.isRegex ? { blocklistItemId: i.name, text: i.pattern, isRegex: true } : { blocklistItemId: i.name, text: i.pattern };
+  const item: TextBlocklistItem = { blocklistItemId: i.name, text: i.pattern };
+  if (i.description) item.description = i.description;
+  if (i.isRegex) item.isRegex = true;
+  return item;
 }

@@ -492,4 +492,10 @@ export const MIGRATIONS: { version: number; sql: string }[] = [
       );
     `,
   },
+  {
+    // Content Safety's blocklist items carry a description (core/safety/content-safety.ts); the
+    // items are the raiBlocklistItems above. NULL: none given (ARM writes keep the old one).
+    version: 16,
+    sql: `ALTER TABLE rai_blocklist_items ADD COLUMN description TEXT;`,
+  },
 ];

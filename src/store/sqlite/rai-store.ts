@@ -16,6 +16,7 @@ interface ItemRow {
   name: string;
   pattern: string;
   is_regex: number;
+  description: string | null;
   created_at: number;
   updated_at: number;
 }
@@ -27,6 +28,7 @@ const toItem = (r: ItemRow): RaiBlocklistItemRecord => ({
   name: r.name,
   pattern: r.pattern,
   isRegex: r.is_regex === 1,
+  ...(r.description ? { description: r.description } : {}),
   createdAt: r.created_at,
   updatedAt: r.updated_at,
 });
@@ -108,11 +110,12 @@ export class SqliteRaiStore implements RaiStore {
 
   putItems(items: RaiBlocklistItemRecord[]): void {
     const insert = this.#db.prepare(
-      `INSERT INTO rai_blocklist_items (account, blocklist, name, pattern, is_regex, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT(account, blocklist, name) DO UPDATE SET pattern = excluded.pattern, is_regex = excluded.is_regex, updated_at = excluded.updated_at`,
+      `INSERT INTO rai_blocklist_items (account, blocklist, name, pattern, is_regex, description, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT(account, blocklist, name) DO UPDATE SET pattern = excluded.pattern, is_regex = excluded.is_regex,
+         description = COALESCE(excluded.description, rai_blocklist_items.description), updated_at = excluded.updated_at`,
     );
     this.#transaction(() => {
-      for (const i of items) insert.run(i.account, i.blocklist, i.name, i.pattern, i.isRegex ? 1 : 0, i.createdAt, i.updatedAt);
+      for (const i of items) insert.run(i.account, i.blocklist, i.name, i.pattern, i.isRegex ? 1 : 0, i.description ?? null, i.createdAt, i.updatedAt);
     });
   }
 
