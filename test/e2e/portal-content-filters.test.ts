@@ -29,6 +29,14 @@ after(() => closePortal({ server, browser }));
 const arm = async (path: string) =>
   json(await fetch(`${server.url}${path}?api-version=2024-10-01`, { headers: { authorization: `Bearer ${server.ingot.identity.adminToken("management")}` } }));
 const main = () => page.locator("main.content");
+const armPut = async (path: string, body: unknown) => {
+  const res = await fetch(`${server.url}${path}?api-version=2024-10-01`, {
+    method: "PUT",
+    headers: { authorization: `Bearer ${server.ingot.identity.adminToken("management")}`, "content-type": "application/json" },
+    body: JSON.stringify(body),
+  });
+  assert.ok(res.status < 300, `PUT ${path}: ${res.status} ${await res.text()}`);
+};
 
 test("content filters page: built-ins are read-only; a blocklist gets plain, regex and batch items", { timeout: 120_000 }, async () => {
   await page.getByRole("link", { name: "Content filters" }).click();
@@ -175,6 +183,31 @@ test("deploy dialog picks the policy; the playground shows annotations and the f
   const sent = request.postDataJSON().messages.map((m: { content: string }) => m.content);
   assert.ok(!sent.some((c: string) => /zebra/.test(c)), `sent: ${JSON.stringify(sent)}`);
   await page.waitForFunction(() => !document.querySelector("button.danger"));
+});
+
+test("playground: a completion cut by the filter (finish_reason content_filter) is marked and its annotations opened", { timeout: 120_000 }, async () => {
+  // Any letter on the completion side, Default mode: the first checked segment is cut.
+  await armPut(`${ACCOUNT}/raiBlocklists/letters`, { properties: { description: "every word" } });
+  await armPut(`${ACCOUNT}/raiBlocklists/letters/raiBlocklistItems/any`, { properties: { pattern: "[A-Za-z]", isRegex: true } });
+  await armPut(`${ACCOUNT}/raiPolicies/cut-all`, { properties: { basePolicyName: "Microsoft.DefaultV2", mode: "Default", customBlocklists: [{ blocklistName: "letters", source: "Completion", blocking: true }] } });
+  await armPut(`${ACCOUNT}/deployments/cut-chat`, { sku: { name: "Standard", capacity: 10 }, properties: { model: { format: "Ingot", name: "tiny-chat", version: "1" }, raiPolicyName: "cut-all" } });
+  for (const deadline = Date.now() + 60_000; (await arm(`${ACCOUNT}/deployments/cut-chat`)).properties.provisioningState !== "Succeeded"; ) {
+    assert.ok(Date.now() < deadline, "cut-chat did not succeed within 60 s");
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  await page.goto(`${server.url}/#/playground?deployment=cut-chat`);
+  await page.waitForFunction(() => document.querySelector("select[name=deployment]")?.value === "cut-chat");
+  await main().getByRole("button", { name: "Clear chat" }).click();
+  await main().locator("input[name=temperature]").fill("0");
+  await main().locator("textarea[name=message]").fill("Tell me about the sea and the ships.");
+  await main().getByRole("button", { name: "Send" }).click();
+  await page.waitForFunction(() => /finish: content_filter/.test(document.querySelector("[data-testid=stats]")?.textContent ?? ""), undefined, { timeout: 60_000 });
+  const annotations = main().getByTestId("annotations");
+  assert.equal(await annotations.getAttribute("open"), "", "opened when the answer was cut");
+  assert.match(await annotations.locator("summary").innerText(), /Content filtered: the answer was cut here \(blocklist letters\)/);
+  assert.match(await annotations.getByTestId("filter-completion").innerText(), /Custom blocklists\s+letters \(filtered\)/);
+  assert.match(await main().locator(".msg.assistant").last().innerText(), /\[cut by the content filter\]/);
+  await screenshot(page, "44-playground-cut");
 });
 
 test("a11y: every control on the page and in the editor has a name; tables have headers", { timeout: 60_000 }, async () => {

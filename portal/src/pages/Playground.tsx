@@ -217,8 +217,8 @@ export function PlaygroundPage() {
                 <FilteredPrompt key={i} result={m.blocked} />
               ) : (
                 <div key={i} className={`msg ${m.role}`}>
-                  {m.content || (busy && i === messages.length - 1 ? <span className="typing">…</span> : <span className="muted">(empty answer)</span>)}
-                  {m.filter?.finishReason === "content_filter" ? <span className="cut-mark" aria-label="cut by the content filter"> ⛔</span> : null}
+                  {m.content || (busy && i === messages.length - 1 ? <span className="typing">…</span> : m.filter?.finishReason === "content_filter" ? null : <span className="muted">(empty answer)</span>)}
+                  {m.filter?.finishReason === "content_filter" ? <span className="cut-mark"> [cut by the content filter]</span> : null}
                   {m.filter && !(busy && i === messages.length - 1) ? <Annotations {...m.filter} /> : null}
                 </div>
               ),
