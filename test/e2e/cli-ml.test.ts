@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { after, before, test } from "node:test";
+import { seed004SampleYaml } from "../fixtures/seed004-sample.ts";
 import { json, startServer } from "./harness.ts";
 import type { TestServer } from "./harness.ts";
 import { RG, SUB } from "./arm-sdk-client.ts";
@@ -58,33 +59,7 @@ const ws = ["-g", RG, "-w", WS];
 const arm = (method: string, path: string, body?: unknown, apiVersion = "2024-01-01-preview") => armFetch(server, owner, method, path, body, apiVersion);
 
 /** Seed 004's "Sample CLI" YAML as printed there, with only the model path and the names changed. */
-const sampleYaml = (model: string) => `type: finetuning
-
-name: "${JOB}"
-experiment_name: "tiny-chat-finetuning-experiment"
-display_name: "tiny-chat-display-name"
-task: chat_completion
-model_provider: custom
-model: 
-  path: "${model}"
-  type: mlflow_model
-training_data: train.jsonl
-validation_data:
-  path: validation.jsonl
-  type: uri_file
-hyperparameters:
-  num_train_epochs: "1"
-  per_device_train_batch_size: "1"
-  learning_rate: "0.00002"
-properties:
-  my_property: "my_value"
-tags:
-  foo_tag: "bar"
-outputs:
-  registered_model:
-    name: "${MODEL}"
-    type: mlflow_model 
-`;
+const sampleYaml = (model: string) => seed004SampleYaml({ name: JOB, experiment: "tiny-chat-finetuning-experiment", display: "tiny-chat-display-name", path: model, output: MODEL });
 
 const TRAIN = FACTS.slice(0, 10).map((f) => line(f.question, f.answer)).join("\n") + "\n";
 const VALIDATION = FACTS.slice(10, 20).map((f) => line(f.question, f.answer)).join("\n") + "\n";

@@ -3,6 +3,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 import { CliError } from "../../src/cli/errors.ts";
+import { seed004SampleYaml } from "../fixtures/seed004-sample.ts";
 import { parse, scopeOf, WORKSPACE_OPTIONS } from "../../src/cli/commands/ml-common.ts";
 import { fineTuningJobIdOf, streamProgress } from "../../src/cli/commands/ml-job.ts";
 import { ProgressLine } from "../../src/cli/progress.ts";
@@ -24,34 +25,8 @@ import {
   YamlFileError,
 } from "../../src/cli/commands/ml-yaml.ts";
 
-// Seed 004's "Sample CLI", as printed there (trailing spaces included).
-const SAMPLE = `type: finetuning
-
-name: "Phi-3-mini-4k-instruct-with-amlcompute"
-experiment_name: "Phi-3-mini-4k-instruct-finetuning-experiment"
-display_name: "Phi-3-mini-4k-instruct-display-name"
-task: chat_completion
-model_provider: custom
-model: 
-  path: "azureml://registries/azureml/models/Phi-3-mini-4k-instruct/versions/14"
-  type: mlflow_model
-training_data: train.jsonl
-validation_data:
-  path: validation.jsonl
-  type: uri_file
-hyperparameters:
-  num_train_epochs: "1"
-  per_device_train_batch_size: "1"
-  learning_rate: "0.00002"
-properties:
-  my_property: "my_value"
-tags:
-  foo_tag: "bar"
-outputs:
-  registered_model:
-    name: "Phi-3-mini-4k-instruct-finetuned-model"
-    type: mlflow_model 
-`;
+// Seed 004's "Sample CLI", as printed there.
+const SAMPLE = seed004SampleYaml();
 
 const load = (text: string) => loadYamlFile(text, "job.yaml");
 
