@@ -10,6 +10,24 @@ const ASSET_VERSION = /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,63}$/;
 export const LIST_VIEW_TYPES = ["ActiveOnly", "ArchivedOnly", "All"] as const;
 export type ListViewType = (typeof LIST_VIEW_TYPES)[number];
 
+/** What every asset container (data, models) holds; a kind adds its own fields. */
+export interface AssetContainerRecord {
+  workspaceId: string;
+  name: string;
+  description: string;
+  tags: Record<string, string>;
+  properties: Record<string, string>;
+  isArchived: boolean;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** What every asset version holds beside its container's fields. */
+export interface AssetVersionRecord extends AssetContainerRecord {
+  version: string;
+  isAnonymous: boolean;
+}
+
 export const objectOf = (v: unknown): Record<string, unknown> | undefined => (v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined);
 
 export function optionalString(v: unknown, field: string): string | undefined {

@@ -7,7 +7,7 @@
 import { errors, IngotError } from "../errors.ts";
 import type { MlDataStore } from "../ports/index.ts";
 import { checkAssetName, checkAssetVersion, inView, nextVersionOf, optionalBool, optionalString, stringMap } from "./assets.ts";
-import type { ListViewType } from "./assets.ts";
+import type { AssetContainerRecord, AssetVersionRecord, ListViewType } from "./assets.ts";
 import { hasSas, verifySas } from "./blob-auth.ts";
 import type { BlobRecord, BlobService } from "./blobs.ts";
 import { DEFAULT_DATASTORE } from "./datastores.ts";
@@ -25,31 +25,13 @@ const LONG_DATASTORE = /^azureml:\/\/subscriptions\/([^/]+)\/resourcegroups\/([^
 /** Host-style blob URLs: `<account>.blob.<suffix>`. */
 const BLOB_HOST = /^([a-z0-9]{3,24})\.blob\./i;
 
-export interface DataContainerRecord {
-  workspaceId: string;
-  name: string;
+export interface DataContainerRecord extends AssetContainerRecord {
   dataType: DataType;
-  description: string;
-  tags: Record<string, string>;
-  properties: Record<string, string>;
-  isArchived: boolean;
-  createdAt: number;
-  updatedAt: number;
 }
 
-export interface DataVersionRecord {
-  workspaceId: string;
-  name: string;
-  version: string;
+export interface DataVersionRecord extends AssetVersionRecord {
   dataType: DataType;
   dataUri: string;
-  isAnonymous: boolean;
-  isArchived: boolean;
-  description: string;
-  tags: Record<string, string>;
-  properties: Record<string, string>;
-  createdAt: number;
-  updatedAt: number;
 }
 
 export interface DataVersionInput {

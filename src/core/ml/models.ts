@@ -8,7 +8,7 @@ import { errors } from "../errors.ts";
 import type { ModelRef } from "../ports/index.ts";
 import type { MlJobStore } from "../ports/ml-job-store.ts";
 import { checkAssetName, checkAssetVersion, inView, nextVersionOf, optionalBool as bool, optionalString as str, stringMap } from "./assets.ts";
-import type { ListViewType } from "./assets.ts";
+import type { AssetContainerRecord, AssetVersionRecord, ListViewType } from "./assets.ts";
 import { ML_PROVIDER } from "./workspaces.ts";
 import type { WorkspaceRecord } from "./workspaces.ts";
 
@@ -18,35 +18,16 @@ const WORKSPACE_MODEL_ID = /^azureml:\/\/locations\/([^/]+)\/workspaces\/([^/]+)
 const ARM_MODEL_ID = /^\/subscriptions\/([^/]+)\/resourceGroups\/([^/]+)\/providers\/Microsoft\.MachineLearningServices\/workspaces\/([^/]+)\/models\/([^/]+)\/versions\/([^/]+)$/i;
 const JOB_OUTPUT = /^azureml:\/\/jobs\/([^/]+)\/outputs\/([^/]+)(\/.*)?$/i;
 
-export interface ModelContainerRecord {
-  workspaceId: string;
-  name: string;
-  description: string;
-  tags: Record<string, string>;
-  properties: Record<string, string>;
-  isArchived: boolean;
-  createdAt: number;
-  updatedAt: number;
-}
+export type ModelContainerRecord = AssetContainerRecord;
 
-export interface ModelVersionRecord {
-  workspaceId: string;
-  name: string;
-  version: string;
+export interface ModelVersionRecord extends AssetVersionRecord {
   modelType: string;
   modelUri: string | null;
   flavors: Record<string, unknown>;
   jobName: string | null;
-  description: string;
-  tags: Record<string, string>;
-  properties: Record<string, string>;
-  isAnonymous: boolean;
-  isArchived: boolean;
   stage: string | null;
   /** The fine-tuned custom model (owned by the workspace's backing account) behind this version, if any. */
   catalogRef: ModelRef | null;
-  createdAt: number;
-  updatedAt: number;
 }
 
 /** A version's properties as the wire gave them (unvalidated). */
