@@ -147,7 +147,9 @@ test("deploy dialog picks the policy; the playground shows annotations and the f
   await dialog.getByRole("button", { name: "Deploy", exact: true }).click();
   await page.waitForFunction(() => document.querySelector("[data-testid=deploy-state]")?.textContent === "Succeeded", undefined, { timeout: 90_000 });
   assert.equal((await arm(`${ACCOUNT}/deployments/filtered-chat`)).properties.raiPolicyName, "strict-chat");
-  await page.keyboard.press("Escape");
+  await dialog.getByRole("button", { name: "Go to deployment" }).click();
+  await main().getByTestId("deployment-title").waitFor();
+  assert.match(await main().locator("dl.kv").first().innerText(), /Content filter\s+strict-chat/);
 
   await page.goto(`${server.url}/#/playground?deployment=filtered-chat`);
   await page.waitForFunction(() => document.querySelector("select[name=deployment]")?.value === "filtered-chat");

@@ -58,6 +58,8 @@ export interface ArmDeployment {
     rateLimits?: { key: string; renewalPeriod: number; count: number }[];
     currentCapacity?: number;
     provisioningDetails?: ProvisioningDetails;
+    /** The content-filter policy (absent: Microsoft.DefaultV2). */
+    raiPolicyName?: string;
   };
 }
 

@@ -40,7 +40,7 @@ export function ContentFiltersPage() {
   };
   useEffect(reload, [session]);
 
-  const usedBy = (policy: string) => deployments.filter((d) => ((d.properties as { raiPolicyName?: string }).raiPolicyName ?? DEFAULT_POLICY).toLowerCase() === policy.toLowerCase()).map((d) => d.name);
+  const usedBy = (policy: string) => deployments.filter((d) => (d.properties.raiPolicyName ?? DEFAULT_POLICY).toLowerCase() === policy.toLowerCase()).map((d) => d.name);
   const act = (f: () => Promise<unknown>) => f().then(reload, setError);
 
   return (
@@ -162,7 +162,7 @@ export function ContentFiltersPage() {
               <tr key={d.name}>
                 <th scope="row">{d.name}</th>
                 <td>{d.properties.model.name}</td>
-                <td>{(d.properties as { raiPolicyName?: string }).raiPolicyName ?? DEFAULT_POLICY}</td>
+                <td>{d.properties.raiPolicyName ?? DEFAULT_POLICY}</td>
               </tr>
             ))}
           </tbody>

@@ -137,6 +137,10 @@ function DeploymentDetail({ name }: { name: string }) {
                 </dd>
                 <dt>Rate limits</dt>
                 <dd>{limitsText(d.sku.name, d.sku.capacity)}</dd>
+                <dt>Content filter</dt>
+                <dd>
+                  <a href="#/content-filters">{d.properties.raiPolicyName ?? "Microsoft.DefaultV2"}</a>
+                </dd>
                 <dt>Created</dt>
                 <dd>{date(d.systemData?.createdAt)}</dd>
                 <dt>Resource id</dt>
