@@ -11,10 +11,9 @@ import { ML_PROVIDER, workspaceArmId } from "../../core/ml/workspaces.ts";
 import type { WorkspaceRecord } from "../../core/ml/workspaces.ts";
 import type { AppContext } from "../context.ts";
 import { acceptArmJson, armKit, objectOf } from "../arm/kit.ts";
-import { lastOf, nextLinkOf, workspaceAccess } from "./kit.ts";
+import { lastOf, nextLinkOf, WORKSPACE_ROUTE as WORKSPACE, workspaceAccess } from "./kit.ts";
 import { checkMlApiVersion } from "./workspaces.ts";
 
-const WORKSPACE = `/subscriptions/:subscription/resourceGroups/:resourceGroup/providers/${ML_PROVIDER}/workspaces/:workspace`;
 const CONTAINER_TYPE = `${ML_PROVIDER}/workspaces/data`;
 const VERSION_TYPE = `${ML_PROVIDER}/workspaces/data/versions`;
 const iso = (ms: number) => new Date(ms).toISOString();

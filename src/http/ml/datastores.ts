@@ -11,10 +11,9 @@ import type { WorkspaceRecord } from "../../core/ml/workspaces.ts";
 import { errors } from "../../core/errors.ts";
 import type { AppContext } from "../context.ts";
 import { acceptArmJson, armKit, baseUrlOf, objectOf } from "../arm/kit.ts";
-import { lastOf, nextLinkOf, workspaceAccess } from "./kit.ts";
+import { lastOf, nextLinkOf, WORKSPACE_ROUTE as WORKSPACE, workspaceAccess } from "./kit.ts";
 import { checkMlApiVersion } from "./workspaces.ts";
 
-const WORKSPACE = `/subscriptions/:subscription/resourceGroups/:resourceGroup/providers/${ML_PROVIDER}/workspaces/:workspace`;
 const TYPE = `${ML_PROVIDER}/workspaces/datastores`;
 const iso = (ms: number) => new Date(ms).toISOString();
 

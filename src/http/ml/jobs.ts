@@ -15,10 +15,9 @@ import type { WorkspaceRecord } from "../../core/ml/workspaces.ts";
 import type { AppContext } from "../context.ts";
 import { acceptArmJson, armKit, baseUrlOf, objectOf, RETRY_AFTER_SECONDS } from "../arm/kit.ts";
 import { parseCreateJob } from "../openai/fine-tuning-request.ts";
-import { nextLinkOf, workspaceAccess } from "./kit.ts";
+import { nextLinkOf, WORKSPACE_ROUTE as WORKSPACE, workspaceAccess } from "./kit.ts";
 import { checkMlApiVersion } from "./workspaces.ts";
 
-const WORKSPACE = `/subscriptions/:subscription/resourceGroups/:resourceGroup/providers/${ML_PROVIDER}/workspaces/:workspace`;
 const TYPE = `${ML_PROVIDER}/workspaces/jobs`;
 /** Azure ML's other job types: recognised, and refused by name. */
 const OTHER_JOB_TYPES = ["Command", "Sweep", "Pipeline", "AutoML", "Spark"];

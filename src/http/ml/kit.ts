@@ -3,13 +3,16 @@
 // the list helpers (a repeated query value, the next page's link). One copy, so that every asset
 // checks and pages the same way.
 import type { FastifyRequest } from "fastify";
-import { workspaceArmId } from "../../core/ml/workspaces.ts";
+import { ML_PROVIDER, workspaceArmId } from "../../core/ml/workspaces.ts";
 import type { WorkspaceRecord } from "../../core/ml/workspaces.ts";
 import type { AppContext } from "../context.ts";
 import { baseUrlOf } from "../arm/kit.ts";
 import type { ArmKit } from "../arm/kit.ts";
 
 type Authorize = ArmKit["authorize"];
+
+/** The route of a workspace; the assets' routes go on below it. */
+export const WORKSPACE_ROUTE = `/subscriptions/:subscription/resourceGroups/:resourceGroup/providers/${ML_PROVIDER}/workspaces/:workspace`;
 
 /**
  * `workspace(principal, params, action, verb)`: the workspace at `params` (subscription,

@@ -11,10 +11,9 @@ import type { WorkspaceRecord } from "../../core/ml/workspaces.ts";
 import type { AppContext } from "../context.ts";
 import { acceptArmJson, armKit, objectOf } from "../arm/kit.ts";
 import type { Query } from "../arm/kit.ts";
-import { nextLinkOf, workspaceAccess } from "./kit.ts";
+import { nextLinkOf, WORKSPACE_ROUTE as WORKSPACE, workspaceAccess } from "./kit.ts";
 import { checkMlApiVersion } from "./workspaces.ts";
 
-const WORKSPACE = `/subscriptions/:subscription/resourceGroups/:resourceGroup/providers/${ML_PROVIDER}/workspaces/:workspace`;
 const TYPE = `${ML_PROVIDER}/workspaces/models`;
 const PAGE_SIZE = 100;
 const iso = (ms: number) => new Date(ms).toISOString();

@@ -15,11 +15,10 @@ import type { WorkspaceRecord } from "../../core/ml/workspaces.ts";
 import { recordTargetOf } from "../../core/deployments/service.ts";
 import type { AppContext } from "../context.ts";
 import { acceptArmJson, armKit, baseUrlOf, objectOf, RETRY_AFTER_SECONDS } from "../arm/kit.ts";
-import { workspaceAccess } from "./kit.ts";
+import { workspaceAccess, WORKSPACE_ROUTE as WORKSPACE } from "./kit.ts";
 import { checkMlApiVersion } from "./workspaces.ts";
 
 const SUB = "/subscriptions/:subscription";
-const WORKSPACE = `${SUB}/resourceGroups/:resourceGroup/providers/${ML_PROVIDER}/workspaces/:workspace`;
 const ENDPOINT = `${WORKSPACE}/onlineEndpoints/:endpoint`;
 const DEPLOYMENT = `${ENDPOINT}/deployments/:deployment`;
 const OPERATIONS = `${SUB}/providers/${ML_PROVIDER}/locations/:location`;

@@ -13,10 +13,9 @@ import { ML_PROVIDER } from "../../core/ml/workspaces.ts";
 import type { WorkspaceRecord } from "../../core/ml/workspaces.ts";
 import type { AppContext } from "../context.ts";
 import { acceptArmJson, armKit, baseUrlOf, objectOf } from "../arm/kit.ts";
-import { workspaceAccess } from "./kit.ts";
+import { WORKSPACE_ROUTE as WORKSPACE, workspaceAccess } from "./kit.ts";
 import { checkMlApiVersion } from "./workspaces.ts";
 
-const WORKSPACE = `/subscriptions/:subscription/resourceGroups/:resourceGroup/providers/${ML_PROVIDER}/workspaces/:workspace`;
 const TYPE = `${ML_PROVIDER}/workspaces/serverlessEndpoints`;
 /** Endpoints per list page; `nextLink` carries `$skip` for the rest. */
 const PAGE_SIZE = 100;
