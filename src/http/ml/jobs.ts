@@ -15,7 +15,7 @@ import type { WorkspaceRecord } from "../../core/ml/workspaces.ts";
 import type { AppContext } from "../context.ts";
 import { acceptArmJson, armKit, baseUrlOf, objectOf, RETRY_AFTER_SECONDS } from "../arm/kit.ts";
 import { parseCreateJob } from "../openai/fine-tuning-request.ts";
-import { nextLinkOf, WORKSPACE_ROUTE as WORKSPACE, workspaceAccess } from "./kit.ts";
+import { pageOf, WORKSPACE_ROUTE as WORKSPACE, workspaceAccess } from "./kit.ts";
 import { checkMlApiVersion } from "./workspaces.ts";
 
 const TYPE = `${ML_PROVIDER}/workspaces/jobs`;
@@ -202,20 +202,12 @@ export function registerMlJobRoutes(root: FastifyInstance, ctx: AppContext): voi
     const { route, authorize } = armKit(app, ctx);
     const opts = { checkApiVersion: checkMlApiVersion };
     const workspace = workspaceAccess(ctx, authorize, TYPE);
-    const count = (name: string, v: string | undefined) => {
-      if (v === undefined || v === "") return undefined;
-      if (!/^\d+$/.test(v)) throw invalid(`${name} must be a non-negative integer, not '${v.slice(0, 20)}'.`, name);
-      return Number(v);
-    };
 
     route("GET", `${WORKSPACE}/jobs`, ({ principal, params, query, request }) => {
       const w = workspace(principal, params, "read", "read");
       const all = ctx.mlJobs.list(w, { jobType: query.jobType, view: parseListViewType(query.listViewType), tag: query.tag });
-      const skip = count("$skip", query.$skip) ?? 0;
-      const top = count("$top", query.$top) || JOB_PAGE_SIZE;
-      const page = all.slice(skip, skip + top);
       const base = baseUrlOf(request);
-      return { value: page.map((j) => jobBody(w, j, base)), ...(skip + top < all.length ? { nextLink: nextLinkOf(request, skip + top) } : {}) };
+      return pageOf(all, query, request, (j) => jobBody(w, j, base), JOB_PAGE_SIZE);
     }, opts);
 
     route("GET", `${WORKSPACE}/jobs/:name`, ({ principal, params, request }) => {

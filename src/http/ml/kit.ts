@@ -6,8 +6,9 @@ import type { FastifyRequest } from "fastify";
 import { ML_PROVIDER, workspaceArmId } from "../../core/ml/workspaces.ts";
 import type { WorkspaceRecord } from "../../core/ml/workspaces.ts";
 import type { AppContext } from "../context.ts";
+import { errors } from "../../core/errors.ts";
 import { baseUrlOf } from "../arm/kit.ts";
-import type { ArmKit } from "../arm/kit.ts";
+import type { ArmKit, Query } from "../arm/kit.ts";
 
 type Authorize = ArmKit["authorize"];
 
@@ -34,4 +35,18 @@ export function nextLinkOf(request: FastifyRequest, skip: number): string {
   const url = new URL(request.url, baseUrlOf(request));
   url.searchParams.set("$skip", String(skip));
   return url.toString();
+}
+
+/** `$skip` or `$top`: absent or empty is undefined; anything but digits is a 400 naming it. */
+function count(name: string, v: string | undefined): number | undefined {
+  if (v === undefined || v === "") return undefined;
+  if (!/^\d+$/.test(v)) throw errors.armInvalid("UserError", `${name} must be a non-negative integer, not '${v.slice(0, 20)}'.`, name);
+  return Number(v);
+}
+
+/** One page of `all` ($skip, then $top or `pageSize`; a $top of 0 is `pageSize` too) and the link to the next, as ARM lists page. */
+export function pageOf<T>(all: T[], query: Query, request: FastifyRequest, body: (x: T) => unknown, pageSize: number) {
+  const skip = count("$skip", query.$skip) ?? 0;
+  const top = count("$top", query.$top) || pageSize;
+  return { value: all.slice(skip, skip + top).map(body), ...(skip + top < all.length ? { nextLink: nextLinkOf(request, skip + top) } : {}) };
 }

@@ -3,7 +3,6 @@
 // (listViewType, $skip/$top with nextLink). Synchronous as JS 2.1.1 expects of assets: PUT
 // 201/200, DELETE 200/204. A FineTuning job's output is registered here (core/ml/jobs.ts).
 import type { FastifyInstance, FastifyRequest } from "fastify";
-import { errors } from "../../core/errors.ts";
 import { listViewTypeOf as parseListViewType } from "../../core/ml/assets.ts";
 import type { MlModelService, ModelContainerRecord, ModelVersionRecord } from "../../core/ml/models.ts";
 import { ML_PROVIDER, workspaceArmId } from "../../core/ml/workspaces.ts";
@@ -11,7 +10,7 @@ import type { WorkspaceRecord } from "../../core/ml/workspaces.ts";
 import type { AppContext } from "../context.ts";
 import { acceptArmJson, armKit, objectOf } from "../arm/kit.ts";
 import type { Query } from "../arm/kit.ts";
-import { nextLinkOf, WORKSPACE_ROUTE as WORKSPACE, workspaceAccess } from "./kit.ts";
+import { pageOf, WORKSPACE_ROUTE as WORKSPACE, workspaceAccess } from "./kit.ts";
 import { checkMlApiVersion } from "./workspaces.ts";
 
 const TYPE = `${ML_PROVIDER}/workspaces/models`;
@@ -66,17 +65,7 @@ export function registerMlModelRoutes(root: FastifyInstance, ctx: AppContext): v
     const opts = { checkApiVersion: checkMlApiVersion };
     const models = ctx.mlModels;
     const workspace = workspaceAccess(ctx, authorize, TYPE);
-    const count = (name: string, v: string | undefined) => {
-      if (v === undefined || v === "") return undefined;
-      if (!/^\d+$/.test(v)) throw errors.armInvalid("UserError", `${name} must be a non-negative integer, not '${v.slice(0, 20)}'.`, name);
-      return Number(v);
-    };
-    /** One page of `all` and the link to the next, as ARM lists page. */
-    const paged = <T>(all: T[], query: Query, request: FastifyRequest, body: (x: T) => unknown) => {
-      const skip = count("$skip", query.$skip) ?? 0;
-      const top = count("$top", query.$top) || PAGE_SIZE;
-      return { value: all.slice(skip, skip + top).map(body), ...(skip + top < all.length ? { nextLink: nextLinkOf(request, skip + top) } : {}) };
-    };
+    const paged = <T>(all: T[], query: Query, request: FastifyRequest, body: (x: T) => unknown) => pageOf(all, query, request, body, PAGE_SIZE);
 
     route("GET", `${WORKSPACE}/models`, ({ principal, params, query, request }) => {
       const w = workspace(principal, params, "read", "read");
