@@ -79,6 +79,11 @@ export function need(p: Parsed, flag: string, example: string): string {
   return v;
 }
 
+/** The --file (YAML) with --set applied; without one, an empty file whose keys the flags fill (an error names a key as its flag, --model-id). */
+export function yamlOrFlags(p: Parsed): YamlFile {
+  return readYaml(p)?.file ?? { value: {}, where: (k: (string | number)[]) => `--${k.join(".").replace("_", "-")}` };
+}
+
 /** The --file (YAML), with az ml's --set applied; undefined without --file. */
 export function readYaml(p: Parsed): { file: YamlFile; path: string } | undefined {
   const path = p.v.file;

@@ -4,7 +4,7 @@
 // does (--no-wait returns at once); output is az ml's keys.
 import { readFileSync } from "node:fs";
 import { ArmClient, CliError } from "../arm-client.ts";
-import { armOf, help, listAll, ML_API_VERSION, need, parse, print, readYaml, scopeOf, waitForOperation, WORKSPACE_HELP, WORKSPACE_OPTIONS, workspacePath } from "./ml-common.ts";
+import { armOf, help, listAll, ML_API_VERSION, need, parse, print, readYaml, scopeOf, waitForOperation, WORKSPACE_HELP, WORKSPACE_OPTIONS, workspacePath, yamlOrFlags } from "./ml-common.ts";
 import type { Parsed } from "./ml-common.ts";
 import {
   applySets,
@@ -150,7 +150,7 @@ export const serverlessCommands: Record<string, Command> = {
     if (p.help) return help(SERVERLESS_CREATE_HELP);
     const scope = scopeOf(p);
     const s = (k: string) => (typeof p.v[k] === "string" ? (p.v[k] as string) : undefined);
-    const yaml = readYaml(p)?.file ?? { value: {}, where: (k: (string | number)[]) => `--${k.join(".").replace("_", "-")}` };
+    const yaml = yamlOrFlags(p);
     if (!s("name") && yaml.value.name === undefined) need(p, "name", "--name my-chat");
     if (!s("model-id") && yaml.value.model_id === undefined) need(p, "model-id", "--model-id azureml://registries/azureml/models/<model>");
     const request = serverlessRequestFromYaml(yaml, { name: s("name"), modelId: s("model-id") });
@@ -283,7 +283,7 @@ export const onlineEndpointCommands: Record<string, Command> = {
     const p = parse("ingot ml online-endpoint create", args, { ...WRITE_OPTIONS, "auth-mode": { type: "string" } });
     if (p.help) return help(ONLINE_CREATE_HELP);
     const scope = scopeOf(p);
-    const yaml = readYaml(p)?.file ?? { value: {}, where: (k: (string | number)[]) => `--${k.join(".").replace("_", "-")}` };
+    const yaml = yamlOrFlags(p);
     if (typeof p.v["auth-mode"] === "string") yaml.value.auth_mode = p.v["auth-mode"];
     if (typeof p.v.name !== "string" && yaml.value.name === undefined) need(p, "name", "--name my-endpoint");
     const request = onlineEndpointRequestFromYaml(yaml, { name: typeof p.v.name === "string" ? p.v.name : undefined });
