@@ -67,6 +67,8 @@ import { accountId } from "./http/arm/shapes.ts";
 import { RaiPolicyService } from "./core/safety/policies.ts";
 import { RaiBlocklistService } from "./core/safety/blocklists.ts";
 import { SqliteRaiStore } from "./store/sqlite/rai-store.ts";
+import { ResponseService } from "./core/responses/service.ts";
+import { SqliteResponseStore } from "./store/sqlite/response-store.ts";
 import { ContentFilter, serverlessContentSafetyOff } from "./core/safety/filter.ts";
 import { GuardModelClassifier } from "./core/safety/guard-model.ts";
 import { EmbeddedClassifier } from "./core/safety/classifier/index.ts";
@@ -212,12 +214,14 @@ export function createIngot(options: IngotOptions): Ingot {
     }),
     blocklists: new RaiBlocklistService(raiStore, { clock }),
   };
+  const responses = new ResponseService(new SqliteResponseStore(store.database), { clock });
   accounts.setBeforeDelete((name) => {
     for (const d of deployments.list(name)) deployments.delete(name, d.name);
     fileService.deleteAll(name).catch((e: Error) => log("error", "deleting the files of a deleted account failed", { account: name, err: e.message }));
     projects.deleteAll(name);
     rai.blocklists.deleteAll(name); // the account's policies, blocklists and items
     rai.policies.forgetAccount(name);
+    responses.deleteAll(name);
   });
 
   let app: FastifyInstance | undefined;
@@ -338,6 +342,7 @@ export function createIngot(options: IngotOptions): Ingot {
     usage,
     settings: { skipApiVersionCheck: options.skipApiVersionCheck ?? false, bodyLimit: options.bodyLimit ?? 4 * 1024 * 1024 },
     rai,
+    responses,
     readiness: () => reconciler.readiness(),
     tracing: options.otlpEndpoint ? tracing : undefined,
   };
@@ -388,6 +393,7 @@ export function createIngot(options: IngotOptions): Ingot {
   const sweeper = setInterval(() => {
     deployments.sweep();
     fileService.sweepExpired();
+    responses.sweepExpired();
     // Uncommitted blob blocks a client abandoned go after a week, as Azure's do.
     void mlBlobs.sweepStaleBlocks().catch((err) => log("warn", "could not remove stale blob blocks", { err }));
   }, options.expirySweepIntervalMs ?? 60_000);

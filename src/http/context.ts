@@ -27,6 +27,7 @@ import type { SignInCodes } from "../core/identity/signin-codes.ts";
 import type { Readiness } from "../core/deployments/readiness.ts";
 import type { RaiPolicyService } from "../core/safety/policies.ts";
 import type { RaiBlocklistService } from "../core/safety/blocklists.ts";
+import type { ResponseService } from "../core/responses/service.ts";
 
 export interface AppContext {
   generation: GenerationService;
@@ -84,6 +85,8 @@ export interface AppContext {
   };
   /** Content filtering's configuration: policies (and the effective rules per deployment) and custom blocklists (and matching). */
   rai: { policies: RaiPolicyService; blocklists: RaiBlocklistService };
+  /** Stored Responses API responses (previous_response_id, retrieve, input_items). */
+  responses: ResponseService;
   /** What /readyz answers: the rule is in core/deployments/readiness.ts. */
   readiness(): Readiness;
   /** Traces of requests (an HTTP server span each), when tracing is on. */

@@ -498,4 +498,22 @@ export const MIGRATIONS: { version: number; sql: string }[] = [
     version: 16,
     sql: `ALTER TABLE rai_blocklist_items ADD COLUMN description TEXT;`,
   },
+  {
+    // Responses API (issue 15): stored responses, their input items and the conversation a
+    // previous_response_id continues (JSON). Kept 30 days unless deleted (expires_at, ms).
+    version: 17,
+    sql: `
+      CREATE TABLE responses (
+        account TEXT NOT NULL,
+        id TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        input_items TEXT NOT NULL,
+        conversation TEXT NOT NULL,
+        PRIMARY KEY (account, id)
+      );
+      CREATE INDEX responses_expiry ON responses (expires_at);
+    `,
+  },
 ];

@@ -1,0 +1,54 @@
+// SQLite persistence of stored Responses API responses (migration 17).
+import type { DatabaseSync } from "node:sqlite";
+import type { ResponseStore, StoredResponse } from "../../core/ports/response-store.ts";
+
+interface Row {
+  account: string;
+  id: string;
+  created_at: number;
+  expires_at: number;
+  body: string;
+  input_items: string;
+  conversation: string;
+}
+
+const toRecord = (r: Row): StoredResponse => ({
+  account: r.account,
+  id: r.id,
+  createdAt: r.created_at,
+  expiresAt: r.expires_at,
+  body: JSON.parse(r.body),
+  inputItems: JSON.parse(r.input_items),
+  conversation: JSON.parse(r.conversation),
+});
+
+export class SqliteResponseStore implements ResponseStore {
+  #db: DatabaseSync;
+
+  constructor(db: DatabaseSync) {
+    this.#db = db;
+  }
+
+  put(r: StoredResponse): void {
+    this.#db
+      .prepare("INSERT OR REPLACE INTO responses (account, id, created_at, expires_at, body, input_items, conversation) VALUES (?, ?, ?, ?, ?, ?, ?)")
+      .run(r.account, r.id, r.createdAt, r.expiresAt, JSON.stringify(r.body), JSON.stringify(r.inputItems), JSON.stringify(r.conversation));
+  }
+
+  get(account: string, id: string): StoredResponse | undefined {
+    const r = this.#db.prepare("SELECT * FROM responses WHERE account = ? AND id = ?").get(account, id) as Row | undefined;
+    return r && toRecord(r);
+  }
+
+  delete(account: string, id: string): boolean {
+    return Number(this.#db.prepare("DELETE FROM responses WHERE account = ? AND id = ?").run(account, id).changes) > 0;
+  }
+
+  deleteExpired(now: number): number {
+    return Number(this.#db.prepare("DELETE FROM responses WHERE expires_at <= ?").run(now).changes);
+  }
+
+  deleteAll(account: string): void {
+    this.#db.prepare("DELETE FROM responses WHERE account = ?").run(account);
+  }
+}
