@@ -11,6 +11,7 @@ import { acceptArmJson, armKit } from "./kit.ts";
 import { registerModelRoutes } from "./models.ts";
 import { registerOperationRoutes } from "./operations.ts";
 import { registerProjectRoutes } from "./projects.ts";
+import { registerProjectConnectionArmRoutes } from "../projects/routes.ts";
 import { registerRaiBlocklistRoutes } from "./rai-blocklists.ts";
 import { registerRaiPolicyRoutes } from "./rai-policies.ts";
 import { registerUsageRoutes } from "./usages.ts";
@@ -25,6 +26,7 @@ function armRoutes(app: FastifyInstance, ctx: AppContext): void {
   const kit = armKit(app, ctx);
   registerAccountRoutes(kit);
   registerProjectRoutes(kit);
+  registerProjectConnectionArmRoutes(kit);
   registerKeyRoutes(kit);
   registerModelRoutes(kit);
   registerUsageRoutes(kit);
