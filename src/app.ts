@@ -23,6 +23,7 @@ import { IdentityService } from "./core/identity/service.ts";
 import { SignInCodes } from "./core/identity/signin-codes.ts";
 import { SqliteIdentityStore } from "./store/sqlite/identity-store.ts";
 import { usageSinks } from "./core/generation/service.ts";
+import { ModelRouter } from "./core/router/router.ts";
 import { TracedGenerationService } from "./core/generation/traced.ts";
 import { noTracing } from "./core/ports/index.ts";
 import type { Tracing } from "./core/ports/index.ts";
@@ -31,6 +32,10 @@ import { OtlpTracing } from "./telemetry/otel.ts";
 import { UsageService } from "./core/usage/service.ts";
 import { ProjectService } from "./core/accounts/projects.ts";
 import { SqliteProjectStore } from "./store/sqlite/project-store.ts";
+import { SqliteProjectDataStore } from "./store/sqlite/project-data-store.ts";
+import { ConnectionService } from "./core/projects/connections.ts";
+import { DatasetService } from "./core/projects/datasets.ts";
+import { projectStorage } from "./core/projects/storage.ts";
 import { SqliteUsageStore } from "./store/sqlite/usage-store.ts";
 import { InMemoryRateLimiter } from "./core/quotas/rate-limiter.ts";
 import { LlamaCppEngine } from "./engines/llamacpp/engine.ts";
@@ -238,8 +243,11 @@ export function createIngot(options: IngotOptions): Ingot {
   // One request's choices take at most half of a model's sequences at once: others keep a turn.
   // Traces (off unless an OTLP endpoint is given): an HTTP server span, a generation span, an engine span.
   const tracing: Tracing = options.otlpEndpoint ? new OtlpTracing({ endpoint: options.otlpEndpoint }) : noTracing;
-  const generation = new TracedGenerationService(tracing, options.otlpEndpoint ? tracedEngine(engine, tracing) : engine, deployments, usageSinks(metrics, usage), new InMemoryRateLimiter(options.clock ?? Date.now), {
+  // Model-router deployments pick among the account's chat deployments (core/router); it learns each model's speed from usage.
+  const router = new ModelRouter({ deployments, catalog, metrics, log: (msg, fields) => log("warn", msg, fields) });
+  const generation = new TracedGenerationService(tracing, options.otlpEndpoint ? tracedEngine(engine, tracing) : engine, deployments, usageSinks(metrics, usage, router), new InMemoryRateLimiter(options.clock ?? Date.now), {
     parallelPerRequest: Math.ceil((options.sequences ?? 8) / 2),
+    router,
   });
   const modelFiles = new LocalModelFiles(catalog, join(options.dataDir, "models"), { baseUrl: options.modelsBaseUrl });
   const jobs = new JobService({
@@ -264,6 +272,7 @@ export function createIngot(options: IngotOptions): Ingot {
   const signInCodes = new SignInCodes({ clock });
   // Azure ML's data plane: names and metadata in SQLite, blob content under DATA_DIR/blobs/ml.
   const mlDataStore = new SqliteMlDataStore(store.database);
+  const projectData = new SqliteProjectDataStore(store.database);
   const mlBlobs = new BlobService(mlDataStore, new FsBlobStore(join(options.dataDir, "blobs", "ml")), { clock });
   const mlDatastores = new DatastoreService(mlDataStore, mlBlobs, { clock });
   // Azure ML FineTuning jobs and workspace models: views over the fine-tuning jobs and custom models of each workspace's backing account.
@@ -299,6 +308,8 @@ export function createIngot(options: IngotOptions): Ingot {
     modelOwner: (ref) => catalog.ownerOf(ref),
     accounts,
     projects,
+    projectConnections: new ConnectionService(projectData, clock),
+    projectDatasets: new DatasetService(projectData, projectStorage(mlDataStore, mlBlobs, clock), clock),
     // Azure ML workspaces live where the default account does: Ingot's one location.
     workspaces: new WorkspaceService(new SqliteWorkspaceStore(store.database), { defaultLocation: account.location, accounts: new AccountBackedWorkspaceAccounts(accounts), clock }),
     marketplace: new MarketplaceService(new SqliteMarketplaceSubscriptionStore(store.database), new Registries(catalog, account.location), { clock }),

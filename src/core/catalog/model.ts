@@ -72,8 +72,10 @@ export interface CatalogModel {
   fineTuneJob?: string;
   /** For a checkpoint (`ftchkpt-…`): the job (`ftjob-…`) it is a checkpoint of. */
   checkpointOf?: string;
-  /** Default: `upstream` when weights are `none`, else `llamacpp`. */
-  engine?: "llamacpp" | "upstream";
+  /** Default: `upstream` when weights are `none`, else `llamacpp`. `router`: loads nothing, routes each request to another chat deployment (model-router). */
+  engine?: "llamacpp" | "upstream" | "router";
+  /** USD per 1M tokens, where known (the model router compares prices; else it uses a proxy from the size). */
+  price?: { input: number; output: number };
   /** Where the sha256/size came from (catalog files only; informational). */
   sources?: string[];
 }

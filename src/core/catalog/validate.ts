@@ -19,7 +19,7 @@ const BUILTIN_RE = /^builtin:[a-z0-9][a-z0-9-]*$/;
 
 const KNOWN_KEYS = new Set([
   "format", "name", "version", "isDefaultVersion", "publisher", "description", "capabilities", "contextLength",
-  "maxContextLength", "weights", "sha256", "sizeBytes", "skus", "lifecycleStatus", "deprecation", "license",
+  "maxContextLength", "weights", "price", "sha256", "sizeBytes", "skus", "lifecycleStatus", "deprecation", "license",
   "baseModel", "engine", "sources", "fineTuneJob", "checkpointOf",
 ]);
 const SKU_KEYS = new Set(["name", "usageName", "minCapacity", "maxCapacity", "defaultCapacity", "step"]);
@@ -127,7 +127,15 @@ export function validateCatalogModel(raw: unknown, where: string): CatalogModel 
   const checkpointOf = optStr("checkpointOf");
 
   const engine = m.engine ?? (weights === "none" ? "upstream" : "llamacpp");
-  if (engine !== "llamacpp" && engine !== "upstream") fail("engine", `'${String(engine)}' is not one of llamacpp, upstream`);
+  if (engine !== "llamacpp" && engine !== "upstream" && engine !== "router") fail("engine", `'${String(engine)}' is not one of llamacpp, upstream, router`);
+  if (engine === "router" && weights !== "none") fail("engine", "a router loads no weights: give weights \"none\"");
+  let price: { input: number; output: number } | undefined;
+  if (m.price !== undefined) {
+    const p = m.price as Record<string, unknown>;
+    if (typeof p !== "object" || p === null || typeof p.input !== "number" || typeof p.output !== "number" || p.input < 0 || p.output < 0)
+      fail("price", "must be {input, output}: USD per 1M tokens, non-negative numbers");
+    price = { input: p.input as number, output: p.output as number };
+  }
   if (engine === "llamacpp" && weights === "none") fail("engine", "llamacpp needs weights; a model without open weights is served by an upstream (engine: upstream)");
 
   let sources: string[] | undefined;
@@ -146,6 +154,7 @@ export function validateCatalogModel(raw: unknown, where: string): CatalogModel 
   if (deprecation !== undefined) out.deprecation = deprecation;
   if (baseModel !== undefined) out.baseModel = baseModel;
   if (sources !== undefined) out.sources = sources;
+  if (price !== undefined) out.price = price;
   if (fineTuneJob !== undefined) out.fineTuneJob = fineTuneJob;
   if (checkpointOf !== undefined) out.checkpointOf = checkpointOf;
   return out;

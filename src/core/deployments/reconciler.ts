@@ -147,7 +147,7 @@ export class Reconciler {
           .finally(() => {
             r.busy = false;
           });
-      } else if (d.state === "Succeeded" && this.#startupReconciled) {
+      } else if (d.state === "Succeeded" && this.#startupReconciled && !this.#isRouter(d)) {
         const t = this.#targetOf(d);
         if (this.#chains.has(t.key)) continue; // being worked on
         const s = byKey.get(t.key);
@@ -211,6 +211,15 @@ export class Reconciler {
     });
   }
 
+  /** A model-router deployment: no runner to watch. */
+  #isRouter(d: DeploymentRecord): boolean {
+    try {
+      return this.#catalog.find(d.model).engine === "router";
+    } catch {
+      return false;
+    }
+  }
+
   /** The engine slot (and adapter) a deployment of this model runs on; a model gone from the catalog keeps its own key. */
   #targetOf(d: DeploymentRecord): { key: string; adapter?: string } {
     try {
@@ -237,6 +246,13 @@ export class Reconciler {
     };
     try {
       const model = this.#catalog.find(current.model);
+      // A model router loads nothing: it serves as soon as it is written (its candidates are checked per request).
+      if (model.engine === "router") {
+        this.#retries.delete(idOf(current.account, current.name));
+        this.#deployments.setState(current, "Succeeded", null, { phase: "ready", percentComplete: 100 });
+        if (operation) this.#deployments.finishOperation(operation);
+        return;
+      }
       const file = await this.#files.ensure(current.model, (p) =>
         progress({ phase: p.phase === "ready" ? "loading" : p.phase, percentComplete: p.totalBytes ? (100 * p.bytes) / p.totalBytes : 0, bytes: p.bytes, totalBytes: p.totalBytes }),
       );

@@ -56,6 +56,8 @@ export interface DeploymentInput {
   limits?: { tokensPerMinute: number; requestsPerMinute: number };
   /** An Azure ML online deployment's instance, which gets a runner of its own (DeploymentOptions.instance). */
   instance?: string;
+  /** properties.routing as sent (model-router deployments only; checked by checkRouting). */
+  routing?: unknown;
 }
 
 export interface DeploymentPolicy {
@@ -174,6 +176,7 @@ export class DeploymentService implements DeploymentResolver {
       .reduce((sum, d) => sum + d.sku.capacity, 0);
     checkQuota({ usageName: offer.usageName, label: quotaLabel(offer.usageName, offer.name, model.name), requested: capacity, used, limit: this.#policy.quotaPerUsage });
 
+    const routing = this.#checkRouting(account, name, model, input.routing);
     const now = this.#clock();
     const options: DeploymentOptions = {
       raiPolicyName: input.raiPolicyName,
@@ -182,6 +185,7 @@ export class DeploymentService implements DeploymentResolver {
       ...(input.managedBy ? { managedBy: input.managedBy } : {}),
       ...(input.limits ? { limits: input.limits } : {}),
       ...(input.instance ? { instance: input.instance } : {}),
+      ...(routing ? { routing } : {}),
     };
     // Same model already serving: a replace only changes SKU, tags or options, which take effect at once.
     const unchanged = existing?.state === "Succeeded" && sameModel(existing.model, ref);
@@ -209,7 +213,7 @@ export class DeploymentService implements DeploymentResolver {
   #checkDeployable(model: CatalogModel, account: string, source: DeploymentInput["source"]): void {
     if (model.lifecycleStatus === "Deprecated")
       throw errors.armInvalid("DeploymentModelNotSupported", `Model ${label(model)} is deprecated and can no longer be deployed. Choose a newer version (see GET …/accounts/{account}/models).`, "properties.model.version");
-    if (model.weights === "none")
+    if (model.weights === "none" && model.engine !== "router")
       throw errors.armInvalid(
         "DeploymentModelNotSupported",
         `Model ${model.name} (format '${model.format}') has no open weights: Ingot can serve it only through an upstream endpoint, and none is configured for it. Deploy an open model instead (e.g. format 'Alibaba', name 'Qwen2.5-0.5B-Instruct').`,
@@ -229,6 +233,49 @@ export class DeploymentService implements DeploymentResolver {
           : `Custom model ${model.name} belongs to another account. To deploy it here, set properties.model.source to that account's resource id (and send x-ms-authorization-auxiliary with a token for its tenant if it is in another tenant).`,
         "properties.model.name",
       );
+  }
+
+  /**
+   * properties.routing of a model-router deployment: mode balanced|cost|quality (`accuracy`, an
+   * older preview's name, is quality; default balanced); `models`, when given, each served by a
+   * chat deployment of this account. Other models take no routing.
+   */
+  #checkRouting(account: string, name: string, model: CatalogModel, raw: unknown): DeploymentOptions["routing"] {
+    if (model.engine !== "router") {
+      if (raw !== undefined && raw !== null) throw errors.armInvalid("InvalidResourceProperties", `properties.routing applies to model-router deployments only; ${model.name} is not a router. Remove properties.routing.`, "properties.routing");
+      return undefined;
+    }
+    const r = (raw ?? {}) as { mode?: unknown; models?: unknown };
+    if (typeof r !== "object") throw errors.armInvalid("InvalidResourceProperties", "properties.routing must be an object {mode, models?}.", "properties.routing");
+    const rawMode = r.mode === undefined || r.mode === null ? "balanced" : typeof r.mode === "string" ? r.mode.toLowerCase() : "";
+    const mode = rawMode === "accuracy" ? "quality" : rawMode;
+    if (mode !== "balanced" && mode !== "cost" && mode !== "quality")
+      throw errors.armInvalid("InvalidResourceProperties", `properties.routing.mode ${JSON.stringify(r.mode)} is not valid: use balanced, cost or quality.`, "properties.routing.mode");
+    if (r.models === undefined || r.models === null) return { mode };
+    if (!Array.isArray(r.models) || r.models.length === 0) throw errors.armInvalid("InvalidResourceProperties", "properties.routing.models must be a non-empty array of {format, name, version}, or left out to route to every chat deployment.", "properties.routing.models");
+    const served = this.#store.listDeployments(account).filter((d) => {
+      if (d.name.toLowerCase() === name.toLowerCase()) return false;
+      try {
+        const m = this.#catalog.find(d.model);
+        return m.engine !== "router" && m.capabilities.includes("chatCompletion");
+      } catch {
+        return false;
+      }
+    });
+    const models: ModelRef[] = [];
+    r.models.forEach((entry: unknown, i: number) => {
+      const e = (entry ?? {}) as { format?: unknown; name?: unknown; version?: unknown };
+      if (typeof e.name !== "string" || !e.name) throw errors.armInvalid("InvalidResourceProperties", `properties.routing.models[${i}].name is required: {format, name, version}.`, `properties.routing.models[${i}]`);
+      const hit = served.find((d) => d.model.name === e.name && (typeof e.format !== "string" || d.model.format === e.format) && (typeof e.version !== "string" || d.model.version === e.version));
+      if (!hit)
+        throw errors.armInvalid(
+          "InvalidResourceProperties",
+          `properties.routing.models[${i}] (${[e.format, e.name, e.version].filter((x) => typeof x === "string").join("/")}) is served by no chat deployment of this account. Deployed chat models: ${[...new Set(served.map((d) => `${d.model.format}/${d.model.name}/${d.model.version}`))].join(", ") || "none"}. Deploy it first, or list only these.`,
+          `properties.routing.models[${i}]`,
+        );
+      models.push(hit.model);
+    });
+    return { mode, models };
   }
 
   #usageNameOf(d: DeploymentRecord): string | undefined {
@@ -367,6 +414,7 @@ export class DeploymentService implements DeploymentResolver {
       adapter: target.adapter,
       capabilities: model.capabilities,
       ...(d.options?.limits ? { limits: d.options.limits } : {}),
+      ...(d.options?.routing ? { routing: d.options.routing } : {}),
     };
   }
 }

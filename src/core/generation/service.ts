@@ -7,6 +7,8 @@ import type { TokenEstimate } from "../quotas/estimate.ts";
 import { policyFor } from "../quotas/policy.ts";
 import { InMemoryRateLimiter, rateLimitKey } from "../quotas/rate-limiter.ts";
 import type { Admission, RateLimiter, RateLimitSnapshot } from "../quotas/rate-limiter.ts";
+import type { ModelRouter } from "../router/router.ts";
+import { fallbackReasonOf } from "../router/router.ts";
 import { merge, primed } from "./primed.ts";
 import { checkSchemaLimits, newSchemaBudget } from "./schema-limits.ts";
 import type { ChatChunk, ChatRequest, CompletionRequest, EmbeddingRequest, EmbeddingResult, TokenLogprob, Usage } from "./types.ts";
@@ -46,18 +48,20 @@ export class GenerationService {
   #limiter: RateLimiter;
 
   #parallelPerRequest: number;
+  #router: ModelRouter | undefined;
 
   /**
    * `parallelPerRequest`: choices of one request generating at once (the rest wait their
    * turn), so that a request with many prompts or a large `n` cannot take every sequence of a
    * model while other requests queue behind it. Default 4 (half the engine's default 8 sequences).
    */
-  constructor(engine: Engine, deployments: DeploymentResolver, usage?: UsageSink, limiter: RateLimiter = new InMemoryRateLimiter(), opts: { parallelPerRequest?: number } = {}) {
+  constructor(engine: Engine, deployments: DeploymentResolver, usage?: UsageSink, limiter: RateLimiter = new InMemoryRateLimiter(), opts: { parallelPerRequest?: number; router?: ModelRouter } = {}) {
     this.#engine = engine;
     this.#deployments = deployments;
     this.#usage = usage;
     this.#limiter = limiter;
     this.#parallelPerRequest = Math.max(1, opts.parallelPerRequest ?? 4);
+    this.#router = opts.router;
   }
 
   /** The deployment's current limits, or null when it does not resolve or serves no synchronous requests. */
@@ -111,7 +115,70 @@ export class GenerationService {
       stop: req.stop,
       logprobs: req.logprobs ? req.topLogprobs : null,
     };
+    if (d.routing) return this.#routed(account, d, req, params, signal, admission, estimate, opts);
     return this.#run(account, d, () => params, req.n, req.n, "chatcmpl", signal, admission, estimate);
+  }
+
+  /**
+   * A model-router deployment: the router's limits admitted the request (its TPM covers what it
+   * routes); the request runs on the first candidate of the plan (router/policy.ts) that is
+   * available, within its own deployment's limits, and starts without a 429/5xx/timeout; the
+   * others are tried in order, each pass-over counted with its reason. Usage is the router's.
+   */
+  async #routed(account: string, router: ResolvedDeployment, req: ChatRequest, params: GenerateParams, signal: AbortSignal, admission: Admission, estimate: TokenEstimate, opts: CallOptions): Promise<GenerationStream> {
+    const routing = router.routing!;
+    if (!this.#router) throw errors.unavailable(`Deployment '${router.name}' is a model router, and this server has no router configured.`);
+    let committed = false;
+    // An attempt that fails hands its charge back to the router only when no candidate is left.
+    const shared = (own: Admission): Admission => ({
+      estimatedTokens: own.estimatedTokens,
+      settle: (n) => {
+        own.settle(n);
+        admission.settle(n);
+      },
+      release: () => {
+        own.release();
+        if (committed) admission.release();
+      },
+    });
+    let plan;
+    try {
+      plan = this.#router.plan(account, router.name, routing, req, estimate);
+    } catch (e) {
+      admission.settle(0);
+      admission.release();
+      throw e;
+    }
+    let fellBack: string | undefined;
+    let lastError: unknown;
+    for (const candidate of plan.order) {
+      let own: Admission | undefined;
+      try {
+        const d = this.#resolve(account, candidate.deployment, "chatCompletion", "chatCompletion");
+        own = await this.#admit(d, "ChatCompletions_Create", estimate, req.n, {}, signal);
+        // Reported and billed as the router deployment; the engine and model are the candidate's.
+        const stream = await this.#run(account, { ...d, name: router.name }, () => params, req.n, req.n, "chatcmpl", signal, shared(own), estimate);
+        committed = true;
+        this.#router.routed(router.name, candidate.model, routing.mode, fellBack ? `fallback_${fellBack}` : plan.reason);
+        return stream;
+      } catch (e) {
+        own?.release();
+        const why = signal.aborted ? undefined : fallbackReasonOf(e);
+        if (!why) {
+          admission.settle(estimate.prompt);
+          admission.release();
+          throw e;
+        }
+        this.#router.fellBack(router.name, candidate, why, e instanceof Error ? e.message : String(e));
+        fellBack ??= why;
+        lastError = e;
+      }
+    }
+    admission.settle(0);
+    admission.release();
+    throw errors.unavailable(
+      `Model router '${router.name}' found no candidate able to serve this request (${plan.order.map((c) => c.deployment).join(", ")} tried; last: ${lastError instanceof Error ? lastError.message : String(lastError)}). Retry later.`,
+    );
   }
 
   async complete(account: string, req: CompletionRequest, signal: AbortSignal, opts: CallOptions = {}): Promise<GenerationStream> {

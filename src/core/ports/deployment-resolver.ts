@@ -16,6 +16,8 @@ export interface ResolvedDeployment {
   capabilities: Capability[];
   /** Per-minute limits replacing the SKU's (DeploymentOptions.limits). */
   limits?: RateLimits;
+  /** A model-router deployment: requests run on the chat deployment its routing picks. */
+  routing?: { mode: "balanced" | "cost" | "quality"; models?: { format: string; name: string; version: string }[] };
 }
 
 export interface DeploymentResolver {

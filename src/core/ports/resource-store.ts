@@ -54,6 +54,8 @@ export interface DeploymentOptions {
    * (every other deployment): the model's shared key.
    */
   instance?: string;
+  /** A model-router deployment's routing (core/router/policy.ts RoutingConfig). */
+  routing?: { mode: "balanced" | "cost" | "quality"; models?: ModelRef[] };
 }
 
 export interface DeploymentRecord {

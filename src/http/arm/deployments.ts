@@ -35,6 +35,8 @@ export function registerDeploymentRoutes(kit: ArmKit): void {
       // A policy of this account (or a built-in), stored as the policy spells it; unknown: ARM's 400 naming the policies there are.
       raiPolicyName: ctx.rai.policies.resolveName(a.name, props.raiPolicyName),
       versionUpgradeOption: typeof props.versionUpgradeOption === "string" ? props.versionUpgradeOption : undefined,
+      // model-router deployments: {mode, models?}, checked in core (DeploymentService.#checkRouting).
+      routing: props.routing,
       source,
     });
     reply.code(change.created ? 201 : 200).headers(asyncHeaders(request, a, change.operation, query["api-version"]));

@@ -71,6 +71,7 @@ export function deploymentBody(d: DeploymentRecord, account: AccountRecord, mode
     versionUpgradeOption: d.options?.versionUpgradeOption ?? "OnceNewDefaultVersionAvailable",
     dynamicThrottlingEnabled: false,
     deploymentState: "Running",
+    ...(d.options?.routing ? { routing: d.options.routing } : {}),
   };
   // Not an Azure field: download/load progress and the failure reason, for portals and scripts that want more than provisioningState.
   if (d.progress || d.error) properties.provisioningDetails = { ...(d.progress ?? {}), ...(d.error ? { error: d.error } : {}) };

@@ -29,6 +29,18 @@ export class IngotMetrics implements UsageSink {
     labelNames: ["deployment", "account", "side"],
     registers: [this.registry],
   });
+  readonly routerDecisions = new Counter({
+    name: "ingot_router_decisions_total",
+    help: "Requests a model router sent to a model, by router deployment, model used, mode and reason (most_capable, cheapest_within_margin, cheapest_capable, fallback_<why>).",
+    labelNames: ["router", "model", "mode", "reason"],
+    registers: [this.registry],
+  });
+  readonly routerFallbacks = new Counter({
+    name: "ingot_router_fallbacks_total",
+    help: "Candidates a model router passed over before any output, by router deployment, model and reason (unavailable, rate_limited, server_error, timeout).",
+    labelNames: ["router", "model", "reason"],
+    registers: [this.registry],
+  });
   readonly tokens = new Counter({ name: "ingot_tokens_total", help: "Tokens processed, by deployment and kind (prompt, completion, cached).", labelNames: ["deployment", "account", "kind"], registers: [this.registry] });
 
   constructor(engine: Engine) {
@@ -56,6 +68,15 @@ export class IngotMetrics implements UsageSink {
 
   classifierError(entry: { account: string; deployment: string; side: string }): void {
     this.contentFilterErrors.inc({ deployment: entry.deployment, account: entry.account, side: entry.side });
+  }
+
+  /** RouterMetrics (core/router/router.ts). */
+  routed(e: { router: string; model: string; mode: string; reason: string }): void {
+    this.routerDecisions.inc(e);
+  }
+
+  fallback(e: { router: string; model: string; reason: string }): void {
+    this.routerFallbacks.inc(e);
   }
 
   record(entry: Parameters<UsageSink["record"]>[0]): void {
