@@ -11,6 +11,8 @@ import type { Engine, ModelRef, Tracing } from "../core/ports/index.ts";
 import type { IngotMetrics } from "./ops/metrics.ts";
 import type { UsageService } from "../core/usage/service.ts";
 import type { ProjectService } from "../core/accounts/projects.ts";
+import type { ConnectionService } from "../core/projects/connections.ts";
+import type { DatasetService } from "../core/projects/datasets.ts";
 import type { WorkspaceService } from "../core/ml/workspaces.ts";
 import type { MarketplaceService } from "../core/ml/marketplace.ts";
 import type { OnlineEndpointService } from "../core/ml/online.ts";
@@ -36,6 +38,10 @@ export interface AppContext {
   accounts: AccountService;
   /** Foundry projects under accounts. */
   projects: ProjectService;
+  /** The project endpoint's connections (the account's own, and those users add). */
+  projectConnections: ConnectionService;
+  /** The project endpoint's datasets (uploaded through a SAS on the blob service). */
+  projectDatasets: DatasetService;
   /** Azure Machine Learning workspaces (Microsoft.MachineLearningServices). */
   workspaces: WorkspaceService;
   /** Azure ML marketplace subscriptions of workspaces to third-party catalog models. */

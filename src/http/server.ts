@@ -17,6 +17,7 @@ import { managementPrincipal } from "./identity/bearer.ts";
 import { registerIdentityRoutes } from "./identity/routes.ts";
 import { registerModelInferenceRoutes } from "./inference/routes.ts";
 import { registerOpenAIRoutes } from "./openai/routes.ts";
+import { registerProjectEndpointRoutes } from "./projects/routes.ts";
 import { registerResponsesRoutes } from "./openai/responses.ts";
 import { registerOpsRoutes, registerPrivateOpsRoutes } from "./ops/routes.ts";
 import { registerArmRoutes } from "./arm/routes.ts";
@@ -167,6 +168,7 @@ export function buildServer(ctx: AppContext, logger: FastifyServerOptions["logge
   });
 
   registerOpenAIRoutes(app, ctx);
+  registerProjectEndpointRoutes(app, ctx);
   registerResponsesRoutes(app, ctx);
   registerModelInferenceRoutes(app, ctx);
   registerOpsRoutes(app, ctx);

@@ -516,4 +516,36 @@ export const MIGRATIONS: { version: number; sql: string }[] = [
       CREATE INDEX responses_expiry ON responses (expires_at);
     `,
   },
+  {
+    // Foundry projects' connections users add and dataset versions (core/projects/). Connection
+    // keys are kept as account keys are (account_keys.key_value): in the database, never logged.
+    version: 18,
+    sql: `
+      CREATE TABLE project_connections (
+        account TEXT NOT NULL,
+        project TEXT NOT NULL,
+        name TEXT NOT NULL COLLATE NOCASE,
+        category TEXT NOT NULL,
+        target TEXT NOT NULL,
+        credentials TEXT NOT NULL,
+        metadata TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (account, project, name)
+      );
+      CREATE TABLE project_datasets (
+        account TEXT NOT NULL,
+        project TEXT NOT NULL,
+        name TEXT NOT NULL COLLATE NOCASE,
+        version TEXT NOT NULL,
+        type TEXT NOT NULL,
+        data_uri TEXT NOT NULL,
+        connection_name TEXT,
+        description TEXT,
+        tags TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (account, project, name, version)
+      );
+    `,
+  },
 ];
