@@ -14,7 +14,7 @@ import type { Engine, EngineEvent, EngineTarget, GenerateParams } from "../../sr
 import { InMemoryRateLimiter } from "../../src/core/quotas/rate-limiter.ts";
 import { difficultyOf, plan } from "../../src/core/router/policy.ts";
 import type { RouteCandidate } from "../../src/core/router/policy.ts";
-import { ModelRouter } from "../../src/core/router/router.ts";
+import { ModelRouter, autoDeployment } from "../../src/core/router/router.ts";
 import { caught, rejection } from "./caught.ts";
 import { MemoryResourceStore } from "./memory-resource-store.ts";
 
@@ -265,5 +265,19 @@ describe("routed generation", () => {
     router.record({ model: "small", usage: { completionTokens: 100 }, firstTokenMs: 0, durationMs: 1000 });
     assert.equal(router.speedOf("small"), 100);
     assert.equal(router.candidates(ACCOUNT, { mode: "cost" }).find((c) => c.model === "small")?.tokensPerSecond, 100);
+  });
+});
+
+describe("model: auto (v1 Responses)", () => {
+  test("names the account's router (first by name); not when there is none, or a deployment is called auto", T, () => {
+    const { deployments, deploy } = setup();
+    const catalog = new Catalog(Catalog.validateEntries([chatModel("small", 5e8, 512), chatModel("large", 2e10, 4096), routerModel], "test"));
+    assert.equal(autoDeployment("auto", deployments.list(ACCOUNT), catalog), undefined);
+    deploy("zeta", ROUTER);
+    deploy("alpha", ROUTER);
+    assert.equal(autoDeployment("auto", deployments.list(ACCOUNT), catalog), "alpha");
+    assert.equal(autoDeployment("small", deployments.list(ACCOUNT), catalog), undefined);
+    deploy("auto", { format: "Test", name: "small", version: "1" });
+    assert.equal(autoDeployment("auto", deployments.list(ACCOUNT), catalog), undefined);
   });
 });

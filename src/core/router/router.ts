@@ -117,3 +117,20 @@ export function fallbackReasonOf(e: unknown): FallbackReason | undefined {
   if (status === undefined && e instanceof Error && !(e as { kind?: string }).kind) return "server_error";
   return undefined;
 }
+
+/**
+ * `model: "auto"` (Azure's preview on /openai/v1/responses): the account's model-router
+ * deployment, when it has one and no deployment is itself named "auto". Several routers: the
+ * first by name, so the choice is stable. Undefined: not "auto", or no router to use.
+ */
+export function autoDeployment(model: string, deployments: DeploymentRecord[], catalog: Pick<Catalog, "find">): string | undefined {
+  if (model !== "auto" || deployments.some((d) => d.name.toLowerCase() === "auto")) return undefined;
+  const routers = deployments.filter((d) => {
+    try {
+      return isRouterModel(catalog.find(d.model));
+    } catch {
+      return false;
+    }
+  });
+  return routers.sort((a, b) => a.name.localeCompare(b.name))[0]?.name;
+}

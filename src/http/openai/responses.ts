@@ -5,6 +5,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { errors, IngotError } from "../../core/errors.ts";
 import type { ChatMessage } from "../../core/generation/types.ts";
+import { autoDeployment } from "../../core/router/router.ts";
 import { chatPromptText, filteredGeneration } from "../../core/safety/filter.ts";
 import { AZURE_OPENAI_VERSIONS, checkApiVersion } from "../api-versions.ts";
 import type { AppContext } from "../context.ts";
@@ -37,7 +38,9 @@ async function create(ctx: AppContext, request: FastifyRequest, reply: FastifyRe
   const body = request.body;
   if (typeof body !== "object" || body === null || Array.isArray(body))
     throw errors.invalid('The request body must be a JSON object, e.g. {"model": "<deployment>", "input": "Hello"}.', null, "invalid_request_body");
-  const deployment = deploymentOf(body);
+  const named = deploymentOf(body);
+  // "auto": the account's model router (issue 15 item 4), if it has one.
+  const deployment = autoDeployment(named, ctx.deployments.list(request.account), ctx.catalog) ?? named;
   return withLimits(ctx, request, reply, deployment, async () => {
     const req = parseResponsesRequest(body, deployment);
     const chain = ctx.responses.conversationBefore(request.account, req.previousResponseId);
