@@ -350,3 +350,18 @@ describe("instances (Azure ML online deployments)", () => {
     assert.deepEqual(adapters(), { [`${keyOf("good")}#ep--d--0`]: [keyOf("ft")] });
   });
 });
+
+describe("model router", () => {
+  test("a model-router deployment is Succeeded without a runner, and the control loop leaves it so", T, async () => {
+    const router = { format: "Test", name: "router", version: "1", capabilities: ["chatCompletion"], contextLength: 1024, weights: "none", engine: "router", skus: [{ name: "GlobalStandard", minCapacity: 1, maxCapacity: 100, defaultCapacity: 1 }], lifecycleStatus: "GenerallyAvailable", license: "MIT" };
+    const s = setup({ models: [entry("good"), router] });
+    await s.reconciler.reconcileAll();
+    const change = await s.put("r", "router");
+    assert.equal(s.deployments.get(ACCOUNT, "r")!.state, "Succeeded");
+    assert.equal(s.deployments.getOperation(change.operation.id)?.status, "Succeeded");
+    assert.deepEqual(s.engine.loads, []);
+    await s.tick();
+    assert.equal(s.deployments.get(ACCOUNT, "r")!.state, "Succeeded");
+    assert.equal(s.reconciler.readiness().ready, true);
+  });
+});
