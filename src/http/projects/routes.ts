@@ -27,9 +27,11 @@ const CAPABILITY_NAMES: Record<string, string> = { chatCompletion: "chat_complet
 
 export function registerProjectEndpointRoutes(root: FastifyInstance, ctx: AppContext): void {
   root.register(async (app) => {
-    // createOrUpdate sends merge-patch; the body is a JSON object like any other.
+    // createOrUpdate sends merge-patch; the body is a JSON object like any other (the Content
+    // Safety routes may have taught the root this type already).
     const json = app.getDefaultJsonParser("error", "error");
-    app.addContentTypeParser("application/merge-patch+json", { parseAs: "string" }, (request, body, done) => {
+    if (!app.hasContentTypeParser("application/merge-patch+json"))
+      app.addContentTypeParser("application/merge-patch+json", { parseAs: "string" }, (request, body, done) => {
       if ((body as string).trim() === "") return done(null, undefined);
       json(request, body as string, done);
     });
