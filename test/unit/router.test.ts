@@ -246,6 +246,12 @@ describe("routed generation", () => {
     await drain(s.chunks);
     assert.equal(s.model, "large");
     assert.deepEqual(fallbacks, [{ router: "cheap", model: "small", reason: "rate_limited" }]);
+    // Every candidate at its limit: the candidate's 429, which says when to retry.
+    deploy("large", { format: "Test", name: "large", version: "1" }, { sku: { name: "GlobalStandard", capacity: 1 } });
+    await drain(s.chunks);
+    await drain(first.chunks);
+    const e = await rejection(generation.chat(ACCOUNT, chatReq("cheap", "Hi", 400), new AbortController().signal));
+    assert.equal(e.status, 429);
   });
 
   test("only the listed models are candidates; none left serving → 503 saying what to deploy", T, async () => {

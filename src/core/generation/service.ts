@@ -151,6 +151,7 @@ export class GenerationService {
     }
     let fellBack: string | undefined;
     let lastError: unknown;
+    let allRateLimited = true;
     for (const candidate of plan.order) {
       let own: Admission | undefined;
       try {
@@ -172,10 +173,13 @@ export class GenerationService {
         this.#router.fellBack(router.name, candidate, why, e instanceof Error ? e.message : String(e));
         fellBack ??= why;
         lastError = e;
+        if (why !== "rate_limited") allRateLimited = false;
       }
     }
     admission.settle(0);
     admission.release();
+    // Every candidate at its limit: the 429 (with its retry-after) says when to come back.
+    if (allRateLimited && lastError) throw lastError;
     throw errors.unavailable(
       `Model router '${router.name}' found no candidate able to serve this request (${plan.order.map((c) => c.deployment).join(", ")} tried; last: ${lastError instanceof Error ? lastError.message : String(lastError)}). Retry later.`,
     );
