@@ -6,6 +6,22 @@ import { errorBody } from "./errors.ts";
 import type { Surface } from "./errors.ts";
 
 export async function sendSse(reply: FastifyReply, surface: Surface, frames: AsyncIterable<object>, onError?: (e: unknown) => void): Promise<void> {
+  await writeEventStream(reply, frames, {
+    frame: (f) => `data: ${JSON.stringify(f)}\n\n`,
+    done: "data: [DONE]\n\n",
+    error: (e) => {
+      onError?.(e);
+      return `data: ${JSON.stringify(errorBody(surface, toIngotError(e)))}\n\n`;
+    },
+  });
+}
+
+/**
+ * Writes an event stream: each item as `frame(item)`, then `done`; an error after the headers
+ * went out becomes the frame `error(e)`. Shared by chat/completions streaming and the Responses
+ * API's `event:`/`data:` frames.
+ */
+export async function writeEventStream<T>(reply: FastifyReply, items: AsyncIterable<T>, format: { frame: (item: T) => string; done?: string; error: (e: unknown) => string }): Promise<void> {
   reply.hijack();
   const raw = reply.raw;
   raw.writeHead(200, {
@@ -28,15 +44,15 @@ export async function sendSse(reply: FastifyReply, surface: Surface, frames: Asy
     if (!raw.destroyed) raw.write(text);
   };
   try {
-    for await (const frame of frames) {
+    // A client that goes away stops the loop, which returns the items' iterator (freeing a generation's sequence at once).
+    for await (const item of items) {
       if (raw.destroyed) break;
       if (!pending) setImmediate(flush);
-      pending += `data: ${JSON.stringify(frame)}\n\n`;
+      pending += format.frame(item);
     }
-    pending += "data: [DONE]\n\n";
+    pending += format.done ?? "";
   } catch (e) {
-    onError?.(e);
-    pending += `data: ${JSON.stringify(errorBody(surface, toIngotError(e)))}\n\n`;
+    pending += format.error(e);
   } finally {
     // The rest and the end of the chunked body go in one write.
     const rest = pending;

@@ -11,6 +11,7 @@ import { AZURE_OPENAI_VERSIONS, checkApiVersion } from "../api-versions.ts";
 import type { AppContext } from "../context.ts";
 import { toIngotError } from "../errors.ts";
 import { limitsOnReply } from "../rate-limit-headers.ts";
+import { writeEventStream } from "../sse.ts";
 import { clientGone, withLimits } from "./handlers.ts";
 import { ResponseBuilder, type OutputItem, type ResponseEvent, type ResponseJson } from "./responses-events.ts";
 import { conversationFor, newId, parseResponsesRequest } from "./responses-request.ts";
@@ -86,38 +87,9 @@ async function create(ctx: AppContext, request: FastifyRequest, reply: FastifyRe
  * client that goes away stops the loop, which returns the generation's iterator (freeing its
  * sequence at once, as chat streaming does).
  */
-async function sendEvents(reply: FastifyReply, events: AsyncIterable<ResponseEvent>, onError: (e: unknown) => ResponseEvent): Promise<void> {
-  reply.hijack();
-  const raw = reply.raw;
-  raw.writeHead(200, {
-    ...(reply.getHeaders() as Record<string, string>),
-    "content-type": "text/event-stream; charset=utf-8",
-    "cache-control": "no-cache",
-    connection: "keep-alive",
-    "x-accel-buffering": "no",
-  });
+function sendEvents(reply: FastifyReply, events: AsyncIterable<ResponseEvent>, onError: (e: unknown) => ResponseEvent): Promise<void> {
   const frame = (e: ResponseEvent) => `event: ${e.type}\ndata: ${JSON.stringify(e)}\n\n`;
-  let pending = "";
-  const flush = () => {
-    if (!pending) return;
-    const text = pending;
-    pending = "";
-    if (!raw.destroyed) raw.write(text);
-  };
-  try {
-    for await (const e of events) {
-      if (raw.destroyed) break;
-      if (!pending) setImmediate(flush);
-      pending += frame(e);
-    }
-  } catch (e) {
-    pending += frame(onError(e));
-  } finally {
-    const rest = pending;
-    pending = "";
-    if (raw.destroyed) raw.end();
-    else raw.end(rest);
-  }
+  return writeEventStream(reply, events, { frame, error: (e) => frame(onError(e)) });
 }
 
 /** The stored events of a finished response, for `GET …?stream=true` (after `starting_after`). */
