@@ -20,6 +20,9 @@ export const PUBLIC_ROUTES: readonly PublicRoute[] = [
   { method: "GET", url: "/:tenant/discovery/keys", why: "public signing keys (v1)" },
   { method: "GET", url: "/common/discovery/instance", why: "MSAL instance discovery" },
   { method: "GET", url: "/:tenant/oauth2/v2.0/authorize", why: "says that there is no interactive sign-in" },
+  // ARM's cloud metadata: `az cloud register` reads the login endpoint from it before anyone has signed in.
+  { method: "GET", url: "/metadata/endpoints", why: "ARM cloud metadata (az cloud register)" },
+  { method: "GET", url: "//metadata/endpoints", why: "the same, as az asks for it after an endpoint with a trailing slash" },
   // Health: load balancers probe without credentials. /readyz answers status only unless an administrator asks.
   { method: "GET", url: "/healthz", why: "liveness probe" },
   { method: "GET", url: "/readyz", why: "readiness probe (status only for anonymous callers)" },

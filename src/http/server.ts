@@ -21,6 +21,7 @@ import { registerProjectEndpointRoutes } from "./projects/routes.ts";
 import { registerResponsesRoutes } from "./openai/responses.ts";
 import { registerOpsRoutes, registerPrivateOpsRoutes } from "./ops/routes.ts";
 import { registerArmRoutes } from "./arm/routes.ts";
+import { registerArmMetadataRoutes } from "./arm/metadata.ts";
 import { registerMlWorkspaceRoutes } from "./ml/workspaces.ts";
 import { registerMlRegistryRoutes } from "./ml/registries.ts";
 import { registerMlMarketplaceRoutes } from "./ml/marketplace.ts";
@@ -174,6 +175,7 @@ export function buildServer(ctx: AppContext, logger: FastifyServerOptions["logge
   registerOpsRoutes(app, ctx);
   registerIdentityRoutes(app, ctx.identity);
   registerArmRoutes(app, ctx);
+  registerArmMetadataRoutes(app, ctx);
   registerMlWorkspaceRoutes(app, ctx);
   registerMlRegistryRoutes(app, ctx);
   registerMlMarketplaceRoutes(app, ctx);

@@ -13,6 +13,8 @@ import type { IdentityStore } from "../ports/index.ts";
 /** The tenant of the local admin and of the default subscription. */
 export const DEFAULT_TENANT_ID = "1ce7a1f0-0000-4000-8000-00000000196e";
 export const DEFAULT_SUBSCRIPTION_ID = "00000000-0000-0000-0000-000000000000";
+/** The authority path segment of an ADFS-style login endpoint (`{base}/adfs`): no tenant in the URL. */
+export const ADFS_TENANT = "adfs";
 export const ADMIN_DISPLAY_NAME = "Ingot local admin";
 
 /** The `aud` claim each audience gets when nothing more specific was asked for. */
@@ -289,6 +291,17 @@ export class IdentityService {
     return this.#store.listSubscriptions(tenantId).map((s) => s.subscriptionId);
   }
 
+  /**
+   * Subscriptions a principal sees in `GET /subscriptions` (what `az login` lists): those of its
+   * tenant where it holds a role at the subscription, above it, or on anything inside it.
+   */
+  visibleSubscriptions(principal: Principal): string[] {
+    const assignments = this.#store.listRoleAssignments(principal.objectId);
+    return this.subscriptions(principal.tenantId).filter((sub) =>
+      assignments.some((a) => scopeCovers(a.scope, `/subscriptions/${sub}`) || subscriptionOf(a.scope)?.toLowerCase() === sub.toLowerCase()),
+    );
+  }
+
   /** The tenant id as stored when `tenant` (any case) is known, else undefined. */
   knownTenant(tenant: string): string | undefined {
     const t = tenant.toLowerCase();
@@ -302,7 +315,11 @@ export class IdentityService {
       throw aadErrors.unsupportedGrant(req.grantType);
     }
     if (["common", "organizations", "consumers"].includes(req.tenant.toLowerCase())) throw aadErrors.noTenant();
-    const tenant = this.knownTenant(req.tenant);
+    // An ADFS-style authority (`{base}/adfs`, as Azure Stack Hub's az logins use) names no
+    // tenant: the client id, unique across tenants, is the service principal's own.
+    const adfs = req.tenant.toLowerCase() === ADFS_TENANT;
+    if (adfs && !req.clientId) throw aadErrors.missingParameter("client_id");
+    const tenant = adfs ? (this.#store.getPrincipalByAppId(req.clientId!)?.tenantId ?? DEFAULT_TENANT_ID) : this.knownTenant(req.tenant);
     if (!tenant) throw aadErrors.tenantNotFound(req.tenant);
     if (!req.clientId) throw aadErrors.missingParameter("client_id");
     const sp = this.#store.getPrincipalByAppId(req.clientId);

@@ -10,12 +10,14 @@ import type { ArmKit } from "./kit.ts";
 
 export function registerDeploymentRoutes(kit: ArmKit): void {
   const { ctx, route, authorize, account, asyncHeaders, deploymentJson, deploymentRecordJson } = kit;
-  route("GET", `${ACCOUNT}/deployments`, ({ principal, params }) => {
+  route("GET", `${ACCOUNT}/deployments`, ({ principal, params, query }) => {
     const a = account(principal, params, "read", op("accounts/deployments", "read"));
-    return { value: ctx.deployments.list(a.name).map((d) => deploymentRecordJson(a, d)) };
+    return { value: ctx.deployments.list(a.name).map((d) => withScaleSettings(deploymentRecordJson(a, d), query)) };
   });
 
-  route("GET", `${ACCOUNT}/deployments/:deployment`, ({ principal, params }) => deploymentJson(account(principal, params, "read", op("accounts/deployments", "read")), params.deployment));
+  route("GET", `${ACCOUNT}/deployments/:deployment`, ({ principal, params, query }) =>
+    withScaleSettings(deploymentJson(account(principal, params, "read", op("accounts/deployments", "read")), params.deployment), query),
+  );
 
   const putDeployment = ({ principal, params, body, query, request, reply }: { principal: Principal; params: Params; query: Query; body: Body; request: FastifyRequest; reply: FastifyReply }) => {
     const a = account(principal, params, "deploymentWrite", op("accounts/deployments", "write"));
@@ -40,7 +42,7 @@ export function registerDeploymentRoutes(kit: ArmKit): void {
       source,
     });
     reply.code(change.created ? 201 : 200).headers(asyncHeaders(request, a, change.operation, query["api-version"]));
-    return deploymentJson(a, params.deployment);
+    return withScaleSettings(deploymentJson(a, params.deployment), query);
   };
 
   /** Cross-account deploy (reference §1.11): the caller, or the auxiliary token for another tenant, must be authorized on the source account. */
@@ -66,11 +68,11 @@ export function registerDeploymentRoutes(kit: ArmKit): void {
   // Azure's fine-tuning docs (seed 001) show `curl -X POST` for this create; accept it as the PUT it means.
   route("POST", `${ACCOUNT}/deployments/:deployment`, putDeployment);
 
-  route("PATCH", `${ACCOUNT}/deployments/:deployment`, ({ principal, params, body }) => {
+  route("PATCH", `${ACCOUNT}/deployments/:deployment`, ({ principal, params, body, query }) => {
     const a = account(principal, params, "deploymentWrite", op("accounts/deployments", "write"));
     const b = body ?? {};
     ctx.deployments.update(a.name, params.deployment, { sku: objectOf(b.sku) as { name?: unknown; capacity?: unknown } | undefined, tags: objectOf(b.tags) as Record<string, string> | undefined });
-    return deploymentJson(a, params.deployment);
+    return withScaleSettings(deploymentJson(a, params.deployment), query);
   });
 
   route("DELETE", `${ACCOUNT}/deployments/:deployment`, ({ principal, params, query, request, reply }) => {
@@ -93,4 +95,16 @@ export function registerDeploymentRoutes(kit: ArmKit): void {
       })),
     };
   });
+}
+
+/**
+ * api-versions before 2023-05-01 (az 2.45 sends 2022-12-01) describe capacity as
+ * properties.scaleSettings; Azure answers them in that shape too, next to `sku`.
+ */
+function withScaleSettings<T>(body: T, query: Query): T {
+  const version = query["api-version"];
+  if (!version || version >= "2023-05-01") return body;
+  const b = body as { sku?: { capacity?: unknown }; properties?: Record<string, unknown> };
+  if (!b.properties || !b.sku) return body;
+  return { ...b, properties: { ...b.properties, scaleSettings: { scaleType: "Standard", capacity: b.sku.capacity, activeCapacity: b.properties.currentCapacity ?? b.sku.capacity } } } as T;
 }

@@ -4,6 +4,7 @@
 import { randomUUID } from "node:crypto";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { IngotError, isIngotError } from "../../core/errors.ts";
+import { ADFS_TENANT } from "../../core/identity/service.ts";
 import type { IdentityService } from "../../core/identity/service.ts";
 import { aadErrors } from "../../core/identity/errors.ts";
 
@@ -96,6 +97,8 @@ export function registerIdentityRoutes(app: FastifyInstance, identity: IdentityS
 /** The tenant as a discovery document names it: a known tenant id, or the `{tenantid}` placeholder for common. */
 function tenantForDiscovery(identity: IdentityService, tenant: string): string {
   if (COMMON_TENANTS.has(tenant.toLowerCase())) return "{tenantid}";
+  // ADFS-style authority (`{base}/adfs`): MSAL trusts it without instance discovery on the internet.
+  if (tenant.toLowerCase() === ADFS_TENANT) return ADFS_TENANT;
   const known = identity.knownTenant(tenant);
   if (!known) throw new IngotError("invalid_request", "invalid_tenant", aadErrors.tenantNotFound(tenant).message);
   return known;
@@ -115,7 +118,7 @@ function openIdConfiguration(base: string, tenant: string, version: "v1" | "v2.0
     scopes_supported: ["openid", "profile", "email", "offline_access"],
     // MSAL accepts an issuer on the authority's own origin; the tokens themselves carry
     // Entra ID's v1 issuer (https://sts.windows.net/{tid}/), which is what ARM checks.
-    issuer: v2 ? `${base}/${tenant}/v2.0` : `https://sts.windows.net/${tenant}/`,
+    issuer: v2 ? `${base}/${tenant}/v2.0` : tenant === ADFS_TENANT ? `${base}/${ADFS_TENANT}` : `https://sts.windows.net/${tenant}/`,
     request_uri_parameter_supported: false,
     authorization_endpoint: `${oauth}/authorize`,
     device_authorization_endpoint: `${oauth}/devicecode`,
