@@ -35,28 +35,52 @@ async function step(label: string, cmd: string, args: string[], cwd: string, tim
   if (r.code !== 0) throw new Error(`llama.cpp ${label} failed (${r.code}); see ${logFile}\n${r.stderr.split("\n").slice(-15).join("\n")}`);
 }
 
-/** Finds the cached binaries or builds them (several minutes on 2 cores). */
+/** Clones the bundle and applies node-llama-cpp's patches, once. */
+async function ensureSource(srcDir: string, commit: string, log: (m: string) => void): Promise<void> {
+  if (existsSync(join(srcDir, "CMakeLists.txt"))) return;
+  await step(`cloning ${BUNDLE}`, "git", ["clone", "--quiet", BUNDLE, srcDir], CACHE_DIR, 10 * 60_000, log);
+  await step(`checking out ${commit}`, "git", ["checkout", "--quiet", commit], srcDir, 60_000, log);
+  // The same patches node-llama-cpp applies when it builds from source (loader fixes only).
+  for (const patch of existsSync(PATCHES_DIR) ? execFileSync("ls", [PATCHES_DIR], { encoding: "utf8" }).split("\n").filter((f) => f.endsWith(".diff")) : []) {
+    await step(`applying ${patch}`, "git", ["apply", join(PATCHES_DIR, patch)], srcDir, 60_000, log);
+  }
+}
+
+const COMMON_FLAGS = ["-DCMAKE_BUILD_TYPE=Release", "-DLLAMA_CURL=OFF", "-DGGML_CUDA=OFF", "-DLLAMA_OPENSSL=OFF", "-DLLAMA_BUILD_TESTS=OFF", "-DLLAMA_BUILD_EXAMPLES=OFF"];
+
+/**
+ * Finds the cached binaries or builds them (several minutes on 2 cores). Built the way
+ * node-llama-cpp's prebuilt binaries are: GGML_NATIVE=OFF with dynamically loaded backends and
+ * every x86-64 CPU variant (GGML_BACKEND_DL + GGML_CPU_ALL_VARIANTS), so the binaries start on any
+ * x86-64 machine (a native build died with SIGILL on a VM advertising AMX) and still pick the
+ * fastest kernels the machine has: a fair peer for Ingot's libllama.
+ */
 export async function ensureLlamaCpp(log: (m: string) => void): Promise<LlamaCppBuild> {
   const { release, commit, srcDir } = llamaCppSource();
-  const binDir = join(srcDir, "build", "bin");
+  const binDir = join(srcDir, "build-dl", "bin");
   const result = { release, commit, binDir, llamaBench: join(binDir, "llama-bench"), llamaServer: join(binDir, "llama-server") };
   if (existsSync(result.llamaBench) && existsSync(result.llamaServer)) return result;
-
-  if (!existsSync(join(srcDir, "CMakeLists.txt"))) {
-    await step(`cloning ${BUNDLE}`, "git", ["clone", "--quiet", BUNDLE, srcDir], CACHE_DIR, 10 * 60_000, log);
-    await step(`checking out ${commit}`, "git", ["checkout", "--quiet", commit], srcDir, 60_000, log);
-    // The same patches node-llama-cpp applies when it builds from source (loader fixes only).
-    for (const patch of existsSync(PATCHES_DIR) ? execFileSync("ls", [PATCHES_DIR], { encoding: "utf8" }).split("\n").filter((f) => f.endsWith(".diff")) : []) {
-      await step(`applying ${patch}`, "git", ["apply", join(PATCHES_DIR, patch)], srcDir, 60_000, log);
-    }
-  }
-  const configure = [
-    "-S", ".", "-B", "build", "-DCMAKE_BUILD_TYPE=Release",
-    "-DGGML_NATIVE=ON", "-DLLAMA_CURL=OFF", "-DGGML_CUDA=OFF", "-DLLAMA_OPENSSL=OFF",
-    "-DLLAMA_BUILD_TESTS=OFF", "-DLLAMA_BUILD_EXAMPLES=OFF",
-  ];
-  await step("configuring (cmake)", "cmake", configure, srcDir, 10 * 60_000, log);
-  await step("building llama-bench and llama-server (cmake --build -j2, several minutes)", "cmake", ["--build", "build", "--target", "llama-bench", "llama-server", "-j2"], srcDir, 60 * 60_000, log);
+  await ensureSource(srcDir, commit, log);
+  const configure = ["-S", ".", "-B", "build-dl", ...COMMON_FLAGS, "-DGGML_NATIVE=OFF", "-DGGML_BACKEND_DL=ON", "-DGGML_CPU_ALL_VARIANTS=ON", "-DBUILD_SHARED_LIBS=ON"];
+  await step("configuring (cmake, all CPU variants)", "cmake", configure, srcDir, 10 * 60_000, log);
+  await step("building llama-bench and llama-server with every CPU variant (cmake --build -j2, many minutes)", "cmake", ["--build", "build-dl", "--target", "llama-bench", "llama-server", "ggml-cpu", "-j2"], srcDir, 90 * 60_000, log);
   if (!existsSync(result.llamaBench) || !existsSync(result.llamaServer)) throw new Error(`llama.cpp build finished but ${binDir} lacks llama-bench/llama-server`);
   return result;
+}
+
+/**
+ * llama-server alone, one portable CPU variant (GGML_NATIVE=OFF, static): what the upstream-engine
+ * tests and the gateway-overhead bench run against. Small to build (one target, one variant), and it
+ * starts on any x86-64 CI machine. Not a fair speed peer for bench/ (see ensureLlamaCpp).
+ */
+export async function ensurePortableLlamaServer(log: (m: string) => void): Promise<{ release: string; commit: string; llamaServer: string }> {
+  const { release, commit, srcDir } = llamaCppSource();
+  const llamaServer = join(srcDir, "build-portable", "bin", "llama-server");
+  if (existsSync(llamaServer)) return { release, commit, llamaServer };
+  await ensureSource(srcDir, commit, log);
+  const configure = ["-S", ".", "-B", "build-portable", ...COMMON_FLAGS, "-DGGML_NATIVE=OFF", "-DBUILD_SHARED_LIBS=OFF"];
+  await step("configuring llama-server (cmake, portable)", "cmake", configure, srcDir, 10 * 60_000, log);
+  await step("building llama-server (cmake --build -j2, a few minutes)", "cmake", ["--build", "build-portable", "--target", "llama-server", "-j2"], srcDir, 60 * 60_000, log);
+  if (!existsSync(llamaServer)) throw new Error(`llama.cpp build finished but ${llamaServer} is missing`);
+  return { release, commit, llamaServer };
 }

@@ -39,6 +39,8 @@ import { projectStorage } from "./core/projects/storage.ts";
 import { SqliteUsageStore } from "./store/sqlite/usage-store.ts";
 import { InMemoryRateLimiter } from "./core/quotas/rate-limiter.ts";
 import { LlamaCppEngine } from "./engines/llamacpp/engine.ts";
+import { UpstreamEngine } from "./engines/upstream/engine.ts";
+import { EngineSwitch } from "./engines/upstream/switch.ts";
 import type { AppContext } from "./http/context.ts";
 import { IngotMetrics } from "./http/ops/metrics.ts";
 import { buildOpsServer, buildServer } from "./http/server.ts";
@@ -106,6 +108,10 @@ export interface IngotOptions {
   bodyLimit?: number;
   /** Catalog entries beyond the shipped catalog/ (e.g. a local GGUF as `weights: "file:/path"`). */
   extraModels?: CatalogModelInput[];
+  /** More catalog directories (`ingot up --catalog-dir`, repeatable): `*.json` files in the shipped format, e.g. upstream models. */
+  catalogDirs?: string[];
+  /** How often upstream endpoints are health-checked (default 5 s). */
+  upstreamHealthIntervalMs?: number;
   /** Deployments of the default account to create at startup, beyond tiny-chat and tiny-embed. */
   extraDeployments?: { name: string; model: ModelRef; sku?: { name: string; capacity: number } }[];
   /** Quota per usage name, idle-deletion period and DeveloperTier lifetime (defaults: 2,000 units, 15 days, 24 hours). */
@@ -189,7 +195,7 @@ export function createIngot(options: IngotOptions): Ingot {
   permissionNotes.push(...["-wal", "-shm"].map((suffix) => ensurePrivateFile(dbPath + suffix)));
   // Shipped entries, in-code entries (validated like catalog files) and registered models (live, from the store).
   const catalog = new Catalog(
-    [...Catalog.readDirectory(CATALOG_DIR), ...Catalog.validateEntries(options.extraModels ?? [], "extraModels")],
+    [...Catalog.readDirectory(CATALOG_DIR), ...(options.catalogDirs ?? []).flatMap((dir) => Catalog.readDirectory(dir)), ...Catalog.validateEntries(options.extraModels ?? [], "extraModels")],
     new SqliteModelRegistry(store.database, options.clock),
   );
   const clock = options.clock ?? Date.now;
@@ -231,13 +237,15 @@ export function createIngot(options: IngotOptions): Ingot {
 
   let app: FastifyInstance | undefined;
   const log = (level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => app?.log[level](fields ?? {}, msg);
-  const engine = new LlamaCppEngine({
+  const llamaEngine = new LlamaCppEngine({
     threads: options.threads ?? defaultThreads(),
     sequences: options.sequences ?? 8,
     streamIntervalMs: options.streamIntervalMs ?? DEFAULT_STREAM_INTERVAL_MS,
     loadTimeoutMs: options.loadTimeoutMs,
     log,
   });
+  // Models with an upstream (catalog "engine": "upstream") run on their OpenAI-compatible server instead.
+  const engine = new EngineSwitch(llamaEngine, new UpstreamEngine({ log, healthIntervalMs: options.upstreamHealthIntervalMs }));
   const metrics = new IngotMetrics(engine);
   const usage = new UsageService(new SqliteUsageStore(store.database), clock);
   // One request's choices take at most half of a model's sequences at once: others keep a turn.

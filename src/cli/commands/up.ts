@@ -47,6 +47,9 @@ Options:
   --otlp-endpoint URL        send OpenTelemetry traces (OTLP/HTTP, GenAI conventions) to this
                              collector, e.g. http://127.0.0.1:4318 (default env
                              OTEL_EXPORTER_OTLP_ENDPOINT; none: no tracing)
+  --catalog-dir DIR          more catalog files (*.json in the shipped format, usageName optional),
+                             e.g. models served by an upstream (vLLM, llama-server, another Ingot,
+                             Azure OpenAI) with "engine": "upstream"; repeatable
 `;
 
 export async function upCommand(argv: string[]): Promise<number> {
@@ -74,6 +77,7 @@ export async function upCommand(argv: string[]): Promise<number> {
       "load-timeout-s": { type: "string" },
       "inspection-timeout-s": { type: "string" },
       tls: { type: "string" },
+      "catalog-dir": { type: "string", multiple: true },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -110,6 +114,9 @@ export async function upCommand(argv: string[]): Promise<number> {
   if (protectedMaterialDir !== undefined && !statSync(protectedMaterialDir, { throwIfNoEntry: false })?.isDirectory()) {
     throw new UsageError(`--protected-material must name a directory of .txt files, got '${protectedMaterialDir}'`);
   }
+  const catalogDirs = values["catalog-dir"] ?? [];
+  for (const dir of catalogDirs)
+    if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`--catalog-dir must name a directory of catalog *.json files, got '${dir}'`);
   const metricsAddress = parseMetricsAddress(values["metrics-address"] ?? DEFAULT_METRICS_ADDRESS);
   const ingot = createIngot({
     metricsAddress,
@@ -128,6 +135,7 @@ export async function upCommand(argv: string[]): Promise<number> {
     datasetInspectionTimeoutMs,
     otlpEndpoint: values["otlp-endpoint"] || process.env.OTEL_EXPORTER_OTLP_ENDPOINT || undefined,
     ...(protectedMaterialDir !== undefined ? { protectedMaterialDir } : {}),
+    ...(catalogDirs.length ? { catalogDirs } : {}),
     ...(values.quota !== undefined ? { deploymentPolicy: { quotaPerUsage: int("quota", values.quota) } } : {}),
   });
   // Last resort: every fire-and-forget promise in src/ has its own catch; one that slips through

@@ -1,6 +1,6 @@
 // The shape of a catalog entry, and the naming rules (SKUs, usage names) every entry follows.
 import type { Capability } from "../generation/service.ts";
-import type { ModelRef } from "../ports/index.ts";
+import type { ModelRef, UpstreamSpec } from "../ports/index.ts";
 
 export const CAPABILITIES: readonly Capability[] = ["chatCompletion", "completion", "embeddings", "fineTune", "jsonSchema", "tools"];
 
@@ -74,6 +74,8 @@ export interface CatalogModel {
   checkpointOf?: string;
   /** Default: `upstream` when weights are `none`, else `llamacpp`. `router`: loads nothing, routes each request to another chat deployment (model-router). */
   engine?: "llamacpp" | "upstream" | "router";
+  /** Where an `upstream` model runs (an OpenAI-compatible server or pool); absent: not deployable (no upstream configured). */
+  upstream?: UpstreamSpec;
   /** USD per 1M tokens, where known (the model router compares prices; else it uses a proxy from the size). */
   price?: { input: number; output: number };
   /** Where the sha256/size came from (catalog files only; informational). */

@@ -2,6 +2,7 @@
 // file and the field named (`catalog/open-models.json: models[3].skus[0].maxCapacity: …`).
 import { CAPABILITIES, LIFECYCLE_STATUSES, OSS_FORMAT_ALIAS, SKU_NAMES, refKey, usageNameFor } from "./model.ts";
 import type { CatalogModel, CatalogSku } from "./model.ts";
+import type { UpstreamSpec } from "../ports/index.ts";
 
 export class CatalogError extends Error {
   constructor(message: string) {
@@ -20,8 +21,10 @@ const BUILTIN_RE = /^builtin:[a-z0-9][a-z0-9-]*$/;
 const KNOWN_KEYS = new Set([
   "format", "name", "version", "isDefaultVersion", "publisher", "description", "capabilities", "contextLength",
   "maxContextLength", "weights", "price", "sha256", "sizeBytes", "skus", "lifecycleStatus", "deprecation", "license",
-  "baseModel", "engine", "sources", "fineTuneJob", "checkpointOf",
+  "baseModel", "engine", "sources", "fineTuneJob", "checkpointOf", "upstream",
 ]);
+const UPSTREAM_KEYS = new Set(["baseUrl", "model", "apiKeyEnv", "headers", "timeoutMs"]);
+const HEADER_NAME_RE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 const SKU_KEYS = new Set(["name", "usageName", "minCapacity", "maxCapacity", "defaultCapacity", "step"]);
 
 /** Weights URIs a catalog may use; see CatalogModel.weights. */
@@ -126,7 +129,7 @@ export function validateCatalogModel(raw: unknown, where: string): CatalogModel 
   const fineTuneJob = optStr("fineTuneJob");
   const checkpointOf = optStr("checkpointOf");
 
-  const engine = m.engine ?? (weights === "none" ? "upstream" : "llamacpp");
+  const engine = m.engine ?? (weights === "none" || m.upstream !== undefined ? "upstream" : "llamacpp");
   if (engine !== "llamacpp" && engine !== "upstream" && engine !== "router") fail("engine", `'${String(engine)}' is not one of llamacpp, upstream, router`);
   if (engine === "router" && weights !== "none") fail("engine", "a router loads no weights: give weights \"none\"");
   let price: { input: number; output: number } | undefined;
@@ -137,6 +140,14 @@ export function validateCatalogModel(raw: unknown, where: string): CatalogModel 
     price = { input: p.input as number, output: p.output as number };
   }
   if (engine === "llamacpp" && weights === "none") fail("engine", "llamacpp needs weights; a model without open weights is served by an upstream (engine: upstream)");
+
+  let upstream: UpstreamSpec | undefined;
+  if (m.upstream !== undefined) {
+    if (engine !== "upstream") fail("upstream", `is only for engine "upstream" (this entry's engine is ${String(engine)})`);
+    upstream = validateUpstream(m.upstream, (field, problem) => fail(`upstream${field ? `.${field}` : ""}`, problem));
+  } else if (m.engine === "upstream" && weights !== "none") {
+    fail("upstream", 'is required with engine "upstream": give {"baseUrl", "model"} of the OpenAI-compatible server that serves it');
+  }
 
   let sources: string[] | undefined;
   if (m.sources !== undefined) {
@@ -155,9 +166,51 @@ export function validateCatalogModel(raw: unknown, where: string): CatalogModel 
   if (baseModel !== undefined) out.baseModel = baseModel;
   if (sources !== undefined) out.sources = sources;
   if (price !== undefined) out.price = price;
+  if (upstream !== undefined) out.upstream = upstream;
   if (fineTuneJob !== undefined) out.fineTuneJob = fineTuneJob;
   if (checkpointOf !== undefined) out.checkpointOf = checkpointOf;
   return out;
+}
+
+/** `upstream`: {baseUrl (an http(s) URL or a non-empty list of them), model, apiKeyEnv?, headers?, timeoutMs?}. */
+export function validateUpstream(raw: unknown, fail: (field: string, problem: string) => never): UpstreamSpec {
+  if (typeof raw !== "object" || raw === null || Array.isArray(raw)) return fail("", 'must be an object {"baseUrl", "model", "apiKeyEnv"?, "headers"?, "timeoutMs"?}');
+  const u = raw as Record<string, unknown>;
+  for (const key of Object.keys(u)) if (!UPSTREAM_KEYS.has(key)) fail(key, `unknown field (known: ${[...UPSTREAM_KEYS].join(", ")})`);
+  const urls = Array.isArray(u.baseUrl) ? u.baseUrl : [u.baseUrl];
+  if (urls.length === 0) fail("baseUrl", "must name at least one URL");
+  urls.forEach((url, i) => {
+    const at = Array.isArray(u.baseUrl) ? `baseUrl[${i}]` : "baseUrl";
+    if (typeof url !== "string") return fail(at, "must be an http(s) URL such as http://127.0.0.1:8000/v1");
+    let parsed: URL;
+    try {
+      parsed = new URL(url);
+    } catch {
+      return fail(at, `'${url}' is not a URL: give the API base, e.g. http://127.0.0.1:8000/v1`);
+    }
+    if (parsed.protocol !== "http:" && parsed.protocol !== "https:") fail(at, `'${url}' must use http or https`);
+  });
+  if (new Set(urls).size !== urls.length) fail("baseUrl", "lists a URL twice");
+  if (typeof u.model !== "string" || u.model.length === 0) fail("model", "must be the non-empty model (or deployment) name the upstream serves");
+  const spec: UpstreamSpec = { baseUrl: Array.isArray(u.baseUrl) ? (u.baseUrl as string[]) : (u.baseUrl as string), model: u.model as string };
+  if (u.apiKeyEnv !== undefined) {
+    if (typeof u.apiKeyEnv !== "string" || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(u.apiKeyEnv)) fail("apiKeyEnv", "must name an environment variable (letters, digits, '_')");
+    spec.apiKeyEnv = u.apiKeyEnv as string;
+  }
+  if (u.headers !== undefined) {
+    const h = u.headers as Record<string, unknown>;
+    if (typeof h !== "object" || h === null || Array.isArray(h)) fail("headers", "must be an object of header names to string values");
+    for (const [k, v] of Object.entries(h)) {
+      if (!HEADER_NAME_RE.test(k)) fail(`headers.${k}`, "is not a valid header name");
+      if (typeof v !== "string" || /[\r\n]/.test(v)) fail(`headers.${k}`, "must be a string on one line");
+    }
+    spec.headers = h as Record<string, string>;
+  }
+  if (u.timeoutMs !== undefined) {
+    if (typeof u.timeoutMs !== "number" || !Number.isSafeInteger(u.timeoutMs) || u.timeoutMs < 100) fail("timeoutMs", "must be an integer >= 100 (milliseconds)");
+    spec.timeoutMs = u.timeoutMs as number;
+  }
+  return spec;
 }
 
 function validateSku(raw: unknown, at: string, format: string, model: string, fail: (field: string, problem: string) => never): CatalogSku {

@@ -253,25 +253,30 @@ export class Reconciler {
         if (operation) this.#deployments.finishOperation(operation);
         return;
       }
-      const file = await this.#files.ensure(current.model, (p) =>
-        progress({ phase: p.phase === "ready" ? "loading" : p.phase, percentComplete: p.totalBytes ? (100 * p.bytes) / p.totalBytes : 0, bytes: p.bytes, totalBytes: p.totalBytes }),
-      );
-      // An adapter model loads its base (shared with the base's own deployments), then attaches.
       const base = isAdapterModel(model) ? this.#catalog.find(model.baseModel) : model;
-      const key = instanceKeyOf(engineKeyOf(base), current.options?.instance);
-      if (!this.#loaded.has(key)) {
-        await this.#files.checkFits(file.path, base.contextLength, this.#sequences, base.name);
-        progress({ phase: "loading", percentComplete: 100 });
-        // Held from here: a failed load leaves a failed slot that #collect removes once unwanted.
-        this.#held.add(key);
-        await this.#withinLoadTimeout(
-          this.#engine.load({ key, path: file.path, contextLength: base.contextLength, embeddings: base.capabilities.includes("embeddings") }),
-          `Loading ${base.name}`,
-          () => this.#engine.unload(key),
+      if (base.upstream) {
+        // An upstream model has no local weights and no memory to check: "loading" it connects to its pool.
+        await this.#connectUpstream(model, base, instanceKeyOf(engineKeyOf(base), current.options?.instance));
+      } else {
+        const file = await this.#files.ensure(current.model, (p) =>
+          progress({ phase: p.phase === "ready" ? "loading" : p.phase, percentComplete: p.totalBytes ? (100 * p.bytes) / p.totalBytes : 0, bytes: p.bytes, totalBytes: p.totalBytes }),
         );
-        this.#loaded.add(key);
+        // An adapter model loads its base (shared with the base's own deployments), then attaches.
+        const key = instanceKeyOf(engineKeyOf(base), current.options?.instance);
+        if (!this.#loaded.has(key)) {
+          await this.#files.checkFits(file.path, base.contextLength, this.#sequences, base.name);
+          progress({ phase: "loading", percentComplete: 100 });
+          // Held from here: a failed load leaves a failed slot that #collect removes once unwanted.
+          this.#held.add(key);
+          await this.#withinLoadTimeout(
+            this.#engine.load({ key, path: file.path, contextLength: base.contextLength, embeddings: base.capabilities.includes("embeddings") }),
+            `Loading ${base.name}`,
+            () => this.#engine.unload(key),
+          );
+          this.#loaded.add(key);
+        }
+        if (isAdapterModel(model)) await this.#attach(model, key, file.path, file.adapter?.path, base.contextLength);
       }
-      if (isAdapterModel(model)) await this.#attach(model, key, file.path, file.adapter?.path, base.contextLength);
       this.#retries.delete(idOf(current.account, current.name));
       this.#deployments.setState(current, "Succeeded", null, { phase: "ready", percentComplete: 100 });
       if (operation) this.#deployments.finishOperation(operation);
@@ -282,6 +287,23 @@ export class Reconciler {
       if (operation) this.#deployments.finishOperation(operation, { code: isIngotError(e) ? e.code : "DeploymentFailed", message: reason });
       this.#log("deployment failed", { account: current.account, deployment: current.name, reason });
     }
+  }
+
+  /** Connects an upstream base (once per key) and, for a fine-tuned model over it, has the upstream apply its adapter per request. */
+  async #connectUpstream(model: CatalogModel, base: CatalogModel, key: string): Promise<void> {
+    if (!this.#loaded.has(key)) {
+      this.#held.add(key);
+      await this.#withinLoadTimeout(
+        this.#engine.load({ key, path: "", upstream: base.upstream, contextLength: base.contextLength, embeddings: base.capabilities.includes("embeddings") }),
+        `Connecting to the upstream of ${base.name}`,
+        () => this.#engine.unload(key),
+      );
+      this.#loaded.add(key);
+    }
+    if (!isAdapterModel(model)) return;
+    const id = engineKeyOf(model);
+    this.#adapters.set(adapterSlot(key, id), { key, id });
+    await this.#withinLoadTimeout(this.#engine.loadAdapter(key, { id, path: model.weights.slice(5) }), `Attaching the adapter of ${model.name} upstream`, () => this.#engine.unloadAdapter(key, id));
   }
 
   async #attach(model: CatalogModel, key: string, basePath: string, adapterPath: string | undefined, contextLength: number): Promise<void> {

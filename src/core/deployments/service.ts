@@ -213,7 +213,7 @@ export class DeploymentService implements DeploymentResolver {
   #checkDeployable(model: CatalogModel, account: string, source: DeploymentInput["source"]): void {
     if (model.lifecycleStatus === "Deprecated")
       throw errors.armInvalid("DeploymentModelNotSupported", `Model ${label(model)} is deprecated and can no longer be deployed. Choose a newer version (see GET …/accounts/{account}/models).`, "properties.model.version");
-    if (model.weights === "none" && model.engine !== "router")
+    if ((model.weights === "none" || model.engine === "upstream") && model.engine !== "router" && !model.upstream)
       throw errors.armInvalid(
         "DeploymentModelNotSupported",
         `Model ${model.name} (format '${model.format}') has no open weights: Ingot can serve it only through an upstream endpoint, and none is configured for it. Deploy an open model instead (e.g. format 'Alibaba', name 'Qwen2.5-0.5B-Instruct').`,

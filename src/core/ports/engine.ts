@@ -2,10 +2,29 @@
 // Implemented by engines/llamacpp (LlamaCppEngine).
 import type { ChatMessage, ResponseFormat, Sampling, ToolCall, ToolChoice, ToolDefinition, TokenLogprob, Usage } from "../generation/types.ts";
 
+/**
+ * An OpenAI-compatible server a model runs on instead of a local runner (catalog `"engine": "upstream"`):
+ * llama-server, vLLM, another Ingot, Azure OpenAI. Several base URLs make a pool.
+ */
+export interface UpstreamSpec {
+  /** The API base, as OpenAI clients take it: `http://host:8000/v1`, `http://ingot:8080/openai/v1`, `https://x.openai.azure.com/openai/v1`. */
+  baseUrl: string | string[];
+  /** The model (or deployment) name the upstream knows; replies name the deployment's model instead. */
+  model: string;
+  /** The environment variable holding the upstream's key (sent as `api-key` to *.azure.com, else as a bearer token). */
+  apiKeyEnv?: string;
+  headers?: Record<string, string>;
+  /** Longest wait for the first byte of a reply and between streamed chunks (default 60 s). */
+  timeoutMs?: number;
+}
+
 /** A model file an engine can load; `key` identifies the loaded base (deployments of one model share it). */
 export interface EngineModel {
   key: string;
+  /** The weights file; empty for a model served upstream. */
   path: string;
+  /** Set: the model runs on this upstream, not in a local runner. */
+  upstream?: UpstreamSpec;
   /** Context window per sequence. */
   contextLength: number;
   /** Whether the model serves embeddings (its runner keeps an embedding context). */
