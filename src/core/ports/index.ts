@@ -23,3 +23,4 @@ export * from "./serverless-store.ts";
 export * from "./ml-job-store.ts";
 export * from "./online-store.ts";
 export * from "./content-classifier.ts";
+export * from "./change-feed.ts";

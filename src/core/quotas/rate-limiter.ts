@@ -94,27 +94,14 @@ export class InMemoryRateLimiter implements RateLimiter {
   }
 
   admit(key: string, policy: RatePolicy, estimatedTokens: number, context: AdmissionContext): Admission {
-    if (policy.kind === "batch")
-      throw new IngotError(
-        "invalid_request",
-        "OperationNotSupported",
-        `Deployment '${context.deployment}' has the ${policy.sku} SKU, which serves the Batch API (asynchronous jobs) only, not synchronous ${context.operation} requests. ` +
-          "Send this request to a deployment with a Standard or GlobalStandard SKU; Ingot does not offer the Batch API yet.",
-      );
+    if (policy.kind === "batch") throw batchRefusal(policy, context);
     const now = this.#clock();
     const state = this.#state(key, policy, now);
     if (policy.kind === "provisioned") return this.#admitProvisioned(state, policy.slots, context, now);
 
     const estimate = Math.max(0, Math.ceil(estimatedTokens));
-    const prefix = `Requests to the ${context.operation} Operation under Azure OpenAI API version ${context.apiVersion} have exceeded`;
-    if (policy.requestsPerWindow < 1)
-      throw rateLimited("requests", `${prefix} call rate limit of your current ${TIER} pricing tier: deployment '${context.deployment}' has no capacity. Raise its capacity. ${QUOTA_LINK}`);
-    if (estimate > policy.tokensPerWindow)
-      throw rateLimited(
-        "tokens",
-        `${prefix} token rate limit of your current ${TIER} pricing tier. This request alone is estimated at ${estimate} tokens, more than deployment ` +
-          `'${context.deployment}' allows per minute (${policy.tokensPerWindow}): send less (a lower max_tokens, a shorter input) or raise the deployment's capacity. ${QUOTA_LINK}`,
-      );
+    const upfront = upfrontRefusal(policy, estimate, context);
+    if (upfront) throw upfront;
 
     // Requests: with k admitted in the window and room for p, the (k-p)th oldest must leave.
     const k = state.requests.length;
@@ -132,15 +119,7 @@ export class InMemoryRateLimiter implements RateLimiter {
         }
       }
     }
-    if (requestWait > 0 || tokenWait > 0) {
-      const byTokens = tokenWait >= requestWait;
-      const wait = Math.max(requestWait, tokenWait, 1);
-      throw rateLimited(
-        byTokens ? "tokens" : "requests",
-        `${prefix} ${byTokens ? "token" : "call"} rate limit of your current ${TIER} pricing tier. Please retry after ${secondsText(wait)}. ${QUOTA_LINK}`,
-        wait,
-      );
-    }
+    if (requestWait > 0 || tokenWait > 0) throw windowRefusal(context, requestWait, tokenWait);
 
     state.requests.push(now);
     const charge: Charge = { at: now, tokens: estimate };
@@ -191,17 +170,8 @@ export class InMemoryRateLimiter implements RateLimiter {
   }
 
   #admitProvisioned(state: KeyState, slots: number, context: AdmissionContext, now: number): Admission {
-    // A request wider than the deployment still runs alone: the engine queues its extra choices.
-    const sequences = Math.min(Math.max(1, context.sequences ?? 1), Math.max(1, slots));
-    if (slots < 1 || busySequences(state) + sequences > slots) {
-      const wait = slots < 1 ? undefined : this.#provisionedWait(state, now);
-      const retry = wait === undefined ? "Raise the deployment's capacity." : `Please retry after ${secondsText(wait)}, or raise the deployment's capacity.`;
-      throw rateLimited(
-        "sequences",
-        `The system is currently experiencing high demand and cannot process your request: all ${slots} provisioned sequences of deployment '${context.deployment}' are busy. ${retry}`,
-        wait,
-      );
-    }
+    const sequences = provisionedWidth(slots, context);
+    if (slots < 1 || busySequences(state) + sequences > slots) throw provisionedRefusal(slots, context, slots < 1 ? undefined : this.#provisionedWait(state, now));
     const id = this.#nextId++;
     state.inFlight.set(id, { at: now, sequences });
     return {
@@ -252,6 +222,58 @@ function busySequences(state: KeyState): number {
   let busy = 0;
   for (const e of state.inFlight.values()) busy += e.sequences;
   return busy;
+}
+
+/** The refusal of a synchronous request to a Batch SKU deployment. */
+export function batchRefusal(policy: RatePolicy, context: AdmissionContext): IngotError {
+  return new IngotError(
+    "invalid_request",
+    "OperationNotSupported",
+    `Deployment '${context.deployment}' has the ${policy.sku} SKU, which serves the Batch API (asynchronous jobs) only, not synchronous ${context.operation} requests. ` +
+      "Send this request to a deployment with a Standard or GlobalStandard SKU; Ingot does not offer the Batch API yet.",
+  );
+}
+
+const windowPrefix = (context: AdmissionContext) => `Requests to the ${context.operation} Operation under Azure OpenAI API version ${context.apiVersion} have exceeded`;
+
+/** A Standard request refused whatever the windows hold: no capacity, or one request larger than the token limit. */
+export function upfrontRefusal(policy: Extract<RatePolicy, { kind: "standard" }>, estimate: number, context: AdmissionContext): RateLimitError | undefined {
+  const prefix = windowPrefix(context);
+  if (policy.requestsPerWindow < 1)
+    return rateLimited("requests", `${prefix} call rate limit of your current ${TIER} pricing tier: deployment '${context.deployment}' has no capacity. Raise its capacity. ${QUOTA_LINK}`);
+  if (estimate > policy.tokensPerWindow)
+    return rateLimited(
+      "tokens",
+      `${prefix} token rate limit of your current ${TIER} pricing tier. This request alone is estimated at ${estimate} tokens, more than deployment ` +
+        `'${context.deployment}' allows per minute (${policy.tokensPerWindow}): send less (a lower max_tokens, a shorter input) or raise the deployment's capacity. ${QUOTA_LINK}`,
+    );
+  return undefined;
+}
+
+/** The 429 of a Standard request that must wait: the longer wait names the limit, retry-after is exact. */
+export function windowRefusal(context: AdmissionContext, requestWait: number, tokenWait: number): RateLimitError {
+  const byTokens = tokenWait >= requestWait;
+  const wait = Math.max(requestWait, tokenWait, 1);
+  return rateLimited(
+    byTokens ? "tokens" : "requests",
+    `${windowPrefix(context)} ${byTokens ? "token" : "call"} rate limit of your current ${TIER} pricing tier. Please retry after ${secondsText(wait)}. ${QUOTA_LINK}`,
+    wait,
+  );
+}
+
+/** The 429 of a Provisioned request when every sequence is busy; `wait` undefined: no capacity at all. */
+export function provisionedRefusal(slots: number, context: AdmissionContext, wait: number | undefined): RateLimitError {
+  const retry = wait === undefined ? "Raise the deployment's capacity." : `Please retry after ${secondsText(wait)}, or raise the deployment's capacity.`;
+  return rateLimited(
+    "sequences",
+    `The system is currently experiencing high demand and cannot process your request: all ${slots} provisioned sequences of deployment '${context.deployment}' are busy. ${retry}`,
+    wait,
+  );
+}
+
+/** Sequences a Provisioned request occupies: a request wider than the deployment still runs alone (the engine queues its extra choices). */
+export function provisionedWidth(slots: number, context: AdmissionContext): number {
+  return Math.min(Math.max(1, context.sequences ?? 1), Math.max(1, slots));
 }
 
 function rateLimited(kind: RateLimitKind, message: string, retryAfterMs?: number): RateLimitError {
