@@ -1,10 +1,14 @@
 // Chat playground (`#/playground?deployment=NAME`): streaming chat with any chat deployment
 // through the project endpoint (OpenAI v1), with a system message, temperature, max tokens,
 // JSON mode and the conversation so far; a stop button; tokens used and time to first token.
+// Either API: Chat Completions (the portal sends the whole conversation each turn) or the
+// Responses API (the server keeps it: each turn sends only the new message and previous_response_id).
 import { useEffect, useRef, useState } from "react";
 import { listDataDeployments, stream } from "../api.ts";
 import type { ApiError, Session } from "../api.ts";
 import { Annotations, FilteredPrompt, mergeResults } from "../components/ContentFilterParts.tsx";
+import { responsesBody, responseTurn } from "../components/responses.ts";
+import type { PlaygroundApi } from "../components/responses.ts";
 import { listDeployments } from "../components/DeployDialog.tsx";
 import { ErrorBox, Field, navigate, useRoute, useSession } from "../ui.tsx";
 
@@ -57,6 +61,9 @@ export function PlaygroundPage() {
   const [temperature, setTemperature] = useState(0.7);
   const [maxTokens, setMaxTokens] = useState(256);
   const [jsonMode, setJsonMode] = useState(false);
+  const [api, setApi] = useState<PlaygroundApi>(query.get("api") === "responses" ? "responses" : "chat");
+  /** Responses API: the last stored response of this conversation, which the next turn continues. */
+  const [previousId, setPreviousId] = useState<string | null>(null);
   const [messages, setMessages] = useState<Message[]>([]);
   const [draft, setDraft] = useState("");
   const [busy, setBusy] = useState(false);
@@ -108,6 +115,18 @@ export function PlaygroundPage() {
       setMessages((m) => [...m.slice(0, -1), snapshot]);
     };
     try {
+      if (api === "responses") {
+        const body = responsesBody({ deployment, system, temperature, maxTokens, jsonMode, previousId, history: history.filter((m, i) => !m.blocked && !history[i + 1]?.blocked) });
+        const turn = await responseTurn(session, body, controller.signal, (delta) => {
+          if (s.ttftMs === undefined) s.ttftMs = performance.now() - started;
+          answer += delta;
+          show();
+        });
+        Object.assign(s, turn.stats);
+        if (turn.responseId) setPreviousId(turn.responseId);
+        if (controller.signal.aborted) s.stopped = true;
+        return;
+      }
       const body = {
         model: deployment,
         // A refused prompt and its filtered marker are not sent again; annotations stay in the portal.
@@ -206,8 +225,33 @@ export function PlaygroundPage() {
           </div>
           <label className="check">
             <input name="jsonMode" type="checkbox" checked={jsonMode} onChange={(e) => setJsonMode(e.target.checked)} /> JSON mode{" "}
-            <span className="muted small">(response_format json_object)</span>
+            <span className="muted small">({api === "responses" ? "text.format" : "response_format"} json_object)</span>
           </label>
+          <label className="check">
+            <input
+              name="responsesApi"
+              type="checkbox"
+              checked={api === "responses"}
+              disabled={busy}
+              onChange={(e) => {
+                setApi(e.target.checked ? "responses" : "chat");
+                // A new server-side conversation starts from what is on screen (sent once as input items).
+                setPreviousId(null);
+              }}
+            />{" "}
+            Use the Responses API
+          </label>
+          {api === "responses" ? (
+            <p className="muted small" data-testid="conversation-state" style={{ overflowWrap: "anywhere" }}>
+              {previousId ? (
+                <>
+                  Next turn continues <span className="mono">{previousId}</span> (previous_response_id): only the new message is sent.
+                </>
+              ) : (
+                "The conversation is kept on the server: the first turn starts a stored response; later turns send only the new message."
+              )}
+            </p>
+          ) : null}
         </section>
         <section className="card chat-panel">
           <div className="chat" data-testid="chat">
@@ -266,6 +310,7 @@ export function PlaygroundPage() {
                   setMessages([]);
                   setStats(null);
                   setError(null);
+                  setPreviousId(null);
                 }}
               >
                 Clear chat
