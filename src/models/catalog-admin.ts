@@ -7,6 +7,8 @@ import { resolve } from "node:path";
 import type { Catalog, CatalogModel } from "../core/catalog/catalog.ts";
 import type { SharedModels } from "../core/catalog/shared-models.ts";
 import { errors, isIngotError } from "../core/errors.ts";
+import { usageNameFor } from "../core/catalog/model.ts";
+import { CatalogError, validateCatalogModel } from "../core/catalog/validate.ts";
 import type { ModelRef, WeightsProgress } from "../core/ports/index.ts";
 import type { GgufSummary } from "./inspect.ts";
 import { inspectLocalGguf, localModelEntry, storeLocalGguf } from "./local-gguf.ts";
@@ -75,6 +77,38 @@ export class CatalogAdmin {
     const stored = await storeLocalGguf(path, this.#modelsDir, req.link === true);
     const model = this.#shared.register(localModelEntry({ ...req, path }, gguf, label, stored));
     return { entry: await this.#entry(model), gguf };
+  }
+
+  /**
+   * Registers a model served by an OpenAI-compatible upstream (`ingot models add --upstream-url`):
+   * no weights, engine "upstream"; the entry is validated as a catalog file's would be.
+   */
+  async addUpstream(req: { format: string; name: string; version: string; upstream: unknown; capabilities?: string[]; contextLength?: number; license?: string; description?: string }): Promise<{ entry: CatalogEntry }> {
+    this.#shared.checkFree(req);
+    let model: CatalogModel;
+    try {
+      model = validateCatalogModel(
+        {
+          format: req.format,
+          name: req.name,
+          version: req.version,
+          capabilities: req.capabilities ?? ["chatCompletion", "completion"],
+          contextLength: req.contextLength ?? 4096,
+          weights: "none",
+          engine: "upstream",
+          upstream: req.upstream,
+          skus: ["GlobalStandard", "Standard"].map((s) => ({ name: s, usageName: usageNameFor(req.format, req.name, s), minCapacity: 1, maxCapacity: 1000000, defaultCapacity: 500 })),
+          lifecycleStatus: "GenerallyAvailable",
+          license: req.license ?? "unspecified",
+          ...(req.description !== undefined ? { description: req.description } : {}),
+        },
+        "properties",
+      );
+    } catch (e) {
+      if (e instanceof CatalogError) throw errors.armInvalid("InvalidRequestContent", e.message, "properties");
+      throw e;
+    }
+    return { entry: await this.#entry(this.#shared.register(model)) };
   }
 
   remove(ref: ModelRef): CatalogModel | undefined {

@@ -40,6 +40,7 @@ export async function startServer(
     IngotOptions,
     "skipApiVersionCheck" | "streamIntervalMs" | "extraModels" | "extraDeployments" | "clock" | "deploymentPolicy" | "modelsBaseUrl" | "maxFileBytes" | "allowPrivateImportUrls" | "importLookup"
     | "loadTimeoutMs" | "reconcilerTiming" | "expirySweepIntervalMs" | "datasetInspectionTimeoutMs" | "otlpEndpoint"
+    | "catalogDirs"
   > & { dataDir?: string; https?: boolean } = {},
 ): Promise<TestServer> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), "ingot-e2e-"));

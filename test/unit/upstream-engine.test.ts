@@ -232,15 +232,15 @@ test("a load fails with every endpoint's problem when none answers", async () =>
   );
 });
 
-test("llama-server adapters: the adapter's lora id per request, and lora [] for the base", async () => {
+test("llama-server adapters: the adapter at scale 1 per request, every loaded adapter at 0 for the base", async () => {
   const up = await fake(standard({ usage: true, loras: [{ id: 0, path: "/other/a.gguf" }, { id: 1, path: "/data/adapters/ft-1.gguf" }] }));
   const engine = await connect(up.url);
   await engine.loadAdapter("k", { id: "Ingot/tiny-chat.ft-1@1", path: "/data/adapters/ft-1.gguf" });
   await collect(engine.generate({ key: "k", adapter: "Ingot/tiny-chat.ft-1@1" }, chat(), signal()));
   await collect(engine.generate({ key: "k" }, chat(), signal()));
   const bodies = up.requests.filter((r) => r.path === "/v1/chat/completions").map((r) => r.body);
-  assert.deepEqual(bodies[0].lora, [{ id: 1, scale: 1 }]);
-  assert.deepEqual(bodies[1].lora, []);
+  assert.deepEqual(bodies[0].lora, [{ id: 1, scale: 1 }, { id: 0, scale: 0 }]);
+  assert.deepEqual(bodies[1].lora, [{ id: 0, scale: 0 }, { id: 1, scale: 0 }]);
   await assert.rejects(engine.loadAdapter("k", { id: "Ingot/x@1", path: "/nowhere/x.gguf" }), /Start llama-server with --lora \/nowhere\/x\.gguf/);
 });
 

@@ -62,6 +62,7 @@ Shows one model: catalog entry, SKUs with usage names, and the state of its weig
 ${CONNECTION}`;
 
 const HELP_ADD = `Usage: ingot models add FILE.gguf --name N --format F [options]
+       ingot models add --upstream-url URL --upstream-model M --name N --format F [options]
 
 Registers a local GGUF as a deployable model, for every account. The file is validated (it
 must be a GGUF), its architecture and trained context are read from its metadata, embedding
@@ -83,6 +84,11 @@ Options:
   --license L                license (default: general.license from the file, else "unspecified")
   --description D            free text
   --link                     reference FILE in place instead of copying it
+  --upstream-url URL[,URL]   instead of a FILE: the model runs on this OpenAI-compatible server
+                             (vLLM, llama-server, another Ingot, Azure OpenAI), e.g.
+                             http://vllm:8000/v1; several URLs (comma-separated) make a pool
+  --upstream-model M         the model name the upstream serves (with --upstream-url)
+  --upstream-api-key-env V   the environment variable (on the server) holding the upstream's key
   -o, --output table|json    output format (default table)
 ${CONNECTION}`;
 
@@ -282,10 +288,14 @@ const CLI_LABEL: FieldLabel = (f) => ({ contextLength: "--context-length", path:
 async function add(args: string[], io: ModelsIo): Promise<number> {
   const { values, positionals, output } = parse(
     args,
-    { name: { type: "string" }, capabilities: { type: "string" }, "context-length": { type: "string" }, license: { type: "string" }, description: { type: "string" }, link: { type: "boolean" } },
+    {
+      name: { type: "string" }, capabilities: { type: "string" }, "context-length": { type: "string" }, license: { type: "string" }, description: { type: "string" }, link: { type: "boolean" },
+      "upstream-url": { type: "string" }, "upstream-model": { type: "string" }, "upstream-api-key-env": { type: "string" },
+    },
     1,
   );
   if (values.help) return help(io, HELP_ADD);
+  if (values["upstream-url"] !== undefined || values["upstream-model"] !== undefined) return addUpstream(values, positionals, output, io);
   const file = positionals[0];
   if (!file) throw new Usage("FILE.gguf is required: ingot models add ./model.gguf --name my-model --format Custom");
   const name = values.name as string | undefined;
@@ -346,6 +356,52 @@ async function add(args: string[], io: ModelsIo): Promise<number> {
         `  context       ${model.contextLength}${gguf.trainedContext ? ` (trained ${gguf.trainedContext})` : ""}\n` +
         `  weights       ${stored}${link ? " (referenced in place)" : " (copied)"}\n` +
         `  sha256        ${model.sha256}\n` +
+        `Deploy it: format '${format}', name '${name}', version '${version}'.\n`,
+    );
+  return 0;
+}
+
+/** `ingot models add --upstream-url URL[,URL…] --upstream-model M --name N --format F`: a model served by an OpenAI-compatible server. */
+async function addUpstream(values: Record<string, string | boolean | undefined>, positionals: string[], output: string, io: ModelsIo): Promise<number> {
+  if (positionals.length) throw new Usage(`a model served upstream has no file: drop '${positionals[0]}' (or drop --upstream-url to register a GGUF)`);
+  const urls = String(values["upstream-url"] ?? "").split(",").map((u) => u.trim()).filter(Boolean);
+  if (urls.length === 0) throw new Usage("--upstream-url is required: the server's API base, e.g. http://vllm:8000/v1 (several, comma-separated, make a pool)");
+  const model = values["upstream-model"] as string | undefined;
+  if (!model) throw new Usage("--upstream-model is required: the model name the upstream serves (vLLM's --served-model-name, an Azure deployment, …)");
+  const name = values.name as string | undefined;
+  const format = values.format as string | undefined;
+  if (!name) throw new Usage("--name is required (the model name deployments will use)");
+  if (!format) throw new Usage("--format is required (the publisher string, case-sensitive, e.g. Meta)");
+  const version = (values.version as string | undefined) ?? "1";
+  let contextLength: number | undefined;
+  if (values["context-length"] !== undefined) {
+    contextLength = Number(values["context-length"]);
+    if (!Number.isSafeInteger(contextLength) || contextLength < 1) throw new Usage(`--context-length must be a positive integer, got '${values["context-length"]}'`);
+  }
+  const upstream = { baseUrl: urls.length === 1 ? urls[0] : urls, model, ...(values["upstream-api-key-env"] ? { apiKeyEnv: values["upstream-api-key-env"] as string } : {}) };
+  const properties = {
+    upstream,
+    ...(values.capabilities !== undefined ? { capabilities: String(values.capabilities).split(",").map((c) => c.trim()) } : {}),
+    ...(contextLength !== undefined ? { contextLength } : {}),
+    ...(values.license !== undefined ? { license: values.license } : {}),
+    ...(values.description !== undefined ? { description: values.description } : {}),
+  };
+  const arm = client(values);
+  let body: { properties: Record<string, unknown> };
+  try {
+    body = (await arm.call("PUT", modelPath({ format, name, version }), { properties })).body;
+  } catch (e) {
+    if (e instanceof ArmError && (e.status === 400 || e.code === "ModelAlreadyExists")) throw new Usage(e.detail);
+    throw e;
+  }
+  const { model: entry } = toEntry(body);
+  if (output === "json") io.out(JSON.stringify(entry, null, 2) + "\n");
+  else
+    io.out(
+      `registered ${format}/${name} version ${version}, served upstream\n` +
+        `  upstream      ${urls.join(", ")} (model '${model}')\n` +
+        `  capabilities  ${entry.capabilities.join(", ")}\n` +
+        `  context       ${entry.contextLength}\n` +
         `Deploy it: format '${format}', name '${name}', version '${version}'.\n`,
     );
   return 0;

@@ -46,8 +46,8 @@ interface Slot {
   timeoutMs: number;
   state: EngineStatus["state"];
   error?: string;
-  /** Endpoints whose llama-server has LoRA adapters loaded: base requests send `lora: []` there. */
-  loraEndpoints: Set<UpstreamEndpoint>;
+  /** The LoRA adapter ids each endpoint's llama-server has loaded: every request there lists them (scale 0 unless chosen). */
+  loraIds: Map<UpstreamEndpoint, number[]>;
   adapters: Map<string, AdapterState>;
   /** Whether the server has a /tokenize (undefined: not tried yet). */
   tokenizer?: boolean;
@@ -90,7 +90,7 @@ export class UpstreamEngine implements Engine {
       headers,
       timeoutMs: spec.timeoutMs ?? DEFAULT_UPSTREAM_TIMEOUT_MS,
       state: "loading",
-      loraEndpoints: new Set(),
+      loraIds: new Map(),
       adapters: existing?.adapters ?? new Map(),
       log: existing?.log ?? new RunnerLog(),
     };
@@ -377,7 +377,7 @@ export class UpstreamEngine implements Engine {
   /** Notes which endpoints run a llama-server with LoRA adapters loaded (their base requests must turn them off). */
   async #probeLoras(slot: Slot, e: UpstreamEndpoint): Promise<void> {
     const loras = await this.#loraList(slot, e);
-    if (loras && loras.length > 0) slot.loraEndpoints.add(e);
+    if (loras && loras.length > 0) slot.loraIds.set(e, loras.map((l) => l.id));
   }
 
   async #loraList(slot: Slot, e: UpstreamEndpoint): Promise<{ id: number; path: string }[] | undefined> {
@@ -483,9 +483,10 @@ const garbage = (e: UpstreamEndpoint, what: string) =>
 const baseName = (p: string) => p.slice(p.lastIndexOf("/") + 1);
 
 function selectionFor(slot: Slot, adapter: AdapterState | undefined, e: UpstreamEndpoint): AdapterSelection {
-  if (adapter?.loraIds) return { kind: "llama-server", id: adapter.loraIds.get(e)! };
+  const loraIds = slot.loraIds.get(e) ?? [];
+  if (adapter?.loraIds) return { kind: "llama-server", id: adapter.loraIds.get(e)!, loraIds };
   if (adapter?.vllm) return { kind: "vllm", name: adapter.vllm.name };
-  return { kind: "none", loraField: slot.loraEndpoints.has(e) };
+  return { kind: "none", loraIds };
 }
 
 const usableFor = (a: AdapterState, e: UpstreamEndpoint) => (a.loraIds ? a.loraIds.has(e) : (a.vllm?.endpoints.has(e) ?? false));

@@ -16,6 +16,8 @@ export class UpstreamTransportError extends Error {
   }
 }
 
+class StaleSocketError extends Error {}
+
 export interface UpstreamReply {
   status: number;
   headers: IncomingMessage["headers"];
@@ -33,7 +35,17 @@ export class UpstreamClient {
    * Sends one request; resolves with the reply once its headers arrive. `timeoutMs` bounds the wait
    * for the headers and, afterwards, each wait for the next body chunk.
    */
-  send(url: URL, init: { method: string; headers: Record<string, string>; body?: string; timeoutMs: number; signal?: AbortSignal }): Promise<UpstreamReply> {
+  async send(url: URL, init: { method: string; headers: Record<string, string>; body?: string; timeoutMs: number; signal?: AbortSignal }): Promise<UpstreamReply> {
+    try {
+      return await this.#send(url, init);
+    } catch (e) {
+      // A kept-alive connection the server had just closed: the request never reached it. Once more, on a new connection.
+      if (e instanceof StaleSocketError) return this.#send(url, init);
+      throw e;
+    }
+  }
+
+  #send(url: URL, init: { method: string; headers: Record<string, string>; body?: string; timeoutMs: number; signal?: AbortSignal }): Promise<UpstreamReply> {
     return new Promise((resolve, reject) => {
       if (init.signal?.aborted) return reject(new UpstreamTransportError("aborted", "the request was cancelled"));
       const https = url.protocol === "https:";
@@ -58,6 +70,7 @@ export class UpstreamClient {
         if (settled) return;
         settled = true;
         cleanup();
+        if (req.reusedSocket && (e.code === "ECONNRESET" || e.code === "EPIPE")) return reject(new StaleSocketError());
         reject(e instanceof UpstreamTransportError ? e : new UpstreamTransportError("connect", `${e.code ?? e.name}: ${e.message}`));
       });
       req.on("response", (res) => {

@@ -4,8 +4,12 @@
 import type { ChatMessage, TokenLogprob, ToolChoice } from "../../core/generation/types.ts";
 import type { GenerateParams } from "../../core/ports/index.ts";
 
-/** How a request selects a LoRA adapter on the upstream (none: the base; `lora: []` keeps llama-server's loaded adapters off). */
-export type AdapterSelection = { kind: "none"; loraField: boolean } | { kind: "llama-server"; id: number } | { kind: "vllm"; name: string };
+/**
+ * How a request selects a LoRA adapter on the upstream. llama-server applies its loaded adapters at
+ * their global scale unless a request lists them (an empty `lora` list counts as not listing them),
+ * so every request to a server with adapters lists all of them: the chosen one at 1, the others at 0.
+ */
+export type AdapterSelection = { kind: "none"; loraIds: number[] } | { kind: "llama-server"; id: number; loraIds: number[] } | { kind: "vllm"; name: string };
 
 function wireMessage(m: ChatMessage): Record<string, unknown> {
   // `developer` is the newer name of `system`; not every server's chat template knows it.
@@ -62,8 +66,8 @@ export function requestBody(model: string, params: GenerateParams, adapter: Adap
   if (s.topK !== undefined) body.top_k = s.topK;
   if (s.minP !== undefined) body.min_p = s.minP;
   if (params.stop.length) body.stop = params.stop;
-  if (adapter.kind === "llama-server") body.lora = [{ id: adapter.id, scale: 1 }];
-  else if (adapter.kind === "none" && adapter.loraField) body.lora = [];
+  if (adapter.kind === "llama-server") body.lora = [...new Set([adapter.id, ...adapter.loraIds])].map((id) => ({ id, scale: id === adapter.id ? 1 : 0 }));
+  else if (adapter.kind === "none" && adapter.loraIds.length) body.lora = adapter.loraIds.map((id) => ({ id, scale: 0 }));
   return { path, body };
 }
 

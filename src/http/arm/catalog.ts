@@ -87,6 +87,14 @@ function catalogRoutes(app: FastifyInstance, ctx: AppContext, admin: CatalogAdmi
   });
 
   route<ModelParams>("PUT", MODEL, "accountWrite", "models/write", async ({ params, body, reply }) => {
+    const upstream = (body?.properties as Record<string, unknown> | undefined)?.upstream;
+    if (upstream !== undefined) {
+      // A model served by an OpenAI-compatible upstream: {"properties": {"upstream": {"baseUrl", "model", …}, …}}.
+      const { path: _path, link: _link, ...rest } = addRequest(params, { properties: { ...(body!.properties as object), path: "upstream" } });
+      const { entry } = await admin.addUpstream({ ...rest, upstream });
+      reply.code(201);
+      return catalogEntryBody(entry);
+    }
     const { entry, gguf } = await admin.add(addRequest(params, body));
     reply.code(201);
     return catalogEntryBody(entry, { gguf });
