@@ -52,6 +52,7 @@ import { SharedModels } from "./core/catalog/shared-models.ts";
 import { LocalModelFiles } from "./models/model-files.ts";
 import { SqliteModelRegistry } from "./store/sqlite/model-registry-store.ts";
 import { SqliteStore } from "./store/sqlite/store.ts";
+import { openPostgresStore, ResilientUsageStore, survivesDatabaseOutages } from "./store/sql/open.ts";
 import { SqliteFileStore } from "./store/sqlite/file-store.ts";
 import { FsBlobStore } from "./store/blobs/fs-blob-store.ts";
 import { checkUrl, openDownload } from "./lib/url-download.ts";
@@ -88,6 +89,8 @@ import { SqliteMlDataStore } from "./store/sqlite/ml-data-store.ts";
 
 export interface IngotOptions {
   dataDir: string;
+  /** postgres://… : keep all state in that PostgreSQL database instead of DATA_DIR/ingot.db (issue 16). */
+  databaseUrl?: string;
   /** Texts the content filter's protected-material check knows (.txt files); default DATA_DIR/protected-material. */
   protectedMaterialDir?: string;
   apiKey?: string;
@@ -189,10 +192,17 @@ export function createIngot(options: IngotOptions): Ingot {
   const permissionNotes = [ensurePrivateDir(options.dataDir)];
   mkdirSync(join(options.dataDir, "models"), { recursive: true });
   const dbPath = join(options.dataDir, "ingot.db");
-  // Created 0600 before SQLite opens it: SQLite gives its -wal and -shm files the database's mode.
-  permissionNotes.push(ensurePrivateFile(dbPath, true));
-  const store = new SqliteStore(dbPath);
-  permissionNotes.push(...["-wal", "-shm"].map((suffix) => ensurePrivateFile(dbPath + suffix)));
+  // PostgreSQL (issue 16): all state in that database; the data dir keeps files and models.
+  const store = options.databaseUrl
+    ? (survivesDatabaseOutages((msg, fields) => log("warn", msg, fields)),
+      openPostgresStore(options.databaseUrl, { onAvailability: (up, detail) => log(up ? "info" : "error", up ? "database reachable again" : "database unreachable: writes answer 503 until it is back", { detail }) }))
+    : (() => {
+        // Created 0600 before SQLite opens it: SQLite gives its -wal and -shm files the database's mode.
+        permissionNotes.push(ensurePrivateFile(dbPath, true));
+        const sqlite = new SqliteStore(dbPath);
+        permissionNotes.push(...["-wal", "-shm"].map((suffix) => ensurePrivateFile(dbPath + suffix)));
+        return sqlite;
+      })();
   // Shipped entries, in-code entries (validated like catalog files) and registered models (live, from the store).
   const catalog = new Catalog(
     [...Catalog.readDirectory(CATALOG_DIR), ...(options.catalogDirs ?? []).flatMap((dir) => Catalog.readDirectory(dir)), ...Catalog.validateEntries(options.extraModels ?? [], "extraModels")],
@@ -247,7 +257,7 @@ export function createIngot(options: IngotOptions): Ingot {
   // Models with an upstream (catalog "engine": "upstream") run on their OpenAI-compatible server instead.
   const engine = new EngineSwitch(llamaEngine, new UpstreamEngine({ log, healthIntervalMs: options.upstreamHealthIntervalMs }));
   const metrics = new IngotMetrics(engine);
-  const usage = new UsageService(new SqliteUsageStore(store.database), clock);
+  const usage = new UsageService(new ResilientUsageStore(new SqliteUsageStore(store.database)), clock);
   // One request's choices take at most half of a model's sequences at once: others keep a turn.
   // Traces (off unless an OTLP endpoint is given): an HTTP server span, a generation span, an engine span.
   const tracing: Tracing = options.otlpEndpoint ? new OtlpTracing({ endpoint: options.otlpEndpoint }) : noTracing;

@@ -40,13 +40,15 @@ export async function startServer(
     IngotOptions,
     "skipApiVersionCheck" | "streamIntervalMs" | "extraModels" | "extraDeployments" | "clock" | "deploymentPolicy" | "modelsBaseUrl" | "maxFileBytes" | "allowPrivateImportUrls" | "importLookup"
     | "loadTimeoutMs" | "reconcilerTiming" | "expirySweepIntervalMs" | "datasetInspectionTimeoutMs" | "otlpEndpoint"
-    | "catalogDirs"
+    | "catalogDirs" | "databaseUrl"
   > & { dataDir?: string; https?: boolean } = {},
 ): Promise<TestServer> {
   const dataDir = opts.dataDir ?? mkdtempSync(join(tmpdir(), "ingot-e2e-"));
   const { https, ...options } = opts;
   if (https) trustTestCertificate();
-  const ingot = createIngot({ ...options, dataDir, apiKey: API_KEY, threads: 1, sequences: 8, logLevel: "warn", tls: https ? TEST_TLS : undefined });
+  // INGOT_TEST_DATABASE_URL (test/e2e/postgres.test.ts): each data dir gets its own PostgreSQL database, kept across restarts on that dir.
+  const databaseUrl = options.databaseUrl ?? (await testDatabaseFor(dataDir));
+  const ingot = createIngot({ ...options, ...(databaseUrl ? { databaseUrl } : {}), dataDir, apiKey: API_KEY, threads: 1, sequences: 8, logLevel: "warn", tls: https ? TEST_TLS : undefined });
   const url = await ingot.app.listen({ port: 0, host: "127.0.0.1" });
   await ingot.ready;
   return {
@@ -67,6 +69,31 @@ export async function startServer(
       if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+const testDatabases = new Map<string, string>();
+
+/** With INGOT_TEST_DATABASE_URL set: a fresh database on that server for `dataDir` (the same one again for the same dir). */
+async function testDatabaseFor(dataDir: string): Promise<string | undefined> {
+  const server = process.env.INGOT_TEST_DATABASE_URL;
+  if (!server) return undefined;
+  let url = testDatabases.get(dataDir);
+  if (!url) {
+    const name = `e2e_${process.pid}_${testDatabases.size}_${Date.now().toString(36)}`;
+    const { default: pg } = await import("pg");
+    const c = new pg.Client({ connectionString: server });
+    await c.connect();
+    try {
+      await c.query(`CREATE DATABASE ${name}`);
+    } finally {
+      await c.end();
+    }
+    const u = new URL(server);
+    u.pathname = `/${name}`;
+    url = u.toString();
+    testDatabases.set(dataDir, url);
+  }
+  return url;
 }
 
 /** Response body as loosely typed JSON, for assertions on raw HTTP replies. */

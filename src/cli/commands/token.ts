@@ -5,6 +5,31 @@ import { parseArgs } from "node:util";
 import { audienceForResource, DEFAULT_SUBSCRIPTION_ID } from "../../core/identity/service.ts";
 import { DEFAULT_DATA_DIR, localToken } from "../local-access.ts";
 import { UsageError } from "./up.ts";
+import { IdentityService } from "../../core/identity/service.ts";
+import type { Audience } from "../../core/identity/types.ts";
+import { SqliteIdentityStore } from "../../store/sqlite/identity-store.ts";
+import { DatabaseUnreachableError } from "../../store/postgres/database.ts";
+import { isPostgresUrl, openPostgresStore } from "../../store/sql/open.ts";
+import { CliError } from "../errors.ts";
+
+/** The admin's token signed with the database's signing key (what each replica on it verifies). */
+function databaseToken(url: string, audience: Audience): { accessToken: string; expiresIn: number; tenant: string } {
+  if (!isPostgresUrl(url)) throw new UsageError("--database takes a postgres:// URL (the one given to 'ingot up --database')");
+  let store: ReturnType<typeof openPostgresStore>;
+  try {
+    store = openPostgresStore(url);
+  } catch (e) {
+    if (e instanceof DatabaseUnreachableError) throw new CliError(e.message);
+    throw e;
+  }
+  try {
+    const identity = new IdentityService(new SqliteIdentityStore(store.database));
+    identity.ensureDefaults();
+    return { accessToken: identity.adminToken(audience, 3600), expiresIn: 3600, tenant: identity.admin().tenantId };
+  } finally {
+    store.close();
+  }
+}
 
 const HELP = `Usage: ingot token [options]
 
@@ -17,6 +42,8 @@ keeps in its data dir (local-admin.json, readable by its owner only); the server
 
 Options:
   --data-dir DIR     the running server's data dir (default ./.ingot)
+  --database URL     instead: sign the token with the signing key in this PostgreSQL database
+                     (env INGOT_DATABASE_URL), as every replica on it does; no server needed
   --endpoint URL     reach that server at URL instead of the address it wrote in its data dir
   --resource URL     https://management.azure.com (default) for ARM, or
                      https://cognitiveservices.azure.com for the data plane (also --scope URL/.default)
@@ -28,6 +55,7 @@ export async function tokenCommand(argv: string[]): Promise<number> {
     args: argv,
     options: {
       "data-dir": { type: "string" },
+      database: { type: "string" },
       resource: { type: "string" },
       scope: { type: "string" },
       endpoint: { type: "string" },
@@ -45,7 +73,10 @@ export async function tokenCommand(argv: string[]): Promise<number> {
   const output = values.output ?? "tsv";
   if (output !== "tsv" && output !== "json") throw new UsageError(`--output must be tsv or json, got '${output}'`);
 
-  const token = await localToken({ dataDir: values["data-dir"] ?? DEFAULT_DATA_DIR, endpoint: values.endpoint, resource: resource.replace(/\/\.default$/, "") });
+  const databaseUrl = values.database ?? (process.env.INGOT_DATABASE_URL || undefined);
+  const token = databaseUrl
+    ? databaseToken(databaseUrl, aud.includes("management") ? "management" : aud.includes("storage") ? "storage" : "cognitiveservices")
+    : await localToken({ dataDir: values["data-dir"] ?? DEFAULT_DATA_DIR, endpoint: values.endpoint, resource: resource.replace(/\/\.default$/, "") });
   if (output === "tsv") {
     process.stdout.write(`${token.accessToken}\n`);
   } else {

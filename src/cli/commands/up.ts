@@ -4,6 +4,9 @@ import { statSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { createIngot, DEFAULT_STREAM_INTERVAL_MS, defaultThreads } from "../../app.ts";
 import { resolveTls, TlsConfigError } from "../../http/tls.ts";
+import { DatabaseUnreachableError } from "../../store/postgres/database.ts";
+import { isPostgresUrl } from "../../store/sql/open.ts";
+import { CliError } from "../errors.ts";
 
 /** Where `ingot up` serves metrics by default: loopback only, Prometheus' usual exporter port range. */
 export const DEFAULT_METRICS_ADDRESS = "127.0.0.1:9464";
@@ -17,6 +20,9 @@ Options:
   --port N                   port to listen on (default 8080, env PORT)
   --host H                   address to bind (default 127.0.0.1)
   --data-dir DIR             where the database, blobs and models live (default ./.ingot)
+  --database URL             keep all state in PostgreSQL (postgres://user:pass@host:5432/db; env
+                             INGOT_DATABASE_URL) instead of DATA_DIR/ingot.db; several 'ingot up'
+                             on one database act as replicas of one Ingot
   --api-key KEY              fix key1 of the default account (env INGOT_API_KEY)
   --skip-api-version-check   accept any api-version
   --threads N                llama.cpp threads per model (default ${defaultThreads()}; never more than free cores)
@@ -59,6 +65,7 @@ export async function upCommand(argv: string[]): Promise<number> {
       port: { type: "string" },
       host: { type: "string" },
       "data-dir": { type: "string" },
+      database: { type: "string" },
       "api-key": { type: "string" },
       "skip-api-version-check": { type: "boolean" },
       threads: { type: "string" },
@@ -118,26 +125,36 @@ export async function upCommand(argv: string[]): Promise<number> {
   for (const dir of catalogDirs)
     if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`--catalog-dir must name a directory of catalog *.json files, got '${dir}'`);
   const metricsAddress = parseMetricsAddress(values["metrics-address"] ?? DEFAULT_METRICS_ADDRESS);
-  const ingot = createIngot({
-    metricsAddress,
-    dataDir,
-    ...(tls ? { tls: { cert: tls.cert, key: tls.key } } : {}),
-    apiKey: values["api-key"] ?? process.env.INGOT_API_KEY,
-    skipApiVersionCheck: values["skip-api-version-check"] ?? false,
-    threads: int("threads", values.threads),
-    sequences: int("sequences", values.sequences),
-    streamIntervalMs: int("stream-interval-ms", values["stream-interval-ms"]),
-    logLevel: values["log-level"],
-    modelsBaseUrl: values["models-base-url"],
-    maxFileBytes: int("max-file-bytes", values["max-file-bytes"]),
-    allowPrivateImportUrls: values["allow-private-import-urls"] ?? false,
-    loadTimeoutMs,
-    datasetInspectionTimeoutMs,
-    otlpEndpoint: values["otlp-endpoint"] || process.env.OTEL_EXPORTER_OTLP_ENDPOINT || undefined,
-    ...(protectedMaterialDir !== undefined ? { protectedMaterialDir } : {}),
-    ...(catalogDirs.length ? { catalogDirs } : {}),
-    ...(values.quota !== undefined ? { deploymentPolicy: { quotaPerUsage: int("quota", values.quota) } } : {}),
-  });
+  const databaseUrl = values.database ?? (process.env.INGOT_DATABASE_URL || undefined);
+  if (databaseUrl !== undefined && !isPostgresUrl(databaseUrl)) throw new UsageError(`--database takes a postgres:// URL (e.g. postgres://ingot:secret@127.0.0.1:5432/ingot); leave it out for SQLite in the data dir`);
+  let ingot: ReturnType<typeof createIngot>;
+  try {
+    ingot = createIngot({
+      ...(databaseUrl ? { databaseUrl } : {}),
+      metricsAddress,
+      dataDir,
+      ...(tls ? { tls: { cert: tls.cert, key: tls.key } } : {}),
+      apiKey: values["api-key"] ?? process.env.INGOT_API_KEY,
+      skipApiVersionCheck: values["skip-api-version-check"] ?? false,
+      threads: int("threads", values.threads),
+      sequences: int("sequences", values.sequences),
+      streamIntervalMs: int("stream-interval-ms", values["stream-interval-ms"]),
+      logLevel: values["log-level"],
+      modelsBaseUrl: values["models-base-url"],
+      maxFileBytes: int("max-file-bytes", values["max-file-bytes"]),
+      allowPrivateImportUrls: values["allow-private-import-urls"] ?? false,
+      loadTimeoutMs,
+      datasetInspectionTimeoutMs,
+      otlpEndpoint: values["otlp-endpoint"] || process.env.OTEL_EXPORTER_OTLP_ENDPOINT || undefined,
+      ...(protectedMaterialDir !== undefined ? { protectedMaterialDir } : {}),
+      ...(catalogDirs.length ? { catalogDirs } : {}),
+      ...(values.quota !== undefined ? { deploymentPolicy: { quotaPerUsage: int("quota", values.quota) } } : {}),
+    });
+  } catch (e) {
+    // A database that does not answer: say so and exit, rather than hang or print a stack.
+    if (e instanceof DatabaseUnreachableError) throw new CliError(e.message);
+    throw e;
+  }
   // Last resort: every fire-and-forget promise in src/ has its own catch; one that slips through
   // is logged loudly instead of taking the whole server down (Node's default is to exit).
   process.on("unhandledRejection", (reason) =>

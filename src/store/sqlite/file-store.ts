@@ -1,6 +1,6 @@
 // The SQLite FileStore: rows of `files` (migration 3). Content lives in the blob store; a row
 // exists only for content that is complete (or, for an import, is being fetched).
-import type { DatabaseSync } from "node:sqlite";
+import type { SqlDatabase } from "../sql/database.ts";
 import type { FileStore } from "../../core/ports/index.ts";
 import type { DatasetFormat, FilePurpose, FileRecord, FileStatus } from "../../core/files/types.ts";
 
@@ -44,9 +44,9 @@ const COLUMNS: Record<string, string> = {
 };
 
 export class SqliteFileStore implements FileStore {
-  #db: DatabaseSync;
+  #db: SqlDatabase;
 
-  constructor(db: DatabaseSync) {
+  constructor(db: SqlDatabase) {
     this.#db = db;
   }
 

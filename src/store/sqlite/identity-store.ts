@@ -1,6 +1,6 @@
 // SQLite adapter for the identity port: subscriptions → tenants, principals, role
 // assignments and signing secrets. Shares the SqliteStore connection (same file, same migrations).
-import type { DatabaseSync } from "node:sqlite";
+import type { SqlDatabase } from "../sql/database.ts";
 import type { Principal, RoleAssignment, RoleName } from "../../core/identity/types.ts";
 import type { IdentityStore } from "../../core/ports/index.ts";
 
@@ -23,9 +23,9 @@ const toPrincipal = (r: PrincipalRow): Principal & { secretHash?: string } => ({
 });
 
 export class SqliteIdentityStore implements IdentityStore {
-  #db: DatabaseSync;
+  #db: SqlDatabase;
 
-  constructor(db: DatabaseSync) {
+  constructor(db: SqlDatabase) {
     this.#db = db;
   }
 

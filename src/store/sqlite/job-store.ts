@@ -1,14 +1,14 @@
 // SQLite persistence for fine-tuning jobs, events, checkpoints and metrics. A job is one JSON
 // row (its shape changes with the API; nothing queries inside it but status and account).
-import type { DatabaseSync } from "node:sqlite";
+import type { SqlDatabase } from "../sql/database.ts";
 import type { CheckpointRecord, JobEvent, JobRecord, JobStatus, Page } from "../../core/finetuning/types.ts";
 import type { JobStore } from "../../core/ports/index.ts";
 import type { StepMetrics } from "../../core/ports/trainer.ts";
 
 export class SqliteJobStore implements JobStore {
-  #db: DatabaseSync;
+  #db: SqlDatabase;
 
-  constructor(db: DatabaseSync) {
+  constructor(db: SqlDatabase) {
     this.#db = db;
   }
 
@@ -61,7 +61,11 @@ export class SqliteJobStore implements JobStore {
 
   putCheckpoint(c: CheckpointRecord): void {
     this.#db
-      .prepare("INSERT OR REPLACE INTO job_checkpoints (id, job, account, epoch, step, created_at, adapter_path, metrics) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+      .prepare(
+        `INSERT INTO job_checkpoints (id, job, account, epoch, step, created_at, adapter_path, metrics) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT(id) DO UPDATE SET job = excluded.job, account = excluded.account, epoch = excluded.epoch, step = excluded.step,
+           created_at = excluded.created_at, adapter_path = excluded.adapter_path, metrics = excluded.metrics`,
+      )
       .run(c.id, c.jobId, c.account, c.epoch, c.step, c.createdAt, c.adapterPath, JSON.stringify(c.metrics));
   }
 
@@ -76,7 +80,7 @@ export class SqliteJobStore implements JobStore {
   }
 
   addMetrics(jobId: string, m: StepMetrics): void {
-    this.#db.prepare("INSERT OR REPLACE INTO job_metrics (job, step, metrics) VALUES (?, ?, ?)").run(jobId, m.step, JSON.stringify(m));
+    this.#db.prepare("INSERT INTO job_metrics (job, step, metrics) VALUES (?, ?, ?) ON CONFLICT(job, step) DO UPDATE SET metrics = excluded.metrics").run(jobId, m.step, JSON.stringify(m));
   }
 
   listMetrics(jobId: string): StepMetrics[] {

@@ -1,5 +1,5 @@
 // SQLite persistence for Azure ML marketplace subscriptions (migration 9).
-import type { DatabaseSync } from "node:sqlite";
+import type { SqlDatabase } from "../sql/database.ts";
 import type { MarketplacePlan, MarketplaceSubscriptionRecord } from "../../core/ml/marketplace.ts";
 import type { MarketplaceSubscriptionStore } from "../../core/ports/index.ts";
 
@@ -22,9 +22,9 @@ const toRecord = (r: Row): MarketplaceSubscriptionRecord => ({
 });
 
 export class SqliteMarketplaceSubscriptionStore implements MarketplaceSubscriptionStore {
-  #db: DatabaseSync;
+  #db: SqlDatabase;
 
-  constructor(db: DatabaseSync) {
+  constructor(db: SqlDatabase) {
     this.#db = db;
   }
 

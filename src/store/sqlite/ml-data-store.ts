@@ -1,7 +1,7 @@
 // SQLite persistence for Azure ML's data plane (migration 11): the storage account of each
 // workspace, its datastores, data containers and versions, and the blob service's containers,
 // blobs and uncommitted blocks. Blob names compare byte for byte (BINARY), as Azure's do.
-import type { DatabaseSync } from "node:sqlite";
+import type { SqlDatabase } from "../sql/database.ts";
 import type { DataContainerRecord, DataType, DataVersionRecord } from "../../core/ml/data.ts";
 import type { BlobBlockRecord, BlobContainerRecord, BlobRecord, CredentialsType, DatastoreRecord, StorageAccountRecord } from "../../core/ml/datastores.ts";
 import type { MlDataStore } from "../../core/ports/index.ts";
@@ -94,9 +94,9 @@ const toBlock = (r: Row): BlobBlockRecord => ({
 });
 
 export class SqliteMlDataStore implements MlDataStore {
-  #db: DatabaseSync;
+  #db: SqlDatabase;
 
-  constructor(db: DatabaseSync) {
+  constructor(db: SqlDatabase) {
     this.#db = db;
   }
 

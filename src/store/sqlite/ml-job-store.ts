@@ -1,6 +1,6 @@
 // SQLite persistence for Azure ML FineTuning jobs and workspace models (migration 12). The
 // echoed bodies are JSON; names compare case-insensitively (COLLATE NOCASE in the tables).
-import type { DatabaseSync } from "node:sqlite";
+import type { SqlDatabase } from "../sql/database.ts";
 import type { MlJobRecord } from "../../core/ml/jobs.ts";
 import type { ModelContainerRecord, ModelVersionRecord } from "../../core/ml/models.ts";
 import type { MlJobStore } from "../../core/ports/ml-job-store.ts";
@@ -64,9 +64,9 @@ const toVersion = (r: VersionRow): ModelVersionRecord => ({
 });
 
 export class SqliteMlJobStore implements MlJobStore {
-  #db: DatabaseSync;
+  #db: SqlDatabase;
 
-  constructor(db: DatabaseSync) {
+  constructor(db: SqlDatabase) {
     this.#db = db;
   }
 

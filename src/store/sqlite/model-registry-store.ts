@@ -1,7 +1,7 @@
 // The SQLite ModelRegistry: rows of `registered_models` (migration 2), each holding a catalog
 // entry as JSON. Another process (`ingot models add` while the server runs) writes the same
 // file; PRAGMA data_version tells this connection when to re-read, so lookups stay cheap.
-import type { DatabaseSync } from "node:sqlite";
+import type { SqlDatabase } from "../sql/database.ts";
 import type { CatalogModel } from "../../core/catalog/model.ts";
 import { conflict } from "../../core/catalog/registry.ts";
 import type { RegisteredModel, WeightsPin } from "../../core/catalog/registry.ts";
@@ -24,12 +24,12 @@ interface Row {
 }
 
 export class SqliteModelRegistry implements ModelRegistry {
-  #db: DatabaseSync;
+  #db: SqlDatabase;
   #now: () => number;
   #cache: { version: number; models: RegisteredModel[] } | undefined;
   #localWrites = 0;
 
-  constructor(db: DatabaseSync, now: () => number = Date.now) {
+  constructor(db: SqlDatabase, now: () => number = Date.now) {
     this.#db = db;
     this.#now = now;
   }
@@ -89,9 +89,13 @@ export class SqliteModelRegistry implements ModelRegistry {
   }
 
   // data_version changes when another connection commits; our own writes bump a local counter.
+  // PostgreSQL has no data_version (the PRAGMA is dropped there, no row): the row count and the
+  // highest rowid (a sequence there, never reused) change with every insert and delete.
   #dataVersion(): number {
-    const v = (this.#db.prepare("PRAGMA data_version").get() as { data_version: number }).data_version;
-    return v * 1_000_000 + this.#localWrites;
+    const v = (this.#db.prepare("PRAGMA data_version").get() as { data_version: number } | undefined)?.data_version;
+    if (v !== undefined) return v * 1_000_000 + this.#localWrites;
+    const r = this.#db.prepare("SELECT count(*) AS n, coalesce(max(rowid), 0) AS m FROM registered_models").get() as { n: number; m: number };
+    return (r.n * 1_000_003 + r.m) * 1_000_000 + this.#localWrites;
   }
 
   #changed(): void {

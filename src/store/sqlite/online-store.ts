@@ -1,13 +1,13 @@
 // SQLite persistence for Azure ML managed online endpoints and deployments (migration 14).
 // The records are kept whole as JSON beside the columns that key and order them.
-import type { DatabaseSync } from "node:sqlite";
+import type { SqlDatabase } from "../sql/database.ts";
 import type { OnlineDeploymentRecord, OnlineEndpointRecord } from "../../core/ml/online.ts";
 import type { OnlineEndpointStore } from "../../core/ports/index.ts";
 
 export class SqliteOnlineEndpointStore implements OnlineEndpointStore {
-  #db: DatabaseSync;
+  #db: SqlDatabase;
 
-  constructor(db: DatabaseSync) {
+  constructor(db: SqlDatabase) {
     this.#db = db;
   }
 

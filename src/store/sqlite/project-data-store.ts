@@ -1,5 +1,5 @@
 // SQLite persistence for Foundry projects' connections and datasets (migration 18).
-import type { DatabaseSync } from "node:sqlite";
+import type { SqlDatabase } from "../sql/database.ts";
 import type { ConnectionRecord } from "../../core/projects/connections.ts";
 import type { DatasetVersionRecord } from "../../core/projects/datasets.ts";
 import type { ProjectDataStore } from "../../core/ports/project-data-store.ts";
@@ -35,9 +35,9 @@ const toDataset = (r: Row): DatasetVersionRecord => ({
 });
 
 export class SqliteProjectDataStore implements ProjectDataStore {
-  #db: DatabaseSync;
+  #db: SqlDatabase;
 
-  constructor(db: DatabaseSync) {
+  constructor(db: SqlDatabase) {
     this.#db = db;
   }
 

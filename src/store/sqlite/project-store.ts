@@ -1,5 +1,5 @@
 // SQLite persistence for Foundry projects.
-import type { DatabaseSync } from "node:sqlite";
+import type { SqlDatabase } from "../sql/database.ts";
 import type { ProjectRecord } from "../../core/accounts/projects.ts";
 import type { ProjectStore } from "../../core/ports/index.ts";
 
@@ -15,9 +15,9 @@ interface Row {
 const toRecord = (r: Row): ProjectRecord => ({ account: r.account, name: r.name, displayName: r.display_name, description: r.description, isDefault: r.is_default === 1, createdAt: r.created_at });
 
 export class SqliteProjectStore implements ProjectStore {
-  #db: DatabaseSync;
+  #db: SqlDatabase;
 
-  constructor(db: DatabaseSync) {
+  constructor(db: SqlDatabase) {
     this.#db = db;
   }
 

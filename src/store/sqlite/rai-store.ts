@@ -1,5 +1,5 @@
 // SQLite persistence of content-filter policies, custom blocklists and their items (migration 15).
-import type { DatabaseSync } from "node:sqlite";
+import type { SqlDatabase } from "../sql/database.ts";
 import type { RaiBlocklistItemRecord, RaiBlocklistRecord, RaiPolicyRecord, RaiStore } from "../../core/ports/rai-store.ts";
 
 interface BlocklistRow {
@@ -34,9 +34,9 @@ const toItem = (r: ItemRow): RaiBlocklistItemRecord => ({
 });
 
 export class SqliteRaiStore implements RaiStore {
-  #db: DatabaseSync;
+  #db: SqlDatabase;
 
-  constructor(db: DatabaseSync) {
+  constructor(db: SqlDatabase) {
     this.#db = db;
   }
 

@@ -1,5 +1,5 @@
 // SQLite persistence of stored Responses API responses (migration 17).
-import type { DatabaseSync } from "node:sqlite";
+import type { SqlDatabase } from "../sql/database.ts";
 import type { ResponseStore, StoredResponse } from "../../core/ports/response-store.ts";
 
 interface Row {
@@ -23,15 +23,19 @@ const toRecord = (r: Row): StoredResponse => ({
 });
 
 export class SqliteResponseStore implements ResponseStore {
-  #db: DatabaseSync;
+  #db: SqlDatabase;
 
-  constructor(db: DatabaseSync) {
+  constructor(db: SqlDatabase) {
     this.#db = db;
   }
 
   put(r: StoredResponse): void {
     this.#db
-      .prepare("INSERT OR REPLACE INTO responses (account, id, created_at, expires_at, body, input_items, conversation) VALUES (?, ?, ?, ?, ?, ?, ?)")
+      .prepare(
+        `INSERT INTO responses (account, id, created_at, expires_at, body, input_items, conversation) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT(account, id) DO UPDATE SET created_at = excluded.created_at, expires_at = excluded.expires_at, body = excluded.body,
+           input_items = excluded.input_items, conversation = excluded.conversation`,
+      )
       .run(r.account, r.id, r.createdAt, r.expiresAt, JSON.stringify(r.body), JSON.stringify(r.inputItems), JSON.stringify(r.conversation));
   }
 

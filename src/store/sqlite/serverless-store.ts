@@ -1,5 +1,5 @@
 // SQLite persistence for Azure ML serverless endpoints and their keys (migration 13).
-import type { DatabaseSync } from "node:sqlite";
+import type { SqlDatabase } from "../sql/database.ts";
 import type { ServerlessEndpointRecord } from "../../core/ml/serverless.ts";
 import type { ServerlessEndpointStore, ServerlessKeyHashes } from "../../core/ports/index.ts";
 
@@ -41,9 +41,9 @@ const toRecord = (r: Row): ServerlessEndpointRecord => ({
 });
 
 export class SqliteServerlessEndpointStore implements ServerlessEndpointStore {
-  #db: DatabaseSync;
+  #db: SqlDatabase;
 
-  constructor(db: DatabaseSync) {
+  constructor(db: SqlDatabase) {
     this.#db = db;
   }
 

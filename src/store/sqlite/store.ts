@@ -1,5 +1,7 @@
-// The SQLite store (node:sqlite, WAL). All SQL lives here and in migrations.ts.
+// The SQLite store (node:sqlite, WAL). All SQL lives here and in migrations.ts. Given an open
+// SqlDatabase instead of a path (store/postgres), the same SQL and migrations run on PostgreSQL.
 import { DatabaseSync } from "node:sqlite";
+import type { SqlDatabase } from "../sql/database.ts";
 import type { AccountRecord, DeploymentRecord, OperationRecord, ResourceStore } from "../../core/ports/index.ts";
 import { MIGRATIONS } from "./migrations.ts";
 
@@ -85,16 +87,18 @@ const toDeployment = (r: DeploymentRow): DeploymentRecord => ({
 });
 
 export class SqliteStore implements ResourceStore {
-  #db: DatabaseSync;
+  #db: SqlDatabase;
 
-  constructor(path: string) {
-    this.#db = new DatabaseSync(path);
-    this.#db.exec("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;");
+  constructor(pathOrDatabase: string | SqlDatabase) {
+    if (typeof pathOrDatabase === "string") {
+      this.#db = new DatabaseSync(pathOrDatabase);
+      this.#db.exec("PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;");
+    } else this.#db = pathOrDatabase;
     this.#migrate();
   }
 
   /** The open database, for sibling stores (identity) that share the file and its migrations. */
-  get database(): DatabaseSync {
+  get database(): SqlDatabase {
     return this.#db;
   }
 

@@ -1,18 +1,20 @@
 // SQLite persistence for the usage history: one row per account, minute, deployment, model
 // and status, summed on insert.
-import type { DatabaseSync, StatementSync } from "node:sqlite";
+import type { SqlDatabase, SqlStatement } from "../sql/database.ts";
 import type { UsageBucket, UsageIncrement } from "../../core/usage/types.ts";
 import type { UsageStore } from "../../core/ports/index.ts";
 
 export class SqliteUsageStore implements UsageStore {
-  #add: StatementSync;
-  #range: StatementSync;
+  #add: SqlStatement;
+  #range: SqlStatement;
 
-  constructor(db: DatabaseSync) {
+  constructor(db: SqlDatabase) {
+    // Table-qualified: PostgreSQL finds a bare column ambiguous beside excluded.*.
     this.#add = db.prepare(
       `INSERT INTO usage_minutes (account, deployment, model, minute, status, prompt_tokens, completion_tokens, requests) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
        ON CONFLICT(account, minute, deployment, model, status) DO UPDATE SET
-         prompt_tokens = prompt_tokens + excluded.prompt_tokens, completion_tokens = completion_tokens + excluded.completion_tokens, requests = requests + excluded.requests`,
+         prompt_tokens = usage_minutes.prompt_tokens + excluded.prompt_tokens, completion_tokens = usage_minutes.completion_tokens + excluded.completion_tokens,
+         requests = usage_minutes.requests + excluded.requests`,
     );
     this.#range = db.prepare(
       "SELECT deployment, model, minute, status, prompt_tokens, completion_tokens, requests FROM usage_minutes WHERE account = ? AND minute >= ? AND minute < ? ORDER BY minute",

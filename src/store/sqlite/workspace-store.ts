@@ -1,5 +1,5 @@
 // SQLite persistence for Azure Machine Learning workspaces.
-import type { DatabaseSync } from "node:sqlite";
+import type { SqlDatabase } from "../sql/database.ts";
 import type { WorkspaceKind, WorkspaceRecord } from "../../core/ml/workspaces.ts";
 import type { WorkspaceStore } from "../../core/ports/index.ts";
 
@@ -36,9 +36,9 @@ const toRecord = (r: Row): WorkspaceRecord => ({
 });
 
 export class SqliteWorkspaceStore implements WorkspaceStore {
-  #db: DatabaseSync;
+  #db: SqlDatabase;
 
-  constructor(db: DatabaseSync) {
+  constructor(db: SqlDatabase) {
     this.#db = db;
   }
 
