@@ -37,7 +37,7 @@ import { ConnectionService } from "./core/projects/connections.ts";
 import { DatasetService } from "./core/projects/datasets.ts";
 import { projectStorage } from "./core/projects/storage.ts";
 import { SqliteUsageStore } from "./store/sqlite/usage-store.ts";
-import { InMemoryRateLimiter } from "./core/quotas/rate-limiter.ts";
+import { deploymentChangeKey, openSharedState, wireChanges } from "./shared-state.ts";
 import { LlamaCppEngine } from "./engines/llamacpp/engine.ts";
 import { UpstreamEngine } from "./engines/upstream/engine.ts";
 import { EngineSwitch } from "./engines/upstream/switch.ts";
@@ -55,6 +55,7 @@ import { SqliteStore } from "./store/sqlite/store.ts";
 import { openPostgresStore, ResilientUsageStore, survivesDatabaseOutages } from "./store/sql/open.ts";
 import { SqliteFileStore } from "./store/sqlite/file-store.ts";
 import { FsBlobStore } from "./store/blobs/fs-blob-store.ts";
+import { AzureBlobStore } from "./store/blobs/azure-blob-store.ts";
 import { checkUrl, openDownload } from "./lib/url-download.ts";
 import type { ResolvedAddress } from "./lib/url-download.ts";
 import { WorkspaceService } from "./core/ml/workspaces.ts";
@@ -91,6 +92,10 @@ export interface IngotOptions {
   dataDir: string;
   /** postgres://… : keep all state in that PostgreSQL database instead of DATA_DIR/ingot.db (issue 16). */
   databaseUrl?: string;
+  /** redis://… : rate limits shared by all replicas and change notifications between them (issue 16); absent: in memory, this process only. */
+  redisUrl?: string;
+  /** An Azure Storage connection string: files' content (uploads, imports, results) in that account's blobs, shared by all replicas, cached under DATA_DIR/blobs/cache; absent: DATA_DIR/blobs. */
+  blobStore?: string;
   /** Texts the content filter's protected-material check knows (.txt files); default DATA_DIR/protected-material. */
   protectedMaterialDir?: string;
   apiKey?: string;
@@ -218,7 +223,9 @@ export function createIngot(options: IngotOptions): Ingot {
   const importPolicy = { allowPrivate: options.allowPrivateImportUrls ?? false, lookup: options.importLookup };
   const fileService = new FileService(
     new SqliteFileStore(store.database),
-    new FsBlobStore(join(options.dataDir, "blobs", "files")),
+    options.blobStore
+      ? new AzureBlobStore(options.blobStore, "files", join(options.dataDir, "blobs", "cache", "files"), { log: (m, f) => log("warn", m, f) })
+      : new FsBlobStore(join(options.dataDir, "blobs", "files")),
     { check: async (url) => { const checked = await checkUrl(url, importPolicy); return () => openDownload(checked, importPolicy); } },
     { maxBytes: options.maxFileBytes, clock, log: (level, msg, fields) => log(level, msg, fields) },
   );
@@ -263,7 +270,9 @@ export function createIngot(options: IngotOptions): Ingot {
   const tracing: Tracing = options.otlpEndpoint ? new OtlpTracing({ endpoint: options.otlpEndpoint }) : noTracing;
   // Model-router deployments pick among the account's chat deployments (core/router); it learns each model's speed from usage.
   const router = new ModelRouter({ deployments, catalog, metrics, log: (msg, fields) => log("warn", msg, fields) });
-  const generation = new TracedGenerationService(tracing, options.otlpEndpoint ? tracedEngine(engine, tracing) : engine, deployments, usageSinks(metrics, usage, router), new InMemoryRateLimiter(options.clock ?? Date.now), {
+  // Rate limits and change notifications shared with other replicas (--redis), else this process's own.
+  const shared = openSharedState({ redisUrl: options.redisUrl, clock: options.clock, log });
+  const generation = new TracedGenerationService(tracing, options.otlpEndpoint ? tracedEngine(engine, tracing) : engine, deployments, usageSinks(metrics, usage, router), shared.limiter, {
     parallelPerRequest: Math.ceil((options.sequences ?? 8) / 2),
     router,
   });
@@ -373,6 +382,7 @@ export function createIngot(options: IngotOptions): Ingot {
     rai,
     responses,
     readiness: () => reconciler.readiness(),
+    sharedState: () => shared.health(),
     tracing: options.otlpEndpoint ? tracing : undefined,
   };
   // A workspace's datastores, data assets, storage account and blob content go with it (the rows at once, the files just after).
@@ -411,10 +421,12 @@ export function createIngot(options: IngotOptions): Ingot {
   const opsApp = options.metricsAddress ? buildOpsServer(ctx, logger) : undefined;
   // The local CLI's way in (server URL and an admin service principal), written once listening.
   publishLocalCredential(app, identity, options.dataDir, options.tls);
-  deployments.onChange((accountName, name, operation) =>
-    reconciler.changed(accountName, name, operation).catch((e: Error) => log("error", "reconciling a deployment change failed", { account: accountName, deployment: name, err: e.message })),
-  );
-  const ready = reconciler.reconcileAll();
+  deployments.onChange((accountName, name, operation) => {
+    shared.feed.publish("deployments", deploymentChangeKey(accountName, name));
+    reconciler.changed(accountName, name, operation).catch((e: Error) => log("error", "reconciling a deployment change failed", { account: accountName, deployment: name, err: e.message }));
+  });
+  wireChanges(shared.feed, { reconciler, accounts, rai, log });
+  const ready = Promise.all([reconciler.reconcileAll(), shared.ready]).then(() => {});
   reconciler.start();
   jobs.start();
   mlJobs.start();
@@ -459,6 +471,7 @@ export function createIngot(options: IngotOptions): Ingot {
       await jobs.close();
       await fileService.close();
       await engine.close();
+      await shared.close();
       await tracing.shutdown();
       store.close();
     },

@@ -95,6 +95,8 @@ export interface AppContext {
   responses: ResponseService;
   /** What /readyz answers: the rule is in core/deployments/readiness.ts. */
   readiness(): Readiness;
+  /** Redis (rate limits, change notifications) as /readyz reports it to administrators; absent or empty: nothing shared but the database. */
+  sharedState?: () => Record<string, unknown>;
   /** Traces of requests (an HTTP server span each), when tracing is on. */
   tracing?: Tracing;
 }

@@ -4,6 +4,7 @@ import { statSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { createIngot, DEFAULT_STREAM_INTERVAL_MS, defaultThreads } from "../../app.ts";
 import { resolveTls, TlsConfigError } from "../../http/tls.ts";
+import { isBlobConnectionString } from "../../store/blobs/azure-blob-store.ts";
 import { DatabaseUnreachableError } from "../../store/postgres/database.ts";
 import { isPostgresUrl } from "../../store/sql/open.ts";
 import { CliError } from "../errors.ts";
@@ -23,6 +24,13 @@ Options:
   --database URL             keep all state in PostgreSQL (postgres://user:pass@host:5432/db; env
                              INGOT_DATABASE_URL) instead of DATA_DIR/ingot.db; several 'ingot up'
                              on one database act as replicas of one Ingot
+  --redis URL                share rate limits and change notifications with the other replicas
+                             through Redis (redis://[:password@]host:6379[/db]; env INGOT_REDIS_URL);
+                             while it does not answer each replica limits on its own
+  --blob-store CONNSTR       keep files (uploads, imports, fine-tuning results) in Azure Blob Storage:
+                             an Azure Storage connection string (env INGOT_BLOB_STORE; add
+                             Container=NAME for a container other than 'ingot'), so every replica
+                             reads what one wrote; each keeps a local copy of what it trains on
   --api-key KEY              fix key1 of the default account (env INGOT_API_KEY)
   --skip-api-version-check   accept any api-version
   --threads N                llama.cpp threads per model (default ${defaultThreads()}; never more than free cores)
@@ -65,6 +73,8 @@ export async function upCommand(argv: string[]): Promise<number> {
       port: { type: "string" },
       host: { type: "string" },
       "data-dir": { type: "string" },
+      redis: { type: "string" },
+      "blob-store": { type: "string" },
       database: { type: "string" },
       "api-key": { type: "string" },
       "skip-api-version-check": { type: "boolean" },
@@ -124,6 +134,9 @@ export async function upCommand(argv: string[]): Promise<number> {
   const catalogDirs = values["catalog-dir"] ?? [];
   for (const dir of catalogDirs)
     if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`--catalog-dir must name a directory of catalog *.json files, got '${dir}'`);
+  const blobStore = values["blob-store"] ?? (process.env.INGOT_BLOB_STORE || undefined);
+  if (blobStore !== undefined && !isBlobConnectionString(blobStore))
+    throw new UsageError("--blob-store takes an Azure Storage connection string (DefaultEndpointsProtocol=https;AccountName=…;AccountKey=…;EndpointSuffix=core.windows.net, or BlobEndpoint=…); leave it out for files in the data dir");
   const metricsAddress = parseMetricsAddress(values["metrics-address"] ?? DEFAULT_METRICS_ADDRESS);
   const databaseUrl = values.database ?? (process.env.INGOT_DATABASE_URL || undefined);
   if (databaseUrl !== undefined && !isPostgresUrl(databaseUrl)) throw new UsageError(`--database takes a postgres:// URL (e.g. postgres://ingot:secret@127.0.0.1:5432/ingot); leave it out for SQLite in the data dir`);
@@ -132,6 +145,8 @@ export async function upCommand(argv: string[]): Promise<number> {
     ingot = createIngot({
       ...(databaseUrl ? { databaseUrl } : {}),
       metricsAddress,
+      ...((values.redis ?? process.env.INGOT_REDIS_URL) ? { redisUrl: values.redis ?? process.env.INGOT_REDIS_URL } : {}),
+      ...(blobStore ? { blobStore } : {}),
       dataDir,
       ...(tls ? { tls: { cert: tls.cert, key: tls.key } } : {}),
       apiKey: values["api-key"] ?? process.env.INGOT_API_KEY,

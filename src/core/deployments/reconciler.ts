@@ -119,6 +119,30 @@ export class Reconciler {
     return work.catch((e) => this.#log("reconcile failed", { account, deployment: name, error: String(e) }));
   }
 
+  /**
+   * Another replica changed desired state (a change notification; no name: anything may have
+   * changed). This replica brings its own runners to it; the writer's replica settles the
+   * operation. A deployment already Succeeded or Failed keeps that state while this replica
+   * loads (as a retry does) instead of going back to Creating.
+   */
+  remoteChanged(account?: string, name?: string): Promise<void> {
+    const targets = account !== undefined && name !== undefined ? [this.#deployments.get(account, name)].filter((d) => d !== undefined) : this.#deployments.list();
+    if (account !== undefined && name !== undefined) this.#retries.delete(idOf(account, name));
+    const work = targets
+      .filter((d) => account !== undefined || !this.#serves(d))
+      .map((d) => this.reconcile(d, undefined, d.state === "Succeeded" || d.state === "Failed"));
+    return Promise.all(work)
+      .then(() => this.#collect())
+      .catch((e) => this.#log("reconcile failed", { account, deployment: name, error: String(e) }));
+  }
+
+  /** Whether this replica's engine holds what the deployment runs on. */
+  #serves(d: DeploymentRecord): boolean {
+    if (this.#isRouter(d)) return true;
+    const t = this.#targetOf(d);
+    return this.#loaded.has(t.key) && (t.adapter === undefined || this.#adapters.has(adapterSlot(t.key, t.adapter)));
+  }
+
   reconcile(d: DeploymentRecord, operation?: OperationRecord, retry = false): Promise<void> {
     return this.#serialized(this.#targetOf(d).key, () => this.#provision(d, operation, retry));
   }

@@ -222,6 +222,11 @@ export class FileService implements FileSource {
     return this.#blobs.path(id);
   }
 
+  /** A local file with the content (a shared blob store copies it to this replica's disk once). */
+  localPathOf(id: string): Promise<string> {
+    return this.#blobs.localPath ? this.#blobs.localPath(id) : Promise.resolve(this.#blobs.path(id));
+  }
+
   /** OpenAI's cursor list: `after` an id, newest first unless order is "asc". */
   list(account: string, q: ListQuery = {}): { data: FileRecord[]; hasMore: boolean } {
     if (q.purpose !== undefined && typeof q.purpose !== "string") throw invalid("'purpose' must be a string.", "purpose");
@@ -242,7 +247,8 @@ export class FileService implements FileSource {
   /** The content, streamed; a file still being imported has none yet (409). */
   content(account: string, id: string): { record: FileRecord; body: AsyncIterable<Uint8Array> } {
     const record = this.require(account, id);
-    if (!this.#blobs.exists(id)) {
+    // On a shared store a processed file's content is there, though this replica may not have seen it written.
+    if (!this.#blobs.exists(id) && !(this.#blobs.remote && record.status === "processed")) {
       if (record.status === "uploaded")
         throw new IngotError("conflict", "unexpectedEntityState", `File '${id}' is still being imported; retrieve it until its status is 'processed' or 'error', then ask again.`);
       throw new IngotError("conflict", "unexpectedEntityState", `File '${id}' has no content: ${record.statusDetails ?? "its import failed"}.`);
@@ -273,6 +279,8 @@ export class FileService implements FileSource {
   resume(): void {
     for (const f of this.#store.listByStatus("uploaded")) {
       if (this.#blobs.exists(f.id)) this.#start(f.id, (signal) => this.#validate(f, signal));
+      // A shared store: another replica may be importing it right now; it settles the file.
+      else if (this.#blobs.remote) continue;
       else this.#store.update(f.id, { status: "error", statusDetails: "Import failed: Ingot stopped before the download finished. Import the file again." });
     }
   }

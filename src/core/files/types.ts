@@ -34,6 +34,8 @@ export interface FileSource {
   get(account: string, id: string): FileRecord | undefined;
   /** Local path of the file's content (complete and immutable once the record exists). */
   pathOf(id: string): string;
+  /** The same, for any blob store: a shared store's content is copied to local disk first. */
+  localPathOf?(id: string): Promise<string>;
   /** Stores a job's output (results.csv) as a `fine-tune-results` file; returns its record. */
   putResult(account: string, filename: string, content: string | Uint8Array): Promise<FileRecord>;
 }

@@ -297,10 +297,16 @@ export class JobService {
     }
   }
 
+  /** A dataset's content as a local file (the trainer reads paths; a shared blob store copies it here first). */
+  #localPath(fileId: string): Promise<string> {
+    const files = this.#d.files;
+    return files.localPathOf ? files.localPathOf(fileId) : Promise.resolve(files.pathOf(fileId));
+  }
+
   async #inspect(job: JobRecord, fileId: string): Promise<DatasetInspection> {
     const base = this.#d.catalog.find(job.base);
     const weights = await this.#d.modelFiles.ensure(job.base);
-    return this.#d.trainer.inspect(weights.path, this.#d.files.pathOf(fileId), base.contextLength);
+    return this.#d.trainer.inspect(weights.path, await this.#localPath(fileId), base.contextLength);
   }
 
   #run(job: JobRecord): void {
@@ -331,8 +337,8 @@ export class JobService {
         jobId: job.id,
         baseModelPath: weights.path,
         contextLength: window,
-        trainingFile: this.#d.files.pathOf(job.trainingFile),
-        validationFile: job.validationFile ? this.#d.files.pathOf(job.validationFile) : undefined,
+        trainingFile: await this.#localPath(job.trainingFile),
+        validationFile: job.validationFile ? await this.#localPath(job.validationFile) : undefined,
         validationSplit: job.validationSplit,
         hyperparameters,
         initialAdapter: parent?.weights.startsWith("lora:") ? parent.weights.slice("lora:".length) : undefined,

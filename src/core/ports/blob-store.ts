@@ -19,8 +19,12 @@ export interface BlobStore {
   put(key: string, content: string | Uint8Array): Promise<StagedBlob>;
   read(key: string, opts?: { signal?: AbortSignal }): AsyncIterable<Uint8Array>;
   exists(key: string): boolean;
-  /** Local path of the content under `key`. */
+  /** Local path of the content under `key` (for a remote store: of its local copy, which may not be there yet). */
   path(key: string): string;
+  /** A remote store (shared by replicas): exists() knows only what it has seen; content of a finished write is there. */
+  readonly remote?: boolean;
+  /** A local file with the content (a remote store downloads it once into its cache); absent: path() is local. */
+  localPath?(key: string): Promise<string>;
   /** Removes the content (idempotent). */
   delete(key: string): Promise<void>;
 }

@@ -277,6 +277,11 @@ export class RaiBlocklistService {
     this.#compiled.delete(this.#key(account, b.name));
   }
 
+  /** Drops compiled lists of an account (all accounts when none is named): another replica changed them. */
+  forgetAccount(account?: string): void {
+    for (const k of [...this.#compiled.keys()]) if (account === undefined || k.startsWith(`${account}\u0000`)) this.#compiled.delete(k);
+  }
+
   /** Account deletion: everything of the account goes (policies too: one store). */
   deleteAll(account: string): void {
     this.#store.deleteAll(account);

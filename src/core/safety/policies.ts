@@ -341,8 +341,8 @@ export class RaiPolicyService {
     return true;
   }
 
-  /** Account deletion (the store rows go with the blocklists': RaiBlocklistService.deleteAll). */
-  forgetAccount(account: string): void {
-    for (const k of [...this.#effective.keys()]) if (k.startsWith(`${account}\u0000`)) this.#effective.delete(k);
+  /** Account deletion (the store rows go with the blocklists': RaiBlocklistService.deleteAll), or another replica's write (no account: all). */
+  forgetAccount(account?: string): void {
+    for (const k of [...this.#effective.keys()]) if (account === undefined || k.startsWith(`${account}\u0000`)) this.#effective.delete(k);
   }
 }

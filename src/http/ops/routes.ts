@@ -12,7 +12,8 @@ function readiness(ctx: AppContext) {
   const { ready, reasons, failing } = ctx.readiness();
   const models = ctx.engine.status();
   const deployments = ctx.deployments.list().map((d) => ({ account: d.account, name: d.name, state: d.state, error: d.error }));
-  return { status: ready ? "ready" : "not_ready", reasons, failing, models, deployments };
+  // Redis lost does not make a replica unready (it serves on local limits); the details say so.
+  return { status: ready ? "ready" : "not_ready", reasons, failing, models, deployments, ...ctx.sharedState?.() };
 }
 
 function sendMetrics(ctx: AppContext, reply: FastifyReply) {
