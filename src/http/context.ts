@@ -30,6 +30,7 @@ import type { Readiness } from "../core/deployments/readiness.ts";
 import type { RaiPolicyService } from "../core/safety/policies.ts";
 import type { RaiBlocklistService } from "../core/safety/blocklists.ts";
 import type { ResponseService } from "../core/responses/service.ts";
+import type { BatchService } from "../core/batch/service.ts";
 
 export interface AppContext {
   generation: GenerationService;
@@ -93,6 +94,8 @@ export interface AppContext {
   rai: { policies: RaiPolicyService; blocklists: RaiBlocklistService };
   /** Stored Responses API responses (previous_response_id, retrieve, input_items). */
   responses: ResponseService;
+  /** The Batch API's jobs (core/batch); absent: the batch routes answer 503. */
+  batches?: BatchService;
   /** What /readyz answers: the rule is in core/deployments/readiness.ts. */
   readiness(): Readiness;
   /** Redis (rate limits, change notifications) as /readyz reports it to administrators; absent or empty: nothing shared but the database. */

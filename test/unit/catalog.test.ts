@@ -111,11 +111,12 @@ describe("the shipped catalog", () => {
     assert.ok(hf.some((m) => !m.sha256));
   });
 
-  test("usage names follow one rule; GlobalBatch only for OpenAI, DeveloperTier only with fine-tuning", () => {
+  test("usage names follow one rule; batch SKUs on every served model, DeveloperTier only with fine-tuning", () => {
     for (const m of catalog.list())
       for (const s of m.skus) {
         assert.equal(s.usageName, usageNameFor(m.format, m.name, s.name), `${m.name} ${s.name}`);
-        if (s.name === "GlobalBatch") assert.equal(m.format, "OpenAI");
+        // Batch jobs (issue 15): OpenAI's models and Ingot's and the open models Ingot serves.
+        if (s.name === "GlobalBatch") assert.ok(m.format === "OpenAI" || m.skus.some((x) => x.name === "DataZoneBatch"), m.name);
         if (s.name === "DeveloperTier") assert.ok(m.capabilities.includes("fineTune"), m.name);
         assert.ok(s.minCapacity <= s.defaultCapacity && s.defaultCapacity <= s.maxCapacity);
       }
@@ -126,6 +127,7 @@ describe("the shipped catalog", () => {
 
   test("the built-in models keep working", () => {
     const chat = catalog.find({ format: "Ingot", name: "tiny-chat", version: "1" });
+    assert.ok(["GlobalBatch", "DataZoneBatch"].every((n) => chat.skus.some((s) => s.name === n)), "tiny-chat is deployable for batch jobs");
     assert.equal(chat.weights, "builtin:tiny-chat");
     assert.deepEqual(catalog.find({ format: "Ingot", name: "tiny-embed", version: "1" }).capabilities, ["embeddings"]);
   });

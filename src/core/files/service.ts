@@ -7,6 +7,7 @@ import { IngotError } from "../errors.ts";
 import type { BlobStore, FileStore, StagedBlob, UrlFetcher } from "../ports/index.ts";
 import type { FilePurpose, FileRecord, FileSource } from "./types.ts";
 import { validateDataset } from "./validate.ts";
+import { checkBatchFile, problemSummary } from "../batch/validate.ts";
 
 /** Azure's and OpenAI's per-file limit. */
 export const DEFAULT_MAX_FILE_BYTES = 512 * 1024 * 1024;
@@ -192,9 +193,9 @@ export class FileService implements FileSource {
     return this.#settled(record.id);
   }
 
-  /** Writes a job's output (results.csv) as a `fine-tune-results` file. */
-  async putResult(account: string, filename: string, content: string | Uint8Array): Promise<FileRecord> {
-    const record = this.#newRecord(account, { purpose: "fine-tune-results", filename }, ["fine-tune-results"]);
+  /** Writes a job's output (results.csv) as a `fine-tune-results` file, or a batch's output or error file (`batch_output`). */
+  async putResult(account: string, filename: string, content: string | Uint8Array, purpose: "fine-tune-results" | "batch_output" = "fine-tune-results"): Promise<FileRecord> {
+    const record = this.#newRecord(account, { purpose, filename }, [purpose]);
     const staged = await this.#blobs.put(record.id, content);
     const done: FileRecord = { ...record, bytes: staged.bytes, sha256: staged.sha256, status: "processed" };
     this.#store.insert(done);
@@ -347,6 +348,19 @@ export class FileService implements FileSource {
   }
 
   async #validate(record: FileRecord, signal: AbortSignal): Promise<void> {
+    if (record.purpose === "batch") {
+      // Batch API input (core/batch/validate.ts): problems with their line numbers in status_details.
+      let check;
+      try {
+        check = await checkBatchFile(this.#blobs.read(record.id, { signal }), { signal });
+      } catch (e) {
+        if (signal.aborted) return;
+        throw e;
+      }
+      if (signal.aborted) return;
+      this.#store.update(record.id, { status: check.errorCount ? "error" : "processed", statusDetails: check.errorCount ? problemSummary(check) : null, examples: check.requests });
+      return;
+    }
     if (record.purpose !== "fine-tune") {
       this.#store.update(record.id, { status: "processed" });
       return;

@@ -30,6 +30,8 @@ export interface CallOptions {
   apiVersion?: string;
   /** Called once the deployment is resolved with its limits after admission (also when refused), so replies can carry them. */
   onLimits?: (limits: RateLimitSnapshot) => void;
+  /** A Batch API line (core/batch): runs on a GlobalBatch/DataZoneBatch deployment, outside the online rate limits (the batch's enqueued-token quota was charged at create). */
+  batch?: boolean;
 }
 
 export interface GenerationStream {
@@ -78,6 +80,10 @@ export class GenerationService {
   /** Charges the request against the deployment's limits (throws the 429 or Batch 400) and reports them. */
   async #admit(d: ResolvedDeployment, operation: string, estimate: TokenEstimate, sequences: number, opts: CallOptions, signal: AbortSignal): Promise<Admission> {
     const policy = policyFor(d.sku, d.limits);
+    if (opts.batch) {
+      if (policy.kind !== "batch") throw errors.invalid(`Deployment '${d.name}' has the ${d.sku.name} SKU; batch jobs run on GlobalBatch or DataZoneBatch deployments.`, "model");
+      return { estimatedTokens: estimate.total, settle: () => {}, release: () => {} };
+    }
     const key = rateLimitKey(d.account, d.name);
     let admission: Admission;
     try {

@@ -230,7 +230,7 @@ export function batchRefusal(policy: RatePolicy, context: AdmissionContext): Ing
     "invalid_request",
     "OperationNotSupported",
     `Deployment '${context.deployment}' has the ${policy.sku} SKU, which serves the Batch API (asynchronous jobs) only, not synchronous ${context.operation} requests. ` +
-      "Send this request to a deployment with a Standard or GlobalStandard SKU; Ingot does not offer the Batch API yet.",
+      "Send this request to a deployment with a Standard or GlobalStandard SKU, or submit it as a batch job: upload a JSONL file of requests with purpose 'batch' (POST /openai/files), then POST /openai/batches with its input_file_id.",
   );
 }
 

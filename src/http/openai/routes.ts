@@ -5,6 +5,7 @@ import { errors } from "../../core/errors.ts";
 import { AZURE_OPENAI_VERSIONS, checkApiVersion } from "../api-versions.ts";
 import type { AppContext } from "../context.ts";
 import { registerFileRoutes } from "./files.ts";
+import { registerBatchRoutes } from "./batches.ts";
 import { handleChat, handleCompletion, handleEmbeddings } from "./handlers.ts";
 import { registerModelsRoutes } from "./models.ts";
 import { registerDataPlaneDeploymentRoutes } from "./deployments.ts";
@@ -43,6 +44,7 @@ export function registerOpenAIRoutes(app: FastifyInstance, ctx: AppContext): voi
     app.post(`${prefix}/embeddings`, dated, async (request, reply) => handleEmbeddings(ctx, request, reply, modelFromBody(request.body), request.body));
   }
   registerFileRoutes(app, ctx);
+  registerBatchRoutes(app, ctx);
   registerModelsRoutes(app, ctx);
   registerDataPlaneDeploymentRoutes(app, ctx);
 }
