@@ -33,11 +33,21 @@ export interface JobDeps {
   jobDir: (jobId: string) => string;
   threads: number;
   maxRunning?: number;
+  /**
+   * This process among the replicas on one database (default: a random id). A job runs on the
+   * replica holding its lease (JobStore.claimJob); a replica renews it while training, and a job
+   * whose lease ran out is taken over by another, from its last checkpoint. One process on its
+   * own data dir passes a fixed id, so a restart takes its jobs back at once.
+   */
+  replicaId?: string;
+  /** How long a lease lasts without renewal (default 15 s; renewed every third of it). */
+  leaseMs?: number;
   clock?: () => number;
   log: (msg: string, fields?: Record<string, unknown>) => void;
 }
 
 const hex = () => randomBytes(16).toString("hex");
+const DEFAULT_LEASE_MS = 15_000;
 
 export class JobService {
   #d: JobDeps;
@@ -49,20 +59,43 @@ export class JobService {
   #timer: ReturnType<typeof setInterval> | undefined;
   #finishedListeners: ((job: JobRecord) => void)[] = [];
 
+  #owner: string;
+  #leaseMs: number;
+
   constructor(deps: JobDeps) {
     this.#d = deps;
     this.#clock = deps.clock ?? Date.now;
+    this.#owner = deps.replicaId ?? `replica-${hex().slice(0, 12)}`;
+    this.#leaseMs = deps.leaseMs ?? DEFAULT_LEASE_MS;
+  }
+
+  /** Whether this replica holds (now took, or kept) the job's lease; always true on a store without leases. */
+  #claim(id: string): boolean {
+    const s = this.#d.store;
+    return s.claimJob ? s.claimJob(id, this.#owner, this.#clock(), this.#leaseMs) : true;
+  }
+
+  /**
+   * Running jobs no replica holds any more (this one restarted, or the replica running them
+   * died): taken here and queued again, to resume from their last checkpoint.
+   */
+  #adoptOrphans(atStart: boolean): void {
+    for (const job of this.#d.store.listJobs({ status: ["running"] }).data) {
+      if (this.#runs.has(job.id) || !this.#claim(job.id)) continue;
+      this.#save({ ...job, status: "queued" });
+      const where = atStart ? "Ingot restarted while the job was running" : "The replica running the job stopped";
+      this.#event(job.id, "warning", job.progress ? `${where}; it resumes from the checkpoint of epoch ${job.progress.epoch}.` : `${where}; it starts again.`);
+    }
   }
 
   /** Jobs that were running when Ingot stopped go back to the queue and resume from their last checkpoint. */
   start(): void {
-    for (const job of this.#d.store.listJobs({ status: ["running"] }).data) {
-      this.#save({ ...job, status: "queued" });
-      this.#event(job.id, "warning", job.progress ? `Ingot restarted while the job was running; it resumes from the checkpoint of epoch ${job.progress.epoch}.` : "Ingot restarted while the job was running; it starts again.");
-    }
+    this.#adoptOrphans(true);
     this.#pump();
-    // Files validate asynchronously; jobs waiting on them are looked at again each second.
+    // Files validate asynchronously; jobs waiting on them are looked at again each second, and so
+    // are running jobs whose replica stopped renewing their lease.
     this.#timer = setInterval(() => {
+      this.#adoptOrphans(false);
       if (this.#d.store.listJobs({ status: ["validating_files", "queued"] }).data.length) this.#pump();
     }, 1000);
     this.#timer.unref();
@@ -258,6 +291,8 @@ export class JobService {
       // Resumed while its paused trainer still winds down: one process per job (they would share
       // its directory, and the old run's end would untrack the new one); that run's end pumps again.
       if (this.#runs.has(job.id)) continue;
+      // Another replica holds it (running or about to): not ours.
+      if (!this.#claim(job.id)) continue;
       this.#run(job);
     }
   }
@@ -313,12 +348,40 @@ export class JobService {
     const entry = { run: undefined as unknown as TrainingRun, stopping: undefined as "cancelled" | "paused" | undefined };
     // Reserve the slot before the first await so the pump does not start a second job.
     this.#runs.set(job.id, entry);
+    const heartbeat = setInterval(() => this.#heartbeat(job.id, entry), Math.max(100, Math.floor(this.#leaseMs / 3)));
+    heartbeat.unref();
     this.#train(job, entry)
       .catch((e: Error) => this.#d.log("training run failed unexpectedly", { job: job.id, error: e.message }))
       .finally(() => {
+        clearInterval(heartbeat);
         this.#runs.delete(job.id);
+        try {
+          this.#d.store.releaseJob?.(job.id, this.#owner);
+        } catch {
+          // the database is away: the lease runs out by itself
+        }
         this.#pump();
       });
+  }
+
+  /**
+   * While training: renew the lease; stop the trainer when another replica has taken the job
+   * over (this one was cut off longer than a lease) or when it was cancelled or paused through
+   * another replica (the status in the database says so).
+   */
+  #heartbeat(id: string, entry: { run: TrainingRun; stopping?: "cancelled" | "paused" }): void {
+    if (entry.stopping) return;
+    try {
+      const s = this.#d.store;
+      const mine = s.renewJobLease ? s.renewJobLease(id, this.#owner, this.#clock(), this.#leaseMs) : true;
+      const status = s.getJob(id)?.status;
+      if (mine && (status === "running" || status === "queued")) return;
+      entry.stopping = status === "paused" ? "paused" : "cancelled";
+      if (!mine) this.#d.log("another replica took the job over; stopping its trainer here", { job: id });
+      void entry.run?.cancel();
+    } catch {
+      // The database is away: keep training; the lease is renewed once it is back (or lost, then stopped).
+    }
   }
 
   async #train(queued: JobRecord, entry: { run: TrainingRun; stopping?: "cancelled" | "paused" }): Promise<void> {

@@ -19,4 +19,13 @@ export interface JobStore {
   addMetrics(jobId: string, m: StepMetrics): void;
   /** In step order. */
   listMetrics(jobId: string): StepMetrics[];
+  /**
+   * Replicas on one database: takes the job's lease for `owner` until now + leaseMs when nobody
+   * holds it, its holder's lease ran out, or `owner` already holds it; true when `owner` holds it
+   * now. Atomic: of replicas claiming at once, exactly one gets it. Absent: one process only.
+   */
+  claimJob?(id: string, owner: string, now: number, leaseMs: number): boolean;
+  /** Extends `owner`'s lease; false when it no longer holds it (another replica took the job over). */
+  renewJobLease?(id: string, owner: string, now: number, leaseMs: number): boolean;
+  releaseJob?(id: string, owner: string): void;
 }

@@ -32,10 +32,32 @@ export class SqliteJobStore implements JobStore {
     return paginate(jobs, (j) => j.id, page);
   }
 
+  // One conditional upsert: on PostgreSQL the conflicting row is locked while the WHERE is
+  // decided, so of replicas claiming at once exactly one sees its row come back.
+  claimJob(id: string, owner: string, now: number, leaseMs: number): boolean {
+    const row = this.#db
+      .prepare(
+        `INSERT INTO job_leases (job, owner, expires_at) VALUES (?, ?, ?)
+         ON CONFLICT(job) DO UPDATE SET owner = excluded.owner, expires_at = excluded.expires_at
+         WHERE job_leases.owner = excluded.owner OR job_leases.expires_at <= ?
+         RETURNING owner`,
+      )
+      .get(id, owner, now + leaseMs, now);
+    return row !== undefined;
+  }
+
+  renewJobLease(id: string, owner: string, now: number, leaseMs: number): boolean {
+    return Number(this.#db.prepare("UPDATE job_leases SET expires_at = ? WHERE job = ? AND owner = ?").run(now + leaseMs, id, owner).changes) > 0;
+  }
+
+  releaseJob(id: string, owner: string): void {
+    this.#db.prepare("DELETE FROM job_leases WHERE job = ? AND owner = ?").run(id, owner);
+  }
+
   deleteJob(id: string): void {
     this.#db.exec("BEGIN");
     try {
-      for (const table of ["job_events", "job_checkpoints", "job_metrics"]) this.#db.prepare(`DELETE FROM ${table} WHERE job = ?`).run(id);
+      for (const table of ["job_events", "job_checkpoints", "job_metrics", "job_leases"]) this.#db.prepare(`DELETE FROM ${table} WHERE job = ?`).run(id);
       this.#db.prepare("DELETE FROM jobs WHERE id = ?").run(id);
       this.#db.exec("COMMIT");
     } catch (e) {
