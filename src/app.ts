@@ -78,6 +78,9 @@ import { RaiBlocklistService } from "./core/safety/blocklists.ts";
 import { SqliteRaiStore } from "./store/sqlite/rai-store.ts";
 import { ResponseService } from "./core/responses/service.ts";
 import { SqliteResponseStore } from "./store/sqlite/response-store.ts";
+import { BatchService } from "./core/batch/service.ts";
+import { SqliteBatchStore } from "./store/sqlite/batch-store.ts";
+import { batchLineExecutor } from "./http/openai/batches-exec.ts";
 import { ContentFilter, serverlessContentSafetyOff } from "./core/safety/filter.ts";
 import { GuardModelClassifier } from "./core/safety/guard-model.ts";
 import { EmbeddedClassifier } from "./core/safety/classifier/index.ts";
@@ -250,6 +253,7 @@ export function createIngot(options: IngotOptions): Ingot {
     rai.blocklists.deleteAll(name); // the account's policies, blocklists and items
     rai.policies.forgetAccount(name);
     responses.deleteAll(name);
+    ctx.batches?.deleteAll(name);
   });
 
   let app: FastifyInstance | undefined;
@@ -411,6 +415,22 @@ export function createIngot(options: IngotOptions): Ingot {
   });
   // The Content Safety data plane answers with the same classifier, protected material and blocklists.
   ctx.contentSafety = new ContentSafetyService({ classifier, protectedMaterial, blocklists: ctx.rai.blocklists });
+  // The Batch API (core/batch): lines run through the online generation and content-filter path,
+  // at low priority on the batch deployment's runner (idle sequences only, online requests first).
+  const batches = new BatchService({
+    store: new SqliteBatchStore(store.database),
+    files: fileService,
+    deployments,
+    execute: batchLineExecutor(ctx),
+    load: (key) => {
+      const s = engine.status().find((x) => x.key === key);
+      return s && s.state === "ready" ? { active: s.activeSequences, queued: s.queuedRequests } : undefined;
+    },
+    sequences,
+    clock,
+    log,
+  });
+  ctx.batches = batches;
   // A workspace's serverless endpoints (their deployments and keys) go before it does.
   ctx.workspaces.onDelete((w) => ctx.serverless.deleteAll(w));
   // A workspace's ML jobs (their fine-tuning jobs and files) and models go with it.
@@ -432,6 +452,7 @@ export function createIngot(options: IngotOptions): Ingot {
   reconciler.start();
   jobs.start();
   mlJobs.start();
+  batches.start();
   // Lifecycle rules (idle fine-tuned deployments, DeveloperTier expiry, expired files) run here only: reads never delete.
   const sweeper = setInterval(() => {
     deployments.sweep();
@@ -471,6 +492,7 @@ export function createIngot(options: IngotOptions): Ingot {
       await opsApp?.close();
       await app.close();
       await jobs.close();
+      await batches.close();
       await fileService.close();
       await engine.close();
       await shared.close();

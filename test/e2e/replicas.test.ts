@@ -57,7 +57,13 @@ async function maybePostgres(): Promise<void> {
   if (!existsSync(fileURLToPath(new URL(cluster, import.meta.url)))) return void (whyNoDb = "PostgreSQL support (test/e2e/postgres-cluster.ts) is not on this branch");
   if (!readFileSync(join(ROOT, "src/cli/commands/up.ts"), "utf8").includes('database: { type: "string" }')) return void (whyNoDb = "`ingot up --database` is not on this branch");
   const mod = (await import(cluster)) as { startPostgres(): Promise<typeof postgres> };
-  postgres = await mod.startPostgres();
+  try {
+    postgres = await mod.startPostgres();
+  } catch (e) {
+    // Missing PostgreSQL binaries fail the suite under CI; elsewhere the shared-state tests skip.
+    if (process.env.CI) throw e;
+    return void (whyNoDb = e instanceof Error ? e.message : String(e));
+  }
   sharedDb = true;
 }
 

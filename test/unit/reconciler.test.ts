@@ -365,3 +365,52 @@ describe("model router", () => {
     assert.equal(s.reconciler.readiness().ready, true);
   });
 });
+
+describe("another replica's changes (change notifications)", () => {
+  /** Replica b: its own engine, reconciler and deployment service over a's store (the shared database). */
+  function replicaOf(a: ReturnType<typeof setup>) {
+    const catalog = new Catalog(Catalog.validateEntries([entry("good"), entry("good", "2"), entry("bad")], "test"));
+    const deployments = new DeploymentService(a.store, catalog, { clock: a.now });
+    const engine = new FakeEngine();
+    const reconciler = new Reconciler({ deployments, catalog, engine, files, sequences: 1, clock: a.now, log: () => {} });
+    const states: string[] = [];
+    const setState = deployments.setState.bind(deployments);
+    deployments.setState = (...args: Parameters<DeploymentService["setState"]>) => {
+      states.push(args[1]);
+      return setState(...args);
+    };
+    return { deployments, engine, reconciler, states };
+  }
+
+  test("a deployment written on one replica is loaded on the other without going back to Creating, and unloaded after its DELETE", T, async () => {
+    const a = setup();
+    await a.reconciler.reconcileAll();
+    const b = replicaOf(a);
+    await b.reconciler.reconcileAll();
+    await a.put("d", "good");
+    assert.equal(a.deployments.get(ACCOUNT, "d")?.state, "Succeeded");
+    assert.equal(b.engine.status().length, 0, "b has not heard of it yet");
+    await b.reconciler.remoteChanged(ACCOUNT, "d");
+    assert.deepEqual(b.engine.loads, [keyOf("good")]);
+    assert.deepEqual(b.states, ["Succeeded"], "b never showed the serving deployment as Creating");
+    assert.equal(b.reconciler.readiness().ready, true);
+    b.reconciler.tick();
+    assert.equal(a.deployments.get(ACCOUNT, "d")?.state, "Succeeded", "b's loop does not find it lost");
+    await a.del("d");
+    await b.reconciler.remoteChanged(ACCOUNT, "d");
+    assert.deepEqual(b.engine.unloads, [keyOf("good")]);
+  });
+
+  test("after a lost connection (no key) a replica loads every deployment it lacks", T, async () => {
+    const a = setup();
+    await a.reconciler.reconcileAll();
+    const b = replicaOf(a);
+    await b.reconciler.reconcileAll();
+    await a.put("one", "good");
+    await a.put("two", "good", "2");
+    await b.reconciler.remoteChanged();
+    assert.deepEqual(b.engine.loads.sort(), [keyOf("good"), keyOf("good", "2")]);
+    await b.reconciler.remoteChanged();
+    assert.equal(b.engine.loads.length, 2, "nothing twice");
+  });
+});

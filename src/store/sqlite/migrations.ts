@@ -549,6 +549,55 @@ export const MIGRATIONS: { version: number; sql: string }[] = [
     `,
   },
   {
+    // Batch API (issue 15 item 2, core/batch): jobs and their request lines. Each line's result
+    // (the output or error file line, JSON) is written as soon as the line finishes, so a restart
+    // resumes with the pending lines only and a cancel keeps what finished. Times in ms.
+    version: 19,
+    sql: `
+      CREATE TABLE batches (
+        id TEXT NOT NULL PRIMARY KEY,
+        account TEXT NOT NULL,
+        deployment TEXT NOT NULL,
+        model TEXT NOT NULL,
+        endpoint TEXT NOT NULL,
+        input_file_id TEXT NOT NULL,
+        completion_window TEXT NOT NULL,
+        status TEXT NOT NULL,
+        errors TEXT,
+        output_file_id TEXT,
+        error_file_id TEXT,
+        created_at INTEGER NOT NULL,
+        in_progress_at INTEGER,
+        expires_at INTEGER NOT NULL,
+        finalizing_at INTEGER,
+        completed_at INTEGER,
+        failed_at INTEGER,
+        expired_at INTEGER,
+        cancelling_at INTEGER,
+        cancelled_at INTEGER,
+        metadata TEXT,
+        total INTEGER NOT NULL,
+        enqueued_tokens INTEGER NOT NULL
+      );
+      CREATE INDEX batches_account ON batches (account, created_at);
+      CREATE INDEX batches_status ON batches (status);
+      CREATE TABLE batch_lines (
+        batch_id TEXT NOT NULL,
+        line INTEGER NOT NULL,
+        custom_id TEXT NOT NULL,
+        request TEXT NOT NULL,
+        status TEXT NOT NULL,
+        result TEXT,
+        prompt_tokens INTEGER,
+        completion_tokens INTEGER,
+        cached_tokens INTEGER,
+        finished_at INTEGER,
+        PRIMARY KEY (batch_id, line)
+      );
+      CREATE INDEX batch_lines_status ON batch_lines (batch_id, status, line);
+    `,
+  },
+  {
     // Replicas on one database (issue 16 item 4): the replica running a fine-tuning job holds a
     // lease on it, renewed while it trains (core/finetuning/jobs.ts). A job whose lease ran out
     // (its replica died) is taken over by another and resumes from its last checkpoint.
