@@ -14,6 +14,7 @@ Commands:
   models             the model catalog and weights cache: list, show, add, pull, remove (see: ingot models --help)
   files              upload, list, show, delete datasets (see: ingot files --help)
   jobs               fine-tuning jobs: create (--wait shows progress), list, show, events, checkpoints, cancel (see: ingot jobs --help)
+  batch              Batch API jobs: create (--wait shows progress), list, show, cancel, download (see: ingot batch --help)
   ml                 Azure ML as az ml: job (create -f job.yaml, stream…), serverless-endpoint, online-endpoint,
                      online-deployment (see: ingot ml --help)
   chat               chat with a deployment, streamed (see: ingot chat --help)
@@ -28,7 +29,7 @@ Every command takes --help. Examples:
 `;
 
 function suggest(command: string): string {
-  const hint = closest(command, ["up", "token", "sp", "deployment", "keys", "models", "files", "jobs", "ml", "chat", "rai", "dev"]);
+  const hint = closest(command, ["up", "token", "sp", "deployment", "keys", "models", "files", "jobs", "batch", "ml", "chat", "rai", "dev"]);
   return hint ? ` Did you mean 'ingot ${hint}'?` : "";
 }
 
@@ -51,6 +52,8 @@ async function main(argv: string[]): Promise<number> {
       return (await import("./commands/files.ts")).filesCommand(rest);
     case "jobs":
       return (await import("./commands/jobs.ts")).jobsCommand(rest);
+    case "batch":
+      return (await import("./commands/batch.ts")).batchCommand(rest);
     case "ml":
       return (await import("./commands/ml.ts")).mlCommand(rest);
     case "chat":

@@ -5,7 +5,10 @@
 // the enqueued-token quota). Last, a restart mid-batch: the next server on the same data dir
 // finishes the batch, and lines finished before the stop are not run again.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { execFile } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { promisify } from "node:util";
 import { DatabaseSync } from "node:sqlite";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -195,6 +198,34 @@ describe("Batch API", { timeout: 240_000 }, () => {
     assert.equal(unknown.status, 404);
     const done = await fetch(`${server.url}/openai/v1/batches/${failed.id}/cancel`, { method: "POST", headers: { authorization: `Bearer ${API_KEY}` } });
     assert.equal(done.status, 409);
+  });
+
+  test("ingot batch create --wait shows progress and saves the output; list and download", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ingot-batch-cli-"));
+    try {
+      const input = join(dir, "requests.jsonl");
+      writeFileSync(input, jsonl([chatLine("cli-1"), chatLine("cli-2"), chatLine("cli-3")]));
+      const bin = fileURLToPath(new URL("../../bin/ingot.mjs", import.meta.url));
+      const run = (...args: string[]) => promisify(execFile)(process.execPath, [bin, "batch", ...args, "--endpoint", server.url, "--api-key", API_KEY], { encoding: "utf8", timeout: 60_000 });
+      const created = await run("create", "--input-file", input, "--metadata", "via=cli", "--wait", "--dir", dir);
+      const batch = JSON.parse(created.stdout);
+      assert.equal(batch.status, "completed");
+      assert.deepEqual(batch.metadata, { via: "cli" });
+      assert.match(created.stderr, /uploading .*requests\.jsonl/);
+      assert.match(created.stderr, /batch batch_.*100\.0%.*3\/3 lines/, "the progress line reaches 100%");
+      const out = parseLines(readFileSync(join(dir, `${batch.id}_output.jsonl`), "utf8"));
+      assert.deepEqual(out.map((o) => o.custom_id).sort(), ["cli-1", "cli-2", "cli-3"]);
+      assert.equal(readFileSync(join(dir, `${batch.id}_error.jsonl`), "utf8"), "");
+      const table = await run("list", "--limit", "2", "-o", "table");
+      assert.match(table.stdout, new RegExp(`${batch.id}\\s+completed`));
+      const again = await run("download", "--id", batch.id, "--dir", dir);
+      assert.match(again.stdout, /_output\.jsonl/);
+      // A bad file: the upload's problems are printed with their line numbers, exit status 1.
+      writeFileSync(input, jsonl([chatLine("x"), "{nope"]));
+      await assert.rejects(run("create", "--input-file", input), (e: { code?: number; stderr?: string }) => e.code === 1 && /Line 2: not valid JSON/.test(e.stderr ?? ""));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test("a restart mid-batch resumes: lines finished before the stop are kept and not run again", async () => {
