@@ -3,6 +3,7 @@ import { StrictMode, useEffect, useState } from "react";
 import { createRoot } from "react-dom/client";
 import { accountId, arm, DEFAULT_SUBSCRIPTION, loadSession, saveSession, signIn, signInWithLink, switchAccount } from "./api.ts";
 import type { Session } from "./api.ts";
+import { BatchPage } from "./pages/Batch.tsx";
 import { CatalogPage } from "./pages/Catalog.tsx";
 import { ContentFiltersPage } from "./pages/ContentFilters.tsx";
 import { DeploymentsPage } from "./pages/Deployments.tsx";
@@ -23,6 +24,7 @@ const NAV: [string, string][] = [
   ["playground", "Playground"],
   ["content-filters", "Content filters"],
   ["fine-tuning", "Fine-tuning"],
+  ["batch", "Batch jobs"],
   ["serverless", "Serverless endpoints"],
   ["online", "Online endpoints"],
   ["usage", "Usage"],
@@ -233,6 +235,8 @@ function Page() {
       return parts[1] === "jobs" && parts[2] ? <JobPage id={parts[2]} /> : <FineTuningPage />;
     case "usage":
       return <UsagePage />;
+    case "batch":
+      return <BatchPage />;
     case "serverless":
       return <ServerlessPage />;
     case "online":

@@ -1,7 +1,21 @@
 // A drop target for one file, with a "Browse for a file" button for those who prefer a picker.
 import { useRef, useState } from "react";
 
-export function Dropzone({ onFile, accept = ".jsonl,.json,.txt", disabled, label = "Drag and drop a JSONL file here", testId }: { onFile(f: File): void; accept?: string; disabled?: boolean; label?: string; testId?: string }) {
+export function Dropzone({
+  onFile,
+  accept = ".jsonl,.json,.txt",
+  disabled,
+  label = "Drag and drop a JSONL file here",
+  testId,
+  hint = "JSON Lines, UTF-8, one example a line, at least 10 examples; up to 512 MB.",
+}: {
+  onFile(f: File): void;
+  accept?: string;
+  disabled?: boolean;
+  label?: string;
+  testId?: string;
+  hint?: string;
+}) {
   const [over, setOver] = useState(false);
   const input = useRef<HTMLInputElement>(null);
   return (
@@ -48,7 +62,7 @@ export function Dropzone({ onFile, accept = ".jsonl,.json,.txt", disabled, label
           if (f) onFile(f);
         }}
       />
-      <div className="field-hint">JSON Lines, UTF-8, one example a line, at least 10 examples; up to 512 MB.</div>
+      <div className="field-hint">{hint}</div>
     </div>
   );
 }
