@@ -97,7 +97,7 @@ export interface IngotOptions {
   databaseUrl?: string;
   /** redis://… : rate limits shared by all replicas and change notifications between them (issue 16); absent: in memory, this process only. */
   redisUrl?: string;
-  /** An Azure Storage connection string: files' content (uploads, imports, results) in that account's blobs, shared by all replicas, cached under DATA_DIR/blobs/cache; absent: DATA_DIR/blobs. */
+  /** An Azure Storage connection string: files' content (uploads, imports, results) and Azure ML data blobs in that account, shared by all replicas, cached under DATA_DIR/blobs/cache; absent: DATA_DIR/blobs. */
   blobStore?: string;
   /** Texts the content filter's protected-material check knows (.txt files); default DATA_DIR/protected-material. */
   protectedMaterialDir?: string;
@@ -306,7 +306,11 @@ export function createIngot(options: IngotOptions): Ingot {
   // Azure ML's data plane: names and metadata in SQLite, blob content under DATA_DIR/blobs/ml.
   const mlDataStore = new SqliteMlDataStore(store.database);
   const projectData = new SqliteProjectDataStore(store.database);
-  const mlBlobs = new BlobService(mlDataStore, new FsBlobStore(join(options.dataDir, "blobs", "ml")), { clock });
+  const mlBlobs = new BlobService(
+    mlDataStore,
+    options.blobStore ? new AzureBlobStore(options.blobStore, "ml", join(options.dataDir, "blobs", "cache", "ml"), { log: (m, f) => log("warn", m, f) }) : new FsBlobStore(join(options.dataDir, "blobs", "ml")),
+    { clock },
+  );
   const mlDatastores = new DatastoreService(mlDataStore, mlBlobs, { clock });
   // Azure ML FineTuning jobs and workspace models: views over the fine-tuning jobs and custom models of each workspace's backing account.
   const mlJobStore = new SqliteMlJobStore(store.database);

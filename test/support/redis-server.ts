@@ -13,6 +13,10 @@ export interface RedisServer {
   port: number;
   /** Stops it (SIGKILL: as a crash or a lost network looks to clients). */
   kill(): Promise<void>;
+  /** Freezes it (SIGSTOP): connections stay open, nothing answers. */
+  pause(): void;
+  /** Lets a paused server go on (SIGCONT). */
+  resume(): void;
   /** Starts it again on the same port (empty: no persistence). */
   restart(): Promise<void>;
   close(): Promise<void>;
@@ -83,6 +87,8 @@ export async function startRedis(): Promise<RedisServer> {
     url: `redis://127.0.0.1:${port}`,
     port,
     kill: stop,
+    pause: () => void child?.kill("SIGSTOP"),
+    resume: () => void child?.kill("SIGCONT"),
     restart: start,
     async close() {
       await stop();

@@ -366,6 +366,12 @@ describe("model router", () => {
   });
 });
 
+/** One pass of a reconciler's loop and the work it started (the fake engine answers at once). */
+async function stepLoop(reconciler: Reconciler): Promise<void> {
+  reconciler.tick();
+  for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r));
+}
+
 describe("another replica's changes (change notifications)", () => {
   /** Replica b: its own engine, reconciler and deployment service over a's store (the shared database). */
   function replicaOf(a: ReturnType<typeof setup>) {
@@ -412,5 +418,21 @@ describe("another replica's changes (change notifications)", () => {
     assert.deepEqual(b.engine.loads.sort(), [keyOf("good"), keyOf("good", "2")]);
     await b.reconciler.remoteChanged();
     assert.equal(b.engine.loads.length, 2, "nothing twice");
+  });
+
+  test("without notifications a replica's loop finds deployments written elsewhere (loads them, never marks them lost) and unloads deleted ones", T, async () => {
+    const a = setup();
+    await a.reconciler.reconcileAll();
+    const b = replicaOf(a);
+    await b.reconciler.reconcileAll();
+    await a.put("d", "good");
+    await stepLoop(b.reconciler);
+    assert.deepEqual(b.engine.loads, [keyOf("good")]);
+    assert.deepEqual(b.states, ["Succeeded"], "not Failed ('its model is not loaded'), not Creating");
+    await stepLoop(b.reconciler);
+    assert.equal(b.engine.loads.length, 1);
+    await a.del("d");
+    await stepLoop(b.reconciler);
+    assert.deepEqual(b.engine.unloads, [keyOf("good")]);
   });
 });

@@ -157,6 +157,32 @@ describe("Redis rate limiter and change feed", { skip, timeout: 120_000 }, () =>
     assert.equal((await attempt(other, "down", policy, 10)).admitted, false, "and it is shared again");
   });
 
+  test("Redis hung (connections open, no answers): one admission waits out the command timeout, the next go local at once; back when it answers", async () => {
+    const conn = await connect();
+    const limiter = new RedisRateLimiter(conn);
+    const policy = policyFor({ name: "Standard", capacity: 1 });
+    redis.pause();
+    try {
+      let started = Date.now();
+      assert.equal((await attempt(limiter, "hung", policy, 10)).admitted, true, "admitted locally after the timeout");
+      const first = Date.now() - started;
+      assert.ok(first >= 900 && first < 3000, `the first waited for the 1 s command timeout (${first} ms)`);
+      assert.equal(conn.health().state, "unreachable");
+      started = Date.now();
+      assert.equal((await attempt(limiter, "hung", policy, 10)).admitted, false, "local limits");
+      assert.ok(Date.now() - started < 100, "later admissions do not wait");
+    } finally {
+      redis.resume();
+    }
+    await until("the ping to find Redis answering again", () => conn.healthy);
+    // The admission that timed out was still sent: Redis ran it on waking, so the shared window
+    // counts it too (a hung Redis errs towards refusing, never towards admitting twice the limit).
+    const r = await attempt(limiter, "hung", policy, 10);
+    assert.equal(r.admitted, false);
+    assert.equal(r.admitted === false && r.kind, "requests");
+    assert.equal(limiter.shared, true, "shared again");
+  });
+
   test("change notifications reach the other replica (remote) and this one (local); a reconnect asks for a re-read", async () => {
     const a = new RedisChangeFeed(await connect());
     const b = new RedisChangeFeed(await connect());

@@ -64,6 +64,8 @@ export class Reconciler {
   /** Serving targets seen loading/restarting, and since when (readiness grace). */
   #transientSince = new Map<string, number>();
   #startupReconciled = false;
+  /** A #collect started by the loop is running. */
+  #collecting = false;
   #timer: ReturnType<typeof setInterval> | undefined;
 
   constructor(deps: {
@@ -174,6 +176,11 @@ export class Reconciler {
       } else if (d.state === "Succeeded" && this.#startupReconciled && !this.#isRouter(d)) {
         const t = this.#targetOf(d);
         if (this.#chains.has(t.key)) continue; // being worked on
+        // Never taken on here: another replica wrote it (the polling path when no change notification came).
+        if (!this.#held.has(t.key) || (t.adapter !== undefined && !this.#adapters.has(adapterSlot(t.key, t.adapter)))) {
+          this.reconcile(d, undefined, true).catch((e: Error) => this.#log("loading another replica's deployment failed", { account: d.account, deployment: d.name, error: e.message }));
+          continue;
+        }
         const s = byKey.get(t.key);
         const adapter = t.adapter === undefined ? undefined : s?.adapters?.find((a) => a.id === t.adapter);
         const reason = !s
@@ -187,6 +194,17 @@ export class Reconciler {
       }
     }
     for (const id of this.#retries.keys()) if (!present.has(id)) this.#retries.delete(id);
+    // Runners no deployment wants (deleted through another replica) go, as after a change here;
+    // not while loads run (a change made here collects when its load is done, as it always has).
+    if (this.#startupReconciled && !this.#collecting && this.#chains.size === 0) {
+      const wanted = new Set(all.map((d) => this.#targetOf(d).key));
+      if ([...this.#held].some((k) => !wanted.has(k))) {
+        this.#collecting = true;
+        this.#collect()
+          .catch((e: Error) => this.#log("unloading unused runners failed", { error: e.message }))
+          .finally(() => (this.#collecting = false));
+      }
+    }
     const transient = transientTargets(all, status, (d) => this.#targetOf(d));
     for (const id of this.#transientSince.keys()) if (!transient.has(id)) this.#transientSince.delete(id);
     for (const id of transient) if (!this.#transientSince.has(id)) this.#transientSince.set(id, now);

@@ -3,12 +3,13 @@
 //
 // Client: ioredis (pinned). It reconnects by itself, resubscribes pub/sub channels after a
 // reconnect, and runs Lua through EVALSHA with an EVAL fallback. Commands are never queued while
-// disconnected (enableOfflineQueue off) and time out after COMMAND_TIMEOUT_MS, so a lost Redis
-// costs a request at most that long once; after that the connection is marked down and callers
-// go local at once until a ping answers again.
+// disconnected (enableOfflineQueue off) and time out after COMMAND_TIMEOUT_MS (1 s: room for a
+// busy machine, since a timeout sends this replica to local limits), so a lost or hung Redis costs
+// a request at most that long once; after that the connection is marked down and callers go
+// local at once until a ping answers again.
 import { Redis } from "ioredis";
 
-const COMMAND_TIMEOUT_MS = 500;
+const COMMAND_TIMEOUT_MS = 1000;
 /** While marked down but the socket looks open (a command timed out), a PING this often says when Redis answers again. */
 const PROBE_INTERVAL_MS = 1000;
 

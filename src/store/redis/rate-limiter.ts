@@ -18,7 +18,8 @@
 // When Redis does not answer, this replica admits with its own in-memory limiter (local limits:
 // each replica then allows the deployment's full rate) and says so (RedisConnection logs it,
 // /readyz shows it); it never turns a request into a 5xx. Admissions made locally are settled
-// and released locally.
+// and released locally. A script that timed out against a hung Redis may still run when it wakes:
+// that admission then counts in both windows (errs towards refusing, never above the limit).
 import { randomUUID } from "node:crypto";
 import {
   batchRefusal,
