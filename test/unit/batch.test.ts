@@ -88,7 +88,12 @@ describe("status machine and scheduling", () => {
 
   test("batch work fills idle sequences, keeps one free, and gives way to queued online requests", () => {
     assert.deepEqual(batchRoom({ sequences: 8, active: 0, queued: 0, batchRunning: 0 }), { start: 7, preempt: 0 });
-    assert.deepEqual(batchRoom({ sequences: 8, active: 3, queued: 0, batchRunning: 0 }), { start: 4, preempt: 0 });
+    // Online requests running: batch lines start only up to an eighth of the sequences (at least one).
+    assert.deepEqual(batchRoom({ sequences: 8, active: 3, queued: 0, batchRunning: 0 }), { start: 1, preempt: 0 });
+    assert.deepEqual(batchRoom({ sequences: 16, active: 3, queued: 0, batchRunning: 1 }), { start: 1, preempt: 0 });
+    assert.deepEqual(batchRoom({ sequences: 8, active: 6, queued: 0, batchRunning: 5 }), { start: 0, preempt: 0 }, "running lines are not stopped");
+    assert.deepEqual(batchRoom({ sequences: 8, active: 0, queued: 0, batchRunning: 0, onlineRecently: true }), { start: 1, preempt: 0 });
+    assert.deepEqual(batchRoom({ sequences: 8, active: 7, queued: 0, batchRunning: 0 }), { start: 0, preempt: 0 });
     assert.deepEqual(batchRoom({ sequences: 8, active: 7, queued: 0, batchRunning: 7 }), { start: 0, preempt: 0 });
     assert.deepEqual(batchRoom({ sequences: 8, active: 8, queued: 2, batchRunning: 7 }), { start: 0, preempt: 2 });
     assert.deepEqual(batchRoom({ sequences: 8, active: 8, queued: 3, batchRunning: 0 }), { start: 0, preempt: 0 });

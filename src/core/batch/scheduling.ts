@@ -29,6 +29,8 @@ export interface RunnerLoad {
   queued: number;
   /** Of active + queued, how many are this service's batch lines. */
   batchRunning: number;
+  /** Online requests ran on this runner within the last second (they come and go between ticks). */
+  onlineRecently?: boolean;
 }
 
 export interface BatchRoom {
@@ -38,11 +40,16 @@ export interface BatchRoom {
   preempt: number;
 }
 
+/** Batch lines a runner keeps while online traffic is about: an eighth of its sequences (at least one). Measured in bench/batch-vs-online.ts: with a quarter, online p50 was ~2.6× idle on 2 cores; with an eighth ~1.5×. */
+export const batchShareWhileOnline = (sequences: number) => Math.max(1, Math.ceil(sequences / 8));
+
 /**
  * Online first: while online requests queue, batch lines give their sequences back (as many as
- * are queued) and none start; otherwise batch lines may use the sequences online traffic is not
- * using, less one kept free for the next online arrival (none kept when the runner has only
- * one: a runner of one sequence would otherwise never serve a batch).
+ * are queued) and none start. While online requests run (or ran within the last second), batch
+ * lines do not start beyond an eighth of the sequences (one of 8), since every sequence decoding alongside
+ * an online request slows it; lines already running finish (no work is thrown away). On an
+ * idle runner batch lines take every sequence but one, kept free for the next online arrival
+ * (none kept when the runner has only one: it would otherwise never serve a batch).
  */
 export function batchRoom(load: RunnerLoad): BatchRoom {
   const online = Math.max(0, load.active + load.queued - load.batchRunning);
@@ -50,7 +57,9 @@ export function batchRoom(load: RunnerLoad): BatchRoom {
   if (load.queued > 0 && load.batchRunning > 0) return { start: 0, preempt: Math.min(load.batchRunning, Math.max(load.queued, onlineQueued)) };
   if (load.queued > 0) return { start: 0, preempt: 0 };
   const reserve = load.sequences > 1 ? 1 : 0;
-  return { start: Math.max(0, load.sequences - reserve - online - load.batchRunning), preempt: 0 };
+  const free = load.sequences - reserve - online - load.batchRunning;
+  const share = online > 0 || load.onlineRecently ? batchShareWhileOnline(load.sequences) - load.batchRunning : free;
+  return { start: Math.max(0, Math.min(free, share)), preempt: 0 };
 }
 
 /** Transient failures (model loading, rate of a shared runner, runner restart) are retried, not recorded as the line's answer. */

@@ -14,7 +14,7 @@ import type { FileRecord } from "../files/types.ts";
 import type { BatchStore } from "../ports/batch-store.ts";
 import type { DeploymentResolver, ResolvedDeployment } from "../ports/index.ts";
 import { skuFamily } from "../quotas/policy.ts";
-import { batchRoom, canTransition, COMPLETION_WINDOW_MS, ENQUEUED_TOKENS_PER_UNIT, isRetryable, MAX_LINE_ATTEMPTS } from "./scheduling.ts";
+import { batchRoom, canTransition, type RunnerLoad, COMPLETION_WINDOW_MS, ENQUEUED_TOKENS_PER_UNIT, isRetryable, MAX_LINE_ATTEMPTS } from "./scheduling.ts";
 import { ACTIVE_STATUSES, BATCH_ENDPOINTS, canonicalEndpoint, type BatchCounts, type BatchEndpoint, type BatchError, type BatchLine, type BatchRecord, type BatchStatus, type LineOutcome } from "./types.ts";
 import { checkBatchFile } from "./validate.ts";
 
@@ -82,6 +82,9 @@ interface Active {
   closing: boolean;
 }
 
+/** Online traffic seen this recently still limits batch work to its share (scheduling.ts). */
+const ONLINE_MEMORY_MS = 1000;
+
 const invalid = (message: string, param: string | null, code = "invalid_request") => new IngotError("invalid_request", code, message, { param });
 
 export class BatchService {
@@ -92,6 +95,8 @@ export class BatchService {
   #started = false;
   #closed = false;
   #pumping = false;
+  /** When online requests were last seen on each runner (performance.now()). */
+  #onlineSeen = new Map<string, number>();
 
   constructor(opts: BatchServiceOptions) {
     this.#o = { tickMs: 25, retryDelayMs: 1000, ...opts };
@@ -295,7 +300,7 @@ export class BatchService {
     try {
       const now = this.#clock();
       // Runners' loads, counted once per pass; batch lines this pass starts are added as they start.
-      const loads = new Map<string, { sequences: number; active: number; queued: number; batchRunning: number } | null>();
+      const loads = new Map<string, RunnerLoad | null>();
       const batchOnKey = new Map<string, Running[]>();
       const keyOf = new Map<string, string>();
       for (const a of this.#active.values()) {
@@ -336,7 +341,10 @@ export class BatchService {
         }
         if (!loads.has(key)) {
           const probe = this.#o.load(key);
-          loads.set(key, probe ? { sequences: this.#o.sequences, active: probe.active, queued: probe.queued, batchRunning: batchOnKey.get(key)?.length ?? 0 } : null);
+          const batchRunning = batchOnKey.get(key)?.length ?? 0;
+          if (probe && probe.active + probe.queued > batchRunning) this.#onlineSeen.set(key, performance.now());
+          const onlineRecently = performance.now() - (this.#onlineSeen.get(key) ?? -Infinity) < ONLINE_MEMORY_MS;
+          loads.set(key, probe ? { sequences: this.#o.sequences, active: probe.active, queued: probe.queued, batchRunning, onlineRecently } : null);
         }
         const load = loads.get(key);
         if (!load) continue;
