@@ -501,6 +501,7 @@ export function createIngot(options: IngotOptions): Ingot {
       await engine.close();
       await shared.close();
       await tracing.shutdown();
+      usage.flush();
       store.close();
     },
   };

@@ -112,7 +112,8 @@ before(async () => {
   llamaUrl = `http://127.0.0.1:${port}/v1`;
   second = await startServer();
   process.env[KEY_ENV] = API_KEY;
-  const dead = `http://127.0.0.1:${await freePort()}/v1`;
+  // Nothing listens on port 1 (a free port from freePort() could be handed to the fakes below).
+  const dead = "http://127.0.0.1:1/v1";
   const garbage = await fake((res) => {
     res.writeHead(200, { "content-type": "text/event-stream" });
     res.end("data: {this is not json\n\n");
@@ -269,7 +270,7 @@ test("faults: garbage, a stream cut mid-reply, a slow and a down upstream give A
 
   const down = await deploy("up-down", "up-down");
   assert.equal(down.state, "Failed");
-  assert.match(down.error ?? "", /No endpoint of the upstream answers: http:\/\/127\.0\.0\.1:\d+\/v1: .*ECONNREFUSED/);
+  assert.match(down.error ?? "", /No endpoint of the upstream answers: http:\/\/127\.0\.0\.1:1\/v1: .*ECONNREFUSED/);
   const refused = await gateway.post("/openai/v1/chat/completions", { model: "up-down", messages: [{ role: "user", content: "Hi" }] });
   assert.ok(refused.status >= 400 && refused.status < 600);
   assert.ok((await json(refused)).error.message);

@@ -18,6 +18,8 @@ export class UpstreamTransportError extends Error {
 
 class StaleSocketError extends Error {}
 
+const IDLE_SOCKET_MS = 4_000;
+
 export interface UpstreamReply {
   status: number;
   headers: IncomingMessage["headers"];
@@ -28,8 +30,10 @@ export interface UpstreamReply {
 }
 
 export class UpstreamClient {
-  #http = new HttpAgent({ keepAlive: true, maxSockets: 512, keepAliveMsecs: 10_000 });
-  #https = new HttpsAgent({ keepAlive: true, maxSockets: 512, keepAliveMsecs: 10_000 });
+  // Idle kept-alive sockets close after 4 s: servers commonly drop theirs after 5 s (llama-server's
+  // HTTP library, uvicorn under vLLM, Node), and a request on a socket just dropped fails.
+  #http = new HttpAgent({ keepAlive: true, maxSockets: 512, timeout: IDLE_SOCKET_MS });
+  #https = new HttpsAgent({ keepAlive: true, maxSockets: 512, timeout: IDLE_SOCKET_MS });
 
   /**
    * Sends one request; resolves with the reply once its headers arrive. `timeoutMs` bounds the wait
@@ -37,15 +41,17 @@ export class UpstreamClient {
    */
   async send(url: URL, init: { method: string; headers: Record<string, string>; body?: string; timeoutMs: number; signal?: AbortSignal }): Promise<UpstreamReply> {
     try {
-      return await this.#send(url, init);
+      return await this.#send(url, init, false);
     } catch (e) {
-      // A kept-alive connection the server had just closed: the request never reached it. Once more, on a new connection.
-      if (e instanceof StaleSocketError) return this.#send(url, init);
+      // A kept-alive connection the server had just closed (llama-server closes every connection
+      // after a streamed reply, a moment after the reply ends): the request never reached it. Again,
+      // on a connection of its own, which cannot be stale.
+      if (e instanceof StaleSocketError) return this.#send(url, init, true);
       throw e;
     }
   }
 
-  #send(url: URL, init: { method: string; headers: Record<string, string>; body?: string; timeoutMs: number; signal?: AbortSignal }): Promise<UpstreamReply> {
+  #send(url: URL, init: { method: string; headers: Record<string, string>; body?: string; timeoutMs: number; signal?: AbortSignal }, fresh: boolean): Promise<UpstreamReply> {
     return new Promise((resolve, reject) => {
       if (init.signal?.aborted) return reject(new UpstreamTransportError("aborted", "the request was cancelled"));
       const https = url.protocol === "https:";
@@ -54,7 +60,7 @@ export class UpstreamClient {
         headers["content-type"] ??= "application/json";
         headers["content-length"] = String(Buffer.byteLength(init.body));
       }
-      const req = (https ? httpsRequest : httpRequest)(url, { method: init.method, headers, agent: https ? this.#https : this.#http });
+      const req = (https ? httpsRequest : httpRequest)(url, { method: init.method, headers, agent: fresh ? false : https ? this.#https : this.#http });
       let settled = false;
       let timer: ReturnType<typeof setTimeout> | undefined = setTimeout(() => {
         req.destroy(new UpstreamTransportError("timeout", `no reply within ${init.timeoutMs} ms`));
