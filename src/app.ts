@@ -46,7 +46,7 @@ import { IngotMetrics } from "./http/ops/metrics.ts";
 import { buildOpsServer, buildServer } from "./http/server.ts";
 import type { ServerTimeouts } from "./http/server.ts";
 import { ensurePrivateDir, ensurePrivateFile } from "./lib/private-files.ts";
-import { publishLocalCredential, replicaLocalAdminName } from "./local-credential.ts";
+import { publishLocalCredential } from "./local-credential.ts";
 import { CatalogAdmin } from "./models/catalog-admin.ts";
 import { SharedModels } from "./core/catalog/shared-models.ts";
 import { LocalModelFiles } from "./models/model-files.ts";
@@ -56,6 +56,7 @@ import { openPostgresStore, ResilientUsageStore, survivesDatabaseOutages } from 
 import { SqliteFileStore } from "./store/sqlite/file-store.ts";
 import { FsBlobStore } from "./store/blobs/fs-blob-store.ts";
 import { AzureBlobStore } from "./store/blobs/azure-blob-store.ts";
+import { SharedJobFiles } from "./store/blobs/shared-job-files.ts";
 import { checkUrl, openDownload } from "./lib/url-download.ts";
 import type { ResolvedAddress } from "./lib/url-download.ts";
 import { WorkspaceService } from "./core/ml/workspaces.ts";
@@ -280,7 +281,9 @@ export function createIngot(options: IngotOptions): Ingot {
     parallelPerRequest: Math.ceil((options.sequences ?? 8) / 2),
     router,
   });
-  const modelFiles = new LocalModelFiles(catalog, join(options.dataDir, "models"), { baseUrl: options.modelsBaseUrl });
+  // Fine-tuning outputs (adapters, checkpoints) shared with the other replicas through --blob-store.
+  const jobFiles = options.blobStore ? new SharedJobFiles(options.blobStore, options.dataDir, { log: (m, f) => log("warn", m, f) }) : undefined;
+  const modelFiles = new LocalModelFiles(catalog, join(options.dataDir, "models"), { baseUrl: options.modelsBaseUrl, ...(jobFiles ? { resolveAdapter: (p: string) => jobFiles.resolve(p) } : {}) });
   const jobs = new JobService({
     store: new SqliteJobStore(store.database),
     files: fileService,
@@ -338,6 +341,10 @@ export function createIngot(options: IngotOptions): Ingot {
     log: (m, f) => log("warn", m, f),
   });
   jobs.onFinished((j) => mlJobs.finished(j));
+  if (jobFiles) {
+    jobs.onFinished((j) => void jobFiles.syncUp(j.id));
+    jobFiles.start();
+  }
   const ctx: AppContext = {
     generation,
     identity,
@@ -446,7 +453,7 @@ export function createIngot(options: IngotOptions): Ingot {
   for (const note of permissionNotes) if (note) app.log.warn(note);
   const opsApp = options.metricsAddress ? buildOpsServer(ctx, logger) : undefined;
   // The local CLI's way in (server URL and an admin service principal), written once listening.
-  publishLocalCredential(app, identity, options.dataDir, options.tls, options.databaseUrl ? replicaLocalAdminName(options.dataDir) : undefined);
+  publishLocalCredential(app, identity, options.dataDir, options.tls);
   deployments.onChange((accountName, name, operation) => {
     shared.feed.publish("deployments", deploymentChangeKey(accountName, name));
     reconciler.changed(accountName, name, operation).catch((e: Error) => log("error", "reconciling a deployment change failed", { account: accountName, deployment: name, err: e.message }));
@@ -500,6 +507,7 @@ export function createIngot(options: IngotOptions): Ingot {
       await fileService.close();
       await engine.close();
       await shared.close();
+      await jobFiles?.close();
       await tracing.shutdown();
       usage.flush();
       store.close();

@@ -41,6 +41,8 @@ export interface LocalModelFilesOptions {
   retryDelayMs?: number;
   stallMs?: number;
   progressIntervalMs?: number;
+  /** Where a `lora:` adapter path is read (default: the path itself); replicas map another replica's job outputs to a shared copy. */
+  resolveAdapter?: (path: string) => Promise<string>;
   /** Free memory in bytes (default process.availableMemory()). */
   availableMemory?: () => number;
 }
@@ -196,7 +198,7 @@ export class LocalModelFiles implements ModelFiles {
     if (!baseRef) throw errors.internal(`Custom model ${model.name} has lora: weights but no baseModel.`);
     const base = await this.ensure(baseRef, onProgress);
     if (base.adapter) throw errors.internal(`The base model of ${model.name} (${baseRef.name}) is itself an adapter; adapters apply to base models only.`);
-    const path = model.weights.slice(5);
+    const path = this.#options.resolveAdapter ? await this.#options.resolveAdapter(model.weights.slice(5)) : model.weights.slice(5);
     let st;
     try {
       st = await stat(path);

@@ -87,18 +87,6 @@ test("the database stopped under a running Ingot: 503 with retry-after on writes
     const tok = spawnSync(NODE, ["bin/ingot.mjs", "token", "--database", databaseUrl], { cwd: ROOT, encoding: "utf8", timeout: 30_000 });
     assert.equal(tok.status, 0, tok.stderr);
     const bearer = { authorization: `Bearer ${tok.stdout.trim()}`, "content-type": "application/json" };
-    // Any ARM-calling command takes --database the same way (here: the keys of the default account).
-    // (Not spawnSync: the server runs in this process and must answer meanwhile.)
-    const keys = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
-      const p = spawn(NODE, ["bin/ingot.mjs", "keys", "list", "--database", databaseUrl, "--endpoint", server.url, "-o", "json"], { cwd: ROOT, timeout: 30_000 });
-      let stdout = "";
-      let stderr = "";
-      p.stdout.on("data", (c: Buffer) => (stdout += c));
-      p.stderr.on("data", (c: Buffer) => (stderr += c));
-      p.on("exit", (status) => resolve({ status, stdout, stderr }));
-    });
-    assert.equal(keys.status, 0, keys.stderr);
-    assert.equal(JSON.parse(keys.stdout).key1, API_KEY);
     const arm = (method: string, path: string, body?: unknown) => fetch(`${server.url}${ARM}${path}?${ARM_VERSION}`, { method, headers: bearer, body: body === undefined ? undefined : JSON.stringify(body) });
     const account = { location: "westeurope", kind: "AIServices", sku: { name: "S0" }, properties: {} };
     assert.equal((await arm("GET", "/ingot")).status, 200);

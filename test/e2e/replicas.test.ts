@@ -4,14 +4,15 @@
 //    regeneration) are served by the other within a second (change notifications);
 //  - one rate limit across both: a burst split over the two admits exactly the deployment's
 //    requests per 10 s, the rest get 429 with retry-after;
-//  - a file uploaded through one is read (content) and trained on through the other;
+//  - a file uploaded through one is read (content) and trained on through the other, and the
+//    fine-tuned model (its adapter written by whichever replica trained) serves on both;
 //  - Redis killed: both keep serving (no 5xx, local limits), /readyz says so; Redis back: shared again.
 // Without PostgreSQL support (`ingot up --database`) the replicas have a database each: the tests
 // that need shared state skip, the rate-limit test still runs (both create the deployment).
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
 import type { ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
@@ -230,6 +231,16 @@ describe("two replicas on one PostgreSQL, Redis and Blob service", { skip, timeo
     const results = (await v1(a).fineTuning.jobs.retrieve(job.id)).result_files;
     assert.equal(results.length, 1);
     assert.match(await (await v1(b).files.content(results[0])).text(), /step/, "its results file, written by whichever replica trained, is read through the other");
+
+    // The fine-tuned model (a LoRA adapter written by the replica that trained) serves on both:
+    // the other replica reads the adapter from the blob service, never from the trainer's data dir.
+    const model = (await v1(a).fineTuning.jobs.retrieve(job.id)).fine_tuned_model!;
+    const trainer = existsSync(join(a.dataDir, "blobs", "jobs", job.id)) ? a : b;
+    const other = trainer === a ? b : a;
+    t.diagnostic(`trained on replica ${trainer.name}`);
+    await arm(a, b).deployments.beginCreateOrUpdateAndWait(RG, ACCOUNT, "tuned", { sku: { name: "Standard", capacity: 100 }, properties: { model: { format: "Ingot", name: model, version: "1" } } }, POLL);
+    for (const r of [a, b]) await until(`replica ${r.name} to serve the fine-tuned model`, async () => (await chat(r, "tuned")).status === 200, 60_000);
+    assert.ok(readdirSync(join(other.dataDir, "blobs", "cache", "jobs")).some((f) => f.startsWith(`${job.id}--`)), "the other replica has its own copy of the adapter");
   });
 
   test("Redis killed: both replicas keep serving on local limits and /readyz says so; Redis back: shared again", async () => {

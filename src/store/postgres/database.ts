@@ -43,9 +43,9 @@ export const databaseUnavailable = (detail: string) =>
 export interface PgDatabaseOptions {
   /** How long connecting may take (default 5 s). */
   connectTimeoutMs?: number;
-  /** How long one statement may take (default 10 s; the event loop waits that long at most). */
+  /** How long one statement may take (default 30 s). */
   queryTimeoutMs?: number;
-  /** After a lost-server failure, calls fail at once for this long before reconnecting (default 1 s, doubling per failed try up to 8 s). */
+  /** After a lost-server failure, calls fail at once for this long before reconnecting (default 1 s). */
   backoffMs?: number;
   /** Results kept for reads while the server is away (default 5000 statements). */
   staleReadEntries?: number;
@@ -74,14 +74,13 @@ export class PgDatabase implements SqlDatabase {
   #opts: Required<Omit<PgDatabaseOptions, "onAvailability">> & Pick<PgDatabaseOptions, "onAvailability">;
   #downUntil = 0;
   #down: string | undefined;
-  #failures = 0;
   #stale = new Map<string, SqlRow[]>();
   #closed = false;
 
   /** Connects (synchronously); a DatabaseUnreachableError when the server does not answer. */
   constructor(url: string, opts: PgDatabaseOptions = {}) {
     this.url = url;
-    this.#opts = { connectTimeoutMs: 5_000, queryTimeoutMs: 10_000, backoffMs: 1_000, staleReadEntries: 5_000, ...opts };
+    this.#opts = { connectTimeoutMs: 5_000, queryTimeoutMs: 30_000, backoffMs: 1_000, staleReadEntries: 5_000, ...opts };
     const flag = new SharedArrayBuffer(4);
     this.#signal = new Int32Array(flag);
     const { port1, port2 } = new MessageChannel();
@@ -129,7 +128,6 @@ export class PgDatabase implements SqlDatabase {
       if (this.#down !== undefined) {
         const was = this.#down;
         this.#down = undefined;
-        this.#failures = 0;
         this.#opts.onAvailability?.(true, was);
       }
       return r;
@@ -137,8 +135,7 @@ export class PgDatabase implements SqlDatabase {
     if (r.unavailable) {
       if (this.#down === undefined) this.#opts.onAvailability?.(false, r.message);
       this.#down = r.message;
-      // Each try may block the event loop up to the connect timeout (a server that drops packets): back off.
-      this.#downUntil = Date.now() + Math.min(8 * this.#opts.backoffMs, this.#opts.backoffMs * 2 ** this.#failures++);
+      this.#downUntil = Date.now() + this.#opts.backoffMs;
       throw databaseUnavailable(r.message);
     }
     // The stores recognise constraint failures by SQLite's wording (e.g. "UNIQUE" → 409).
