@@ -1,6 +1,6 @@
 // Builds llama.cpp's own llama-bench and llama-server once, from the exact llama.cpp
 // source node-llama-cpp ships (a git bundle in node_modules), into the cache.
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -46,6 +46,12 @@ async function ensureSource(srcDir: string, commit: string, log: (m: string) => 
   }
 }
 
+/** Throws when a built binary does not start on this machine (e.g. SIGILL: an instruction this CPU lacks). */
+function checkStarts(binary: string): void {
+  const r = spawnSync(binary, ["--version"], { encoding: "utf8", timeout: 30_000 });
+  if (r.status !== 0) throw new Error(`${binary} does not start on this machine (exit ${r.status}, signal ${r.signal}): ${(r.stderr ?? "").split("\n").slice(-5).join(" ")}`);
+}
+
 const COMMON_FLAGS = ["-DCMAKE_BUILD_TYPE=Release", "-DLLAMA_CURL=OFF", "-DGGML_CUDA=OFF", "-DLLAMA_OPENSSL=OFF", "-DLLAMA_BUILD_TESTS=OFF", "-DLLAMA_BUILD_EXAMPLES=OFF"];
 
 /**
@@ -63,8 +69,13 @@ export async function ensureLlamaCpp(log: (m: string) => void): Promise<LlamaCpp
   await ensureSource(srcDir, commit, log);
   const configure = ["-S", ".", "-B", "build-dl", ...COMMON_FLAGS, "-DGGML_NATIVE=OFF", "-DGGML_BACKEND_DL=ON", "-DGGML_CPU_ALL_VARIANTS=ON", "-DBUILD_SHARED_LIBS=ON"];
   await step("configuring (cmake, all CPU variants)", "cmake", configure, srcDir, 10 * 60_000, log);
-  await step("building llama-bench and llama-server with every CPU variant (cmake --build -j2, many minutes)", "cmake", ["--build", "build-dl", "--target", "llama-bench", "llama-server", "ggml-cpu", "-j2"], srcDir, 90 * 60_000, log);
+  // The CPU variants are backends loaded at run time (ggml-cpu-x64, -haswell, -skylakex, …): no binary depends on them, so they are named.
+  const targets = execFileSync("cmake", ["--build", "build-dl", "--target", "help"], { cwd: srcDir, encoding: "utf8", timeout: 60_000 });
+  const variants = [...new Set([...targets.matchAll(/\b(ggml-cpu-[A-Za-z0-9_.]+)\b/g)].map((m) => m[1]))];
+  if (variants.length === 0) throw new Error("llama.cpp: the build lists no ggml-cpu-* variant targets; see the configure log");
+  await step(`building llama-bench, llama-server and ${variants.length} CPU variants (cmake --build -j2, many minutes)`, "cmake", ["--build", "build-dl", "--target", "llama-bench", "llama-server", ...variants, "-j2"], srcDir, 120 * 60_000, log);
   if (!existsSync(result.llamaBench) || !existsSync(result.llamaServer)) throw new Error(`llama.cpp build finished but ${binDir} lacks llama-bench/llama-server`);
+  checkStarts(result.llamaServer);
   return result;
 }
 
@@ -76,11 +87,15 @@ export async function ensureLlamaCpp(log: (m: string) => void): Promise<LlamaCpp
 export async function ensurePortableLlamaServer(log: (m: string) => void): Promise<{ release: string; commit: string; llamaServer: string }> {
   const { release, commit, srcDir } = llamaCppSource();
   const llamaServer = join(srcDir, "build-portable", "bin", "llama-server");
-  if (existsSync(llamaServer)) return { release, commit, llamaServer };
+  if (existsSync(llamaServer)) {
+    checkStarts(llamaServer);
+    return { release, commit, llamaServer };
+  }
   await ensureSource(srcDir, commit, log);
   const configure = ["-S", ".", "-B", "build-portable", ...COMMON_FLAGS, "-DGGML_NATIVE=OFF", "-DBUILD_SHARED_LIBS=OFF"];
   await step("configuring llama-server (cmake, portable)", "cmake", configure, srcDir, 10 * 60_000, log);
   await step("building llama-server (cmake --build -j2, a few minutes)", "cmake", ["--build", "build-portable", "--target", "llama-server", "-j2"], srcDir, 60 * 60_000, log);
   if (!existsSync(llamaServer)) throw new Error(`llama.cpp build finished but ${llamaServer} is missing`);
+  checkStarts(llamaServer);
   return { release, commit, llamaServer };
 }
