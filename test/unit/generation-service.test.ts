@@ -199,6 +199,19 @@ describe("deployment resolution", () => {
     assert.deepEqual(s.sink.limited, [], "a Batch refusal is not a rate limit");
   });
 
+  test("Batch API lines (batch option) run on a Batch SKU outside the online limits, and only there", T, async () => {
+    const s = setup();
+    s.deploy("b", "chat", { name: "GlobalBatch", capacity: 10 });
+    s.deploy("std", "chat", { name: "GlobalStandard", capacity: 1 });
+    const stream = await s.generation.chat(ACCOUNT, chatReq("b"), signal(), { batch: true });
+    for await (const _ of stream.chunks);
+    assert.equal(s.engine.calls.length, 1);
+    assert.ok(stream.usage.completionTokens > 0, "usage is accounted as for online calls");
+    const e = await rejection(s.generation.chat(ACCOUNT, chatReq("std"), signal(), { batch: true }));
+    assert.equal(e.status, 400);
+    assert.match(e.message, /batch jobs run on GlobalBatch or DataZoneBatch deployments/);
+  });
+
   test("a deployment not ready is a 503 that says it is provisioning (retry in seconds) or failed (and when Ingot retries)", T, async () => {
     const s = setup();
     s.deployments.createOrUpdate(ACCOUNT, "p", { model: { format: "Test", name: "chat", version: "1" }, sku: { name: "GlobalStandard", capacity: 10 } });
