@@ -182,3 +182,23 @@ test("import: a refused URL is a 400 and leaves nothing; a failed download is th
   await s.done();
   s.cleanup();
 });
+
+test("batch files are validated on arrival: Azure's codes with line numbers in status_details; good ones count their requests", async () => {
+  const s = setup();
+  const line = (id: string, model = "b") => JSON.stringify({ custom_id: id, method: "POST", url: "/v1/chat/completions", body: { model, messages: [{ role: "user", content: "hi" }] } });
+  const good = await upload(s.files, [line("1"), line("2")].join("\n") + "\n", "batch");
+  assert.equal(good.status, "processed");
+  assert.equal(good.examples, 2);
+  const bad = await upload(s.files, [line("1"), "{x", line("1"), line("3", "other")].join("\n"), "batch");
+  assert.equal(bad.status, "error");
+  assert.deepEqual(bad.statusDetails!.split("\n").map((l) => l.slice(0, l.indexOf(":", l.indexOf(":") + 1))), [
+    "invalid_json_line: Line 2",
+    "duplicate_custom_id: Line 3",
+    "model_mismatch: Line 4",
+  ]);
+  const out = await s.files.putResult("a", "batch_x_output.jsonl", "", "batch_output");
+  assert.equal(out.purpose, "batch_output");
+  assert.equal(out.status, "processed");
+  await s.done();
+  s.cleanup();
+});
