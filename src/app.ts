@@ -52,7 +52,7 @@ import { SharedModels } from "./core/catalog/shared-models.ts";
 import { LocalModelFiles } from "./models/model-files.ts";
 import { SqliteModelRegistry } from "./store/sqlite/model-registry-store.ts";
 import { SqliteStore } from "./store/sqlite/store.ts";
-import { openPostgresStore, ResilientUsageStore, survivesDatabaseOutages } from "./store/sql/open.ts";
+import { databaseHealth, openPostgresStore, ResilientUsageStore, survivesDatabaseOutages } from "./store/sql/open.ts";
 import { SqliteFileStore } from "./store/sqlite/file-store.ts";
 import { FsBlobStore } from "./store/blobs/fs-blob-store.ts";
 import { AzureBlobStore } from "./store/blobs/azure-blob-store.ts";
@@ -399,7 +399,7 @@ export function createIngot(options: IngotOptions): Ingot {
     rai,
     responses,
     readiness: () => reconciler.readiness(),
-    sharedState: () => shared.health(),
+    sharedState: () => ({ ...shared.health(), ...databaseHealth(store.database) }),
     tracing: options.otlpEndpoint ? tracing : undefined,
   };
   // A workspace's datastores, data assets, storage account and blob content go with it (the rows at once, the files just after).

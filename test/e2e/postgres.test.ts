@@ -87,6 +87,18 @@ test("the database stopped under a running Ingot: 503 with retry-after on writes
     const tok = spawnSync(NODE, ["bin/ingot.mjs", "token", "--database", databaseUrl], { cwd: ROOT, encoding: "utf8", timeout: 30_000 });
     assert.equal(tok.status, 0, tok.stderr);
     const bearer = { authorization: `Bearer ${tok.stdout.trim()}`, "content-type": "application/json" };
+    // Any ARM-calling command takes --database the same way (here: the keys of the default account).
+    // (Not spawnSync: the server runs in this process and must answer meanwhile.)
+    const keys = await new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+      const p = spawn(NODE, ["bin/ingot.mjs", "keys", "list", "--database", databaseUrl, "--endpoint", server.url, "-o", "json"], { cwd: ROOT, timeout: 30_000 });
+      let stdout = "";
+      let stderr = "";
+      p.stdout.on("data", (c: Buffer) => (stdout += c));
+      p.stderr.on("data", (c: Buffer) => (stderr += c));
+      p.on("exit", (status) => resolve({ status, stdout, stderr }));
+    });
+    assert.equal(keys.status, 0, keys.stderr);
+    assert.equal(JSON.parse(keys.stdout).key1, API_KEY);
     const arm = (method: string, path: string, body?: unknown) => fetch(`${server.url}${ARM}${path}?${ARM_VERSION}`, { method, headers: bearer, body: body === undefined ? undefined : JSON.stringify(body) });
     const account = { location: "westeurope", kind: "AIServices", sku: { name: "S0" }, properties: {} };
     assert.equal((await arm("GET", "/ingot")).status, 200);
@@ -100,6 +112,8 @@ test("the database stopped under a running Ingot: 503 with retry-after on writes
       const body = await json(r);
       return (body.value[0].timeseries as { data: { total?: number }[] }[]).flatMap((t) => t.data).reduce((sum, d) => sum + (d.total ?? 0), 0);
     };
+    const admin = { authorization: `Bearer ${server.ingot.identity.adminToken("management")}` };
+    assert.equal((await json(await fetch(`${server.url}/readyz`, { headers: admin }))).database.state, "up");
     const t1 = await promptTokens();
     assert.ok(t1 > 0);
 
@@ -128,8 +142,14 @@ test("the database stopped under a running Ingot: 503 with retry-after on writes
     assert.equal((await arm("GET", "/ingot")).status, 200);
     const p2 = (await chat()).usage?.prompt_tokens ?? 0;
     assert.ok(p2 > 0);
-    // The server is still alive and answers.
+    // The server is still alive and answers; /readyz stays ready and says the database is away.
     assert.equal((await fetch(`${server.url}/healthz`)).status, 200);
+    const ready = await fetch(`${server.url}/readyz`, { headers: admin });
+    assert.equal(ready.status, 200);
+    const readyBody = await json(ready);
+    assert.equal(readyBody.database.state, "down");
+    assert.equal(readyBody.database.engine, "postgresql");
+    assert.match(readyBody.database.error, /ECONNREFUSED|terminat/);
 
     cluster.start();
     const back = await until("writes to work again", async () => {
@@ -138,6 +158,7 @@ test("the database stopped under a running Ingot: 503 with retry-after on writes
     });
     assert.ok([200, 201].includes(back));
     assert.equal((await arm("GET", "/after-outage")).status, 200);
+    assert.equal((await json(await fetch(`${server.url}/readyz`, { headers: admin }))).database.state, "up");
     assert.equal((await arm("GET", "/during-outage")).status, 404, "the write refused during the outage did not happen");
     // Usage counted while the database was away was kept and written with the next one.
     const p3 = (await chat()).usage?.prompt_tokens ?? 0;

@@ -43,9 +43,9 @@ export const databaseUnavailable = (detail: string) =>
 export interface PgDatabaseOptions {
   /** How long connecting may take (default 5 s). */
   connectTimeoutMs?: number;
-  /** How long one statement may take (default 30 s). */
+  /** How long one statement may take (default 10 s; the event loop waits that long at most). */
   queryTimeoutMs?: number;
-  /** After a lost-server failure, calls fail at once for this long before reconnecting (default 1 s). */
+  /** After a lost-server failure, calls fail at once for this long before reconnecting (default 1 s, doubling per failed try up to 8 s). */
   backoffMs?: number;
   /** Results kept for reads while the server is away (default 5000 statements). */
   staleReadEntries?: number;
@@ -74,13 +74,15 @@ export class PgDatabase implements SqlDatabase {
   #opts: Required<Omit<PgDatabaseOptions, "onAvailability">> & Pick<PgDatabaseOptions, "onAvailability">;
   #downUntil = 0;
   #down: string | undefined;
+  #failures = 0;
+  #downSince = 0;
   #stale = new Map<string, SqlRow[]>();
   #closed = false;
 
   /** Connects (synchronously); a DatabaseUnreachableError when the server does not answer. */
   constructor(url: string, opts: PgDatabaseOptions = {}) {
     this.url = url;
-    this.#opts = { connectTimeoutMs: 5_000, queryTimeoutMs: 30_000, backoffMs: 1_000, staleReadEntries: 5_000, ...opts };
+    this.#opts = { connectTimeoutMs: 5_000, queryTimeoutMs: 10_000, backoffMs: 1_000, staleReadEntries: 5_000, ...opts };
     const flag = new SharedArrayBuffer(4);
     this.#signal = new Int32Array(flag);
     const { port1, port2 } = new MessageChannel();
@@ -128,14 +130,19 @@ export class PgDatabase implements SqlDatabase {
       if (this.#down !== undefined) {
         const was = this.#down;
         this.#down = undefined;
+        this.#failures = 0;
         this.#opts.onAvailability?.(true, was);
       }
       return r;
     }
     if (r.unavailable) {
-      if (this.#down === undefined) this.#opts.onAvailability?.(false, r.message);
+      if (this.#down === undefined) {
+        this.#downSince = Date.now();
+        this.#opts.onAvailability?.(false, r.message);
+      }
       this.#down = r.message;
-      this.#downUntil = Date.now() + this.#opts.backoffMs;
+      // Each try may block the event loop up to the connect timeout (a server that drops packets): back off.
+      this.#downUntil = Date.now() + Math.min(8 * this.#opts.backoffMs, this.#opts.backoffMs * 2 ** this.#failures++);
       throw databaseUnavailable(r.message);
     }
     // The stores recognise constraint failures by SQLite's wording (e.g. "UNIQUE" → 409).
@@ -147,6 +154,14 @@ export class PgDatabase implements SqlDatabase {
   /** Whether the last call reached the server. */
   get available(): boolean {
     return this.#down === undefined;
+  }
+
+  /** For /readyz: where the database is and whether this process reaches it (since when not, and why). */
+  health(): { engine: "postgresql"; at: string; state: "up" | "down"; since?: string; error?: string } {
+    const at = describeUrl(this.url);
+    return this.#down === undefined
+      ? { engine: "postgresql", at, state: "up" }
+      : { engine: "postgresql", at, state: "down", since: new Date(this.#downSince).toISOString(), error: this.#down };
   }
 
   /** Reads: served fresh, else (server away) from the last result for the same statement and parameters. */

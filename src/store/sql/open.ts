@@ -7,6 +7,7 @@ import { isIngotError } from "../../core/errors.ts";
 import { PgDatabase } from "../postgres/database.ts";
 import type { PgDatabaseOptions } from "../postgres/database.ts";
 import { SqliteStore } from "../sqlite/store.ts";
+import type { SqlDatabase } from "./database.ts";
 
 /** Replicas starting together migrate one at a time (a session advisory lock; the key is arbitrary but fixed). */
 const MIGRATION_LOCK = 7_316_001;
@@ -23,6 +24,14 @@ class PgResourceStore extends SqliteStore {
       if (!unavailable(e)) throw e;
     }
   }
+}
+
+/**
+ * /readyz details: on PostgreSQL whether this replica reaches the database (a replica that lost
+ * it stays ready: it serves what it can and answers 503 to writes). Nothing on SQLite.
+ */
+export function databaseHealth(db: SqlDatabase): { database?: ReturnType<PgDatabase["health"]> } {
+  return db instanceof PgDatabase ? { database: db.health() } : {};
 }
 
 export function isPostgresUrl(url: string): boolean {
