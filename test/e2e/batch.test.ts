@@ -91,7 +91,7 @@ describe("Batch API", { timeout: 240_000 }, () => {
     assert.equal(errs.length, 1);
     assert.equal(errs[0].custom_id, "bad");
     assert.equal(errs[0].response.status_code, 400);
-    assert.match(errs[0].response.body.error.message, /messages/);
+    assert.match(errs[0].response.body.error.message, /^Line 4: .*messages/);
     assert.ok(done.usage && done.usage.output_tokens > 0);
     const outFile = await client.files.retrieve(done.output_file_id!);
     assert.equal(outFile.purpose, "batch_output");

@@ -246,6 +246,7 @@ describe("batch service", () => {
     const err = JSON.parse(b.files.text(done.errorFileId).trim());
     assert.equal(err.custom_id, "bad");
     assert.equal(err.response.status_code, 400);
+    assert.equal(err.response.body.error.message, "Line 3: no", "a failed line's message names its line");
     assert.deepEqual(done.metadata, { k: "v" });
     await b.service.close();
   });

@@ -427,7 +427,7 @@ export class BatchService {
       const result = JSON.stringify({
         id: `batch_req_${randomBytes(16).toString("hex")}`,
         custom_id: line.customId,
-        response: { status_code: outcome.statusCode, request_id: randomUUID(), body: outcome.body },
+        response: { status_code: outcome.statusCode, request_id: randomUUID(), body: ok ? outcome.body : withLine(outcome.body, line.line) },
         error: null,
       });
       this.#o.store.finishLine(a.id, line.line, ok ? "succeeded" : "failed", result, outcome.usage, this.#clock());
@@ -493,6 +493,13 @@ export function batchDeploymentProblem(d: ResolvedDeployment, endpoint: BatchEnd
   const needs = endpoint === "/embeddings" ? "embeddings" : endpoint === "/completions" ? "completion" : "chatCompletion";
   if (!d.capabilities.includes(needs)) return `Deployment '${d.name}' (model ${d.modelName}) cannot serve ${endpoint}. Use an endpoint its model supports, or a batch deployment of a model that does.`;
   return undefined;
+}
+
+/** A failed line's error message names its line in the input file (the error file lists lines by custom_id only). */
+function withLine(body: unknown, line: number): unknown {
+  const error = (body as { error?: { message?: unknown } } | null)?.error;
+  if (!error || typeof error.message !== "string") return body;
+  return { ...(body as object), error: { ...error, message: `Line ${line}: ${error.message}` } };
 }
 
 function checkMetadata(value: unknown): Record<string, string> | null {
