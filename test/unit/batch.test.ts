@@ -10,6 +10,7 @@ import type { BatchEndpoint, LineOutcome } from "../../src/core/batch/types.ts";
 import { checkBatchFile } from "../../src/core/batch/validate.ts";
 import type { FileRecord } from "../../src/core/files/types.ts";
 import type { ResolvedDeployment } from "../../src/core/ports/index.ts";
+import { quotaLabel } from "../../src/core/deployments/rules.ts";
 import { MIGRATIONS } from "../../src/store/sqlite/migrations.ts";
 import { SqliteBatchStore } from "../../src/store/sqlite/batch-store.ts";
 import { rejection } from "./caught.ts";
@@ -76,6 +77,11 @@ describe("input validation", () => {
 });
 
 describe("status machine and scheduling", () => {
+  test("a batch deployment's capacity is an enqueued-token quota, and its usage says so", () => {
+    assert.equal(quotaLabel("AIServices.GlobalBatch.tiny-chat", "GlobalBatch", "tiny-chat"), "Enqueued Tokens (thousands) - tiny-chat - GlobalBatch");
+    assert.equal(quotaLabel("AIServices.GlobalStandard.tiny-chat", "GlobalStandard", "tiny-chat"), "Tokens Per Minute (thousands) - tiny-chat - GlobalStandard");
+  });
+
   test("allowed transitions", () => {
     assert.ok(canTransition("validating", "in_progress"));
     assert.ok(canTransition("in_progress", "cancelling"));

@@ -51,6 +51,8 @@ export function resolveSku(modelLabel: string, offers: SkuOffer[], sku: { name?:
 
 /** Azure's localized quota name, e.g. "Tokens Per Minute (thousands) - tiny-chat - GlobalStandard". */
 export function quotaLabel(usageName: string, skuName: string, modelName: string): string {
+  // A batch deployment's capacity is its model's enqueued-token quota (core/batch), not a rate.
+  if (skuName === "GlobalBatch" || skuName === "DataZoneBatch") return `Enqueued Tokens (thousands) - ${modelName} - ${skuName}`;
   return PROVISIONED_SKUS.includes(skuName) ? `Provisioned Throughput Units - ${modelName}` : `Tokens Per Minute (thousands) - ${modelName} - ${skuName}`;
 }
 
