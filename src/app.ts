@@ -46,7 +46,7 @@ import { IngotMetrics } from "./http/ops/metrics.ts";
 import { buildOpsServer, buildServer } from "./http/server.ts";
 import type { ServerTimeouts } from "./http/server.ts";
 import { ensurePrivateDir, ensurePrivateFile } from "./lib/private-files.ts";
-import { publishLocalCredential } from "./local-credential.ts";
+import { publishLocalCredential, replicaLocalAdminName } from "./local-credential.ts";
 import { CatalogAdmin } from "./models/catalog-admin.ts";
 import { SharedModels } from "./core/catalog/shared-models.ts";
 import { LocalModelFiles } from "./models/model-files.ts";
@@ -453,7 +453,7 @@ export function createIngot(options: IngotOptions): Ingot {
   for (const note of permissionNotes) if (note) app.log.warn(note);
   const opsApp = options.metricsAddress ? buildOpsServer(ctx, logger) : undefined;
   // The local CLI's way in (server URL and an admin service principal), written once listening.
-  publishLocalCredential(app, identity, options.dataDir, options.tls);
+  publishLocalCredential(app, identity, options.dataDir, options.tls, options.databaseUrl ? replicaLocalAdminName(options.dataDir) : undefined);
   deployments.onChange((accountName, name, operation) => {
     shared.feed.publish("deployments", deploymentChangeKey(accountName, name));
     reconciler.changed(accountName, name, operation).catch((e: Error) => log("error", "reconciling a deployment change failed", { account: accountName, deployment: name, err: e.message }));

@@ -8,10 +8,11 @@
 // is stored hashed, rotated at every start, revocable (`ingot sp delete`), and tokens are only
 // issued by the server that is actually running on that data dir. The file is 0600 and removed
 // when the server closes.
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
+import { hostname } from "node:os";
 import { readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
 import type { AddressInfo } from "node:net";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import type { FastifyInstance } from "fastify";
 import type { IdentityService } from "./core/identity/service.ts";
 
@@ -33,6 +34,14 @@ export interface LocalCredential {
 
 export const localCredentialPath = (dataDir: string) => join(dataDir, LOCAL_CREDENTIAL_FILE);
 
+/**
+ * The local admin service principal of one replica on a shared database (`--database`): each
+ * data dir and host its own, so a replica starting does not rotate the secret another one wrote
+ * into its credential file.
+ */
+export const replicaLocalAdminName = (dataDir: string) =>
+  `${LOCAL_ADMIN_SP_NAME}-${createHash("sha256").update(`${hostname()}:${resolve(dataDir)}`).digest("hex").slice(0, 8)}`;
+
 /** How a client on this machine reaches a server bound to `address` (a wildcard bind is reached on loopback). */
 export function localEndpoint(address: AddressInfo, https: boolean): string {
   let host = address.address;
@@ -46,7 +55,7 @@ export function localEndpoint(address: AddressInfo, https: boolean): string {
  * writes the credential file (0600, atomically); removes it again when `app` closes, unless
  * another server has replaced it meanwhile.
  */
-export function publishLocalCredential(app: FastifyInstance, identity: IdentityService, dataDir: string, tls?: { cert: string }): void {
+export function publishLocalCredential(app: FastifyInstance, identity: IdentityService, dataDir: string, tls?: { cert: string }, spName = LOCAL_ADMIN_SP_NAME): void {
   const path = localCredentialPath(dataDir);
   let written: string | undefined;
   app.addHook("onListen", async () => {
@@ -54,7 +63,7 @@ export function publishLocalCredential(app: FastifyInstance, identity: IdentityS
     const address = app.server.address();
     if (!address || typeof address === "string") return;
     const admin = identity.admin();
-    const sp = identity.createServicePrincipal({ displayName: LOCAL_ADMIN_SP_NAME, role: "Owner", scope: "/", tenantId: admin.tenantId });
+    const sp = identity.createServicePrincipal({ displayName: spName, role: "Owner", scope: "/", tenantId: admin.tenantId });
     const credential: LocalCredential = {
       endpoint: localEndpoint(address, tls !== undefined),
       tenant: sp.tenant,

@@ -3,7 +3,7 @@
 // default local address) and a bearer token (--token, INGOT_TOKEN, or one from that server's
 // token endpoint for the local admin service principal, as `ingot token` gets it).
 import { CliError } from "./errors.ts";
-import { localEndpointOf, localToken } from "./local-access.ts";
+import { databaseToken, localEndpointOf, localToken } from "./local-access.ts";
 
 export { CliError } from "./errors.ts";
 
@@ -14,6 +14,8 @@ export interface ArmClientOptions {
   endpoint?: string;
   token?: string;
   dataDir?: string;
+  /** postgres:// URL (default INGOT_DATABASE_URL): sign the admin token with that database's key instead of asking the server. */
+  database?: string;
 }
 
 export class ArmClient {
@@ -31,7 +33,10 @@ export class ArmClient {
 
   /** The bearer token: given, or asked of the running server with the local admin credential. */
   token(): Promise<string> {
-    this.#token ??= localToken({ dataDir: this.#opts.dataDir, endpoint: this.endpoint, resource: MANAGEMENT_RESOURCE }).then((t) => t.accessToken);
+    const database = this.#opts.database ?? (process.env.INGOT_DATABASE_URL || undefined);
+    this.#token ??= database
+      ? Promise.resolve().then(() => databaseToken(database, "management").accessToken)
+      : localToken({ dataDir: this.#opts.dataDir, endpoint: this.endpoint, resource: MANAGEMENT_RESOURCE }).then((t) => t.accessToken);
     return this.#token;
   }
 

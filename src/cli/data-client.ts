@@ -22,6 +22,7 @@ export const DATA_OPTIONS = {
   subscription: { type: "string" },
   token: { type: "string" },
   "data-dir": { type: "string" },
+  database: { type: "string" },
   help: { type: "boolean", short: "h" },
 } as const satisfies OptionSpec;
 
@@ -39,6 +40,8 @@ export const DATA_HELP = `Connection options:
                               from the running server, with the local admin credential it keeps
                               in --data-dir)
   --data-dir DIR              data dir of the running local server (default ./.ingot)
+  --database URL              instead: sign the ARM token with this PostgreSQL database's key
+                              (default INGOT_DATABASE_URL; the URL given to 'ingot up --database')
   --api-version V             data-plane api-version (default ${DATA_API_VERSION})
   -h, --help                  this help`;
 
@@ -48,6 +51,7 @@ export interface DataClientOptions {
   apiVersion?: string;
   token?: string;
   dataDir?: string;
+  database?: string;
   subscription?: string;
   resourceGroup?: string;
   account?: string;
@@ -88,6 +92,7 @@ export class DataClient {
       apiVersion: s("api-version"),
       token: s("token"),
       dataDir: s("data-dir"),
+      database: s("database"),
       subscription: s("subscription"),
       resourceGroup: s("resource-group"),
       account: s("name"),
@@ -105,7 +110,7 @@ export class DataClient {
     if (o.apiKey) return ((this.#keySource = "--api-key"), o.apiKey);
     if (process.env.AZURE_OPENAI_API_KEY) return ((this.#keySource = "AZURE_OPENAI_API_KEY"), process.env.AZURE_OPENAI_API_KEY);
     if (process.env.INGOT_API_KEY) return ((this.#keySource = "INGOT_API_KEY"), process.env.INGOT_API_KEY);
-    const arm = new ArmClient({ endpoint: this.endpoint, token: o.token, dataDir: o.dataDir });
+    const arm = new ArmClient({ endpoint: this.endpoint, token: o.token, dataDir: o.dataDir, database: o.database });
     try {
       await arm.token();
     } catch (e) {

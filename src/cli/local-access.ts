@@ -9,6 +9,11 @@ import { resolve } from "node:path";
 import { localCredentialPath } from "../local-credential.ts";
 import type { LocalCredential } from "../local-credential.ts";
 import { CliError } from "./errors.ts";
+import { IdentityService } from "../core/identity/service.ts";
+import type { Audience } from "../core/identity/types.ts";
+import { SqliteIdentityStore } from "../store/sqlite/identity-store.ts";
+import { DatabaseUnreachableError } from "../store/postgres/database.ts";
+import { isPostgresUrl, openPostgresStore } from "../store/sql/open.ts";
 
 export const DEFAULT_DATA_DIR = "./.ingot";
 
@@ -34,6 +39,30 @@ export function readLocalCredential(dataDir: string): LocalCredential {
   if (typeof parsed.endpoint !== "string" || typeof parsed.tenant !== "string" || typeof parsed.clientId !== "string" || typeof parsed.clientSecret !== "string")
     throw new CliError(`${path} is incomplete. Restart the server ('ingot up --data-dir ${dataDir}') to write it again.`);
   return parsed as LocalCredential;
+}
+
+/**
+ * The local admin's token signed with the signing key in the PostgreSQL database at `url`
+ * (`--database`, INGOT_DATABASE_URL): what every replica on that database verifies. No running
+ * server is needed, and none on this machine.
+ */
+export function databaseToken(url: string, audience: Audience): LocalToken {
+  if (!isPostgresUrl(url)) throw new CliError("--database takes a postgres:// URL (the one given to 'ingot up --database').", 2);
+  let store: ReturnType<typeof openPostgresStore>;
+  try {
+    store = openPostgresStore(url);
+  } catch (e) {
+    if (e instanceof DatabaseUnreachableError) throw new CliError(e.message);
+    throw e;
+  }
+  try {
+    const identity = new IdentityService(new SqliteIdentityStore(store.database));
+    identity.ensureDefaults();
+    const tenant = identity.admin().tenantId;
+    return { accessToken: identity.adminToken(audience, 3600), expiresIn: 3600, tenant, endpoint: "" };
+  } finally {
+    store.close();
+  }
 }
 
 const trusted = new Set<string>();

@@ -48,6 +48,7 @@ const OPTIONS = {
   endpoint: { type: "string" },
   token: { type: "string" },
   "data-dir": { type: "string" },
+  database: { type: "string" },
   output: { type: "string", short: "o" },
   "deployment-name": { type: "string" },
   "model-name": { type: "string" },
@@ -83,7 +84,7 @@ export async function deploymentCommand(argv: string[]): Promise<number> {
     if (typeof value !== "string" || !value) throw new CliError(`ingot deployment ${sub}: --${flag} is required (see ingot deployment --help).`, 2);
     return value;
   };
-  const client = () => new ArmClient({ endpoint: v.endpoint, token: v.token, dataDir: v["data-dir"] });
+  const client = () => new ArmClient({ endpoint: v.endpoint, token: v.token, dataDir: v["data-dir"], database: v.database });
   switch (sub) {
     case "list": {
       const { body } = await client().call("GET", `${base}/deployments`);

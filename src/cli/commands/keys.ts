@@ -13,6 +13,8 @@ const HELP = `Usage: ingot keys <list|regenerate> [options]
   --token TOKEN               bearer token (default INGOT_TOKEN, else one from the running server,
                               with the local admin credential it keeps in --data-dir)
   --data-dir DIR              data dir of the running local server (default ./.ingot)
+  --database URL              instead: sign the token with this PostgreSQL database's key
+                              (default INGOT_DATABASE_URL; the URL given to 'ingot up --database')
   -o, --output json|table|tsv output format (default json)
 
 Examples:
@@ -32,6 +34,7 @@ export async function keysCommand(argv: string[]): Promise<number> {
       endpoint: { type: "string" },
       token: { type: "string" },
       "data-dir": { type: "string" },
+      database: { type: "string" },
       output: { type: "string", short: "o" },
       help: { type: "boolean", short: "h" },
     },
@@ -41,7 +44,7 @@ export async function keysCommand(argv: string[]): Promise<number> {
     return sub ? 0 : 2;
   }
   const base = accountPath(v.subscription ?? "00000000-0000-0000-0000-000000000000", v["resource-group"] ?? "ingot", v.name ?? "ingot");
-  const arm = new ArmClient({ endpoint: v.endpoint, token: v.token, dataDir: v["data-dir"] });
+  const arm = new ArmClient({ endpoint: v.endpoint, token: v.token, dataDir: v["data-dir"], database: v.database });
   if (sub === "list") {
     printOutput(v.output, (await arm.call("POST", `${base}/listKeys`)).body);
     return 0;

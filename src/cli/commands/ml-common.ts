@@ -22,6 +22,7 @@ export const WORKSPACE_OPTIONS = {
   endpoint: { type: "string" },
   token: { type: "string" },
   "data-dir": { type: "string" },
+  database: { type: "string" },
   output: { type: "string", short: "o" },
   help: { type: "boolean", short: "h" },
 } as const satisfies OptionSpec;
@@ -69,7 +70,7 @@ export function scopeOf(p: Parsed): WorkspaceScope {
 
 export function armOf(p: Parsed): ArmClient {
   const s = (k: string) => (typeof p.v[k] === "string" ? (p.v[k] as string) : undefined);
-  return new ArmClient({ endpoint: s("endpoint"), token: s("token"), dataDir: s("data-dir") });
+  return new ArmClient({ endpoint: s("endpoint"), token: s("token"), dataDir: s("data-dir"), database: s("database") });
 }
 
 /** A string flag, or a usage error that shows how to give it. */

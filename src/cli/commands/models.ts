@@ -136,6 +136,7 @@ class Usage extends Error {}
 
 const COMMON = {
   "data-dir": { type: "string" },
+  database: { type: "string" },
   endpoint: { type: "string" },
   token: { type: "string" },
   output: { type: "string", short: "o" },
@@ -198,7 +199,7 @@ interface Context {
 
 function client(values: Record<string, unknown>): ArmClient {
   const s = (k: string) => (typeof values[k] === "string" ? (values[k] as string) : undefined);
-  return new ArmClient({ endpoint: s("endpoint"), token: s("token"), dataDir: s("data-dir") });
+  return new ArmClient({ endpoint: s("endpoint"), token: s("token"), dataDir: s("data-dir"), database: s("database") });
 }
 
 function toEntry(resource: { properties: Record<string, unknown> }): Entry {

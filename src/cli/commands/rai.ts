@@ -23,6 +23,7 @@ const COMMON_OPTIONS: OptionSpec = {
   endpoint: { type: "string" },
   token: { type: "string" },
   "data-dir": { type: "string" },
+  database: { type: "string" },
   output: { type: "string", short: "o" },
   help: { type: "boolean", short: "h" },
 };
@@ -135,7 +136,7 @@ function setup(command: string, args: string[], extra: OptionSpec, help: string,
   }
   const output = outputFormat(command, v);
   const base = accountPath(String(v.subscription ?? "00000000-0000-0000-0000-000000000000"), String(v["resource-group"] ?? "ingot"), String(v.name ?? "ingot"));
-  const arm = new ArmClient({ endpoint: v.endpoint as string | undefined, token: v.token as string | undefined, dataDir: v["data-dir"] as string | undefined });
+  const arm = new ArmClient({ endpoint: v.endpoint as string | undefined, token: v.token as string | undefined, dataDir: v["data-dir"] as string | undefined, database: v.database as string | undefined });
   return { command, v, base, arm, output };
 }
 

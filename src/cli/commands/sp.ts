@@ -59,6 +59,7 @@ export async function spCommand(argv: string[]): Promise<number> {
       id: { type: "string" },
       output: { type: "string", short: "o" },
       "data-dir": { type: "string" },
+      database: { type: "string" },
       endpoint: { type: "string" },
       token: { type: "string" },
       help: { type: "boolean", short: "h" },
@@ -71,7 +72,7 @@ export async function spCommand(argv: string[]): Promise<number> {
   if (values.output !== undefined && values.output !== "json") throw new UsageError(`--output ${values.output} is not supported; use --output json.`);
   if (!["create", "list", "delete"].includes(sub)) throw new UsageError(`unknown subcommand 'sp ${sub}'. Try: ingot sp --help`);
 
-  const arm = new ArmClient({ endpoint: values.endpoint, token: values.token, dataDir: values["data-dir"] });
+  const arm = new ArmClient({ endpoint: values.endpoint, token: values.token, dataDir: values["data-dir"], database: values.database });
   try {
     if (sub === "create") {
       if (!values.role) throw new UsageError(`--role is required: one of ${ROLE_NAMES.map((r) => `'${r}'`).join(", ")}.`);

@@ -3,33 +3,8 @@
 // --query accessToken -o tsv` gives on Azure. Nothing is opened or created in the data dir.
 import { parseArgs } from "node:util";
 import { audienceForResource, DEFAULT_SUBSCRIPTION_ID } from "../../core/identity/service.ts";
-import { DEFAULT_DATA_DIR, localToken } from "../local-access.ts";
+import { databaseToken, DEFAULT_DATA_DIR, localToken } from "../local-access.ts";
 import { UsageError } from "./up.ts";
-import { IdentityService } from "../../core/identity/service.ts";
-import type { Audience } from "../../core/identity/types.ts";
-import { SqliteIdentityStore } from "../../store/sqlite/identity-store.ts";
-import { DatabaseUnreachableError } from "../../store/postgres/database.ts";
-import { isPostgresUrl, openPostgresStore } from "../../store/sql/open.ts";
-import { CliError } from "../errors.ts";
-
-/** The admin's token signed with the database's signing key (what each replica on it verifies). */
-function databaseToken(url: string, audience: Audience): { accessToken: string; expiresIn: number; tenant: string } {
-  if (!isPostgresUrl(url)) throw new UsageError("--database takes a postgres:// URL (the one given to 'ingot up --database')");
-  let store: ReturnType<typeof openPostgresStore>;
-  try {
-    store = openPostgresStore(url);
-  } catch (e) {
-    if (e instanceof DatabaseUnreachableError) throw new CliError(e.message);
-    throw e;
-  }
-  try {
-    const identity = new IdentityService(new SqliteIdentityStore(store.database));
-    identity.ensureDefaults();
-    return { accessToken: identity.adminToken(audience, 3600), expiresIn: 3600, tenant: identity.admin().tenantId };
-  } finally {
-    store.close();
-  }
-}
 
 const HELP = `Usage: ingot token [options]
 
