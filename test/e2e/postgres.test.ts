@@ -9,6 +9,7 @@
 // Without PostgreSQL binaries it fails when CI is set (the CI installs postgresql) and skips elsewhere.
 import assert from "node:assert/strict";
 import { spawn, spawnSync } from "node:child_process";
+import { rmSync } from "node:fs";
 import { after, before, test } from "node:test";
 import { fileURLToPath } from "node:url";
 import { API_KEY, json, startServer } from "./harness.ts";
@@ -65,11 +66,13 @@ test("the ARM, data-plane and fine-tuning suites pass on PostgreSQL", { skip, ti
 test("ingot up --database to a server that does not answer: a clear message and exit", { skip, timeout: 60_000 }, async () => {
   const dead = `postgres://ingot@127.0.0.1:${cluster.port + 1}/nothing`;
   const started = Date.now();
-  const r = spawnSync(NODE, ["bin/ingot.mjs", "up", "--port", "0", "--data-dir", `${cluster.dir}-unused`, "--metrics-address", "off", "--database", dead], {
+  const dataDir = `${cluster.dir}-unused`;
+  const r = spawnSync(NODE, ["bin/ingot.mjs", "up", "--port", "0", "--data-dir", dataDir, "--metrics-address", "off", "--database", dead], {
     cwd: ROOT,
     encoding: "utf8",
     timeout: 45_000,
   });
+  rmSync(dataDir, { recursive: true, force: true });
   assert.equal(r.signal, null, "it hung");
   assert.equal(r.status, 1, r.stderr);
   assert.match(r.stderr, /Cannot connect to PostgreSQL at 127\.0\.0\.1:\d+\/nothing: .*ECONNREFUSED.*--database/);
