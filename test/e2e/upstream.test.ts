@@ -299,6 +299,16 @@ test("ingot models add --upstream-url registers a model that deploys and answers
   const bad = await cli(["--upstream-url", "ftp://x/v1", "--upstream-model", "m", "--name", "up-bad", "--format", "Meta"]);
   assert.equal(bad.code, 2);
   assert.match(bad.stderr, /must use http or https/);
+
+  // ingot up --catalog-dir with a malformed entry: the file and field, exit 2, nothing started.
+  const badDir = join(dir, "bad-catalog");
+  mkdirSync(badDir);
+  writeFileSync(join(badDir, "x.json"), JSON.stringify({ models: [entry("up-x", { baseUrl: "http://h/v1" })] }));
+  const up = await new Promise<{ code: number; stderr: string }>((resolve) =>
+    execFile(process.execPath, [bin, "up", "--catalog-dir", badDir, "--data-dir", join(dir, "bad-data")], { timeout: 60_000 }, (err, _o, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stderr })),
+  );
+  assert.equal(up.code, 2);
+  assert.match(up.stderr, /--catalog-dir: .*x\.json: models\[0\]\.upstream\.model: must be/);
 });
 
 test("metrics count upstream deployments like local ones", async () => {

@@ -3,6 +3,7 @@ import { ensurePrivateDir } from "../../lib/private-files.ts";
 import { statSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { createIngot, DEFAULT_STREAM_INTERVAL_MS, defaultThreads } from "../../app.ts";
+import { Catalog, CatalogError } from "../../core/catalog/catalog.ts";
 import { resolveTls, TlsConfigError } from "../../http/tls.ts";
 import { isBlobConnectionString } from "../../store/blobs/azure-blob-store.ts";
 import { DatabaseUnreachableError } from "../../store/postgres/database.ts";
@@ -134,6 +135,13 @@ export async function upCommand(argv: string[]): Promise<number> {
   const catalogDirs = values["catalog-dir"] ?? [];
   for (const dir of catalogDirs)
     if (!statSync(dir, { throwIfNoEntry: false })?.isDirectory()) throw new UsageError(`--catalog-dir must name a directory of catalog *.json files, got '${dir}'`);
+  try {
+    for (const dir of catalogDirs) Catalog.readDirectory(dir);
+  } catch (e) {
+    // A malformed entry: the file and field, before anything starts.
+    if (e instanceof CatalogError) throw new UsageError(`--catalog-dir: ${e.message}`);
+    throw e;
+  }
   const blobStore = values["blob-store"] ?? (process.env.INGOT_BLOB_STORE || undefined);
   if (blobStore !== undefined && !isBlobConnectionString(blobStore))
     throw new UsageError("--blob-store takes an Azure Storage connection string (DefaultEndpointsProtocol=https;AccountName=…;AccountKey=…;EndpointSuffix=core.windows.net, or BlobEndpoint=…); leave it out for files in the data dir");
