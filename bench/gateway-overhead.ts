@@ -6,7 +6,9 @@
 // machine hits both; the client is the same keep-alive node:http client for both, in its own
 // process, and Ingot runs in another.
 //
-//   node bench/gateway-overhead.ts [--requests 400] [--max-tokens 8] [--concurrency 1,16,64] [--filtered]
+//   node bench/gateway-overhead.ts [--requests 400] [--max-tokens 8] [--concurrency 1,16,64] [--filtered] [--upstream llama-server|fake]
+// --upstream fake: a server answering a fixed reply at once instead of llama-server, so that no
+// model competes with Ingot for the CPU (on a small machine it otherwise dominates at 16 and 64).
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { Agent, request } from "node:http";
@@ -28,6 +30,7 @@ const { values } = parseArgs({
     "max-tokens": { type: "string", default: "8" },
     concurrency: { type: "string", default: "1,16,64" },
     filtered: { type: "boolean", default: false },
+    upstream: { type: "string", default: "llama-server" },
   },
 });
 const REQUESTS = Number(values.requests);
@@ -107,14 +110,28 @@ ensureCacheDirs();
 const children: Started[] = [];
 const dataDir = mkdtempSync(join(tmpdir(), "ingot-gateway-"));
 try {
-  const built = await ensurePortableLlamaServer((m) => console.error(m));
-  const model = await ensureBuiltinModel("tiny-chat", join(dataDir, "models"));
-  const port = await freePort();
-  const maxLevel = Math.max(...LEVELS);
-  const llama = start(built.llamaServer, ["-m", model.path, "--host", "127.0.0.1", "--port", String(port), "-c", String(256 * maxLevel), "-np", String(maxLevel), "-t", "1"], {
-    logFile: join(LOGS_DIR, "gateway-llama-server.log"),
-  });
-  children.push(llama);
+  let port: number;
+  if (values.upstream === "fake") {
+    const fake = start(process.execPath, ["--no-warnings", fileURLToPath(new URL("./fake-upstream.ts", import.meta.url))], { stdio: ["pipe", "pipe", "pipe"], logFile: join(LOGS_DIR, "gateway-fake-upstream.log") });
+    children.push(fake);
+    port = await new Promise<number>((resolve, reject) => {
+      fake.child.stdout!.on("data", (d: Buffer) => {
+        const m = /READY (\d+)/.exec(d.toString("utf8"));
+        if (m) resolve(Number(m[1]));
+      });
+      void fake.exited.then((code) => reject(new Error(`the fake upstream exited (${code})`)));
+    });
+  } else {
+    if (values.upstream !== "llama-server") throw new Error("--upstream takes llama-server (default) or fake");
+    const built = await ensurePortableLlamaServer((m) => console.error(m));
+    const model = await ensureBuiltinModel("tiny-chat", join(dataDir, "models"));
+    port = await freePort();
+    const maxLevel = Math.max(...LEVELS);
+    const llama = start(built.llamaServer, ["-m", model.path, "--host", "127.0.0.1", "--port", String(port), "-c", String(256 * maxLevel), "-np", String(maxLevel), "-t", "1"], {
+      logFile: join(LOGS_DIR, "gateway-llama-server.log"),
+    });
+    children.push(llama);
+  }
   const direct = `http://127.0.0.1:${port}`;
   for (const deadline = Date.now() + 60_000; ; ) {
     if (await fetch(`${direct}/health`).then((r) => r.ok, () => false)) break;
@@ -170,7 +187,7 @@ try {
       console.error(rows.at(-1));
     }
   }
-  console.log(`\nGateway overhead: Ingot (upstream engine) in front of llama-server, tiny-chat, max_tokens ${MAX_TOKENS}, ms\n`);
+  console.log(`\nGateway overhead: Ingot (upstream engine) in front of ${values.upstream === "fake" ? "a fake upstream (fixed 8-token reply, no model)" : "llama-server, tiny-chat"}, max_tokens ${MAX_TOKENS}, ms\n`);
   console.log("| concurrency | measure | Ingot path | direct p50 | Ingot p50 | added p50 | direct p99 | Ingot p99 | added p99 | n |");
   console.log("|---|---|---|---|---|---|---|---|---|---|");
   for (const r of rows) console.log(r);
