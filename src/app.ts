@@ -292,6 +292,7 @@ export function createIngot(options: IngotOptions): Ingot {
     trainer: new LlamaCppTrainer({ inspectTimeoutMs: options.datasetInspectionTimeoutMs }),
     resolveHyperparameters,
     jobDir: (id) => join(options.dataDir, "blobs", "jobs", id),
+    ...(jobFiles ? { resolveOutput: (p: string) => jobFiles.resolve(p) } : {}),
     threads: options.trainingThreads ?? 1,
     maxRunning: options.maxRunningJobs,
     // On SQLite this process is the only one: a fixed id takes its jobs back at once after a restart.

@@ -1,12 +1,15 @@
 // AzureBlobStore against Azurite (started here): what one replica's store writes, another's
 // (its own cache dir) reads, lists as existing, and copies to local disk; staged content is
-// invisible until committed; delete removes it for both; Container= picks the container.
+// invisible until committed; delete removes it for both; Container= picks the container; job
+// outputs (SharedJobFiles) resolve on another replica to its own downloaded copy.
 import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { AzureBlobStore, isBlobConnectionString, parseBlobConnection } from "../../src/store/blobs/azure-blob-store.ts";
+import { SharedJobFiles } from "../../src/store/blobs/shared-job-files.ts";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { startAzurite } from "../support/azurite.ts";
 import type { Azurite } from "../support/azurite.ts";
 
@@ -87,5 +90,30 @@ describe("AzureBlobStore (Azurite)", { timeout: 60_000 }, () => {
     await elsewhere.put("same-key", "second");
     assert.equal(await text(a.read("same-key")), "files");
     assert.equal(await text(new AzureBlobStore(`${azurite.connectionString}Container=second`, "files", cache()).read("same-key")), "second");
+  });
+
+  test("fine-tuning outputs: what one replica's job wrote resolves on another to its own downloaded copy; its own paths stay as they are", async () => {
+    const dirA = cache();
+    const dirB = cache();
+    const a = new SharedJobFiles(azurite.connectionString, dirA);
+    const b = new SharedJobFiles(azurite.connectionString, dirB);
+    const jobDir = join(dirA, "blobs", "jobs", "ftjob-1");
+    mkdirSync(join(jobDir, "checkpoints"), { recursive: true });
+    writeFileSync(join(jobDir, "adapter.gguf"), "final adapter");
+    writeFileSync(join(jobDir, "checkpoints", "epoch-1.gguf"), "checkpoint 1");
+    await a.syncAll();
+    const notYet = await b.resolve(join(jobDir, "adapter.gguf"));
+    assert.equal(notYet, join(jobDir, "adapter.gguf"), "files just written wait until settled (the job may still write them)");
+    await a.syncUp("ftjob-1");
+    for (const rel of ["adapter.gguf", "checkpoints/epoch-1.gguf"]) {
+      const path = await b.resolve(join(jobDir, rel));
+      assert.ok(path.startsWith(join(dirB, "blobs", "cache", "jobs")), `${rel}: b's own copy (${path})`);
+      assert.equal(readFileSync(path, "utf8"), readFileSync(join(jobDir, rel), "utf8"));
+    }
+    assert.equal(await a.resolve(join(jobDir, "adapter.gguf")), join(jobDir, "adapter.gguf"), "a reads its own outputs in place");
+    assert.equal(await b.resolve("/elsewhere/blobs/jobs/ftjob-9/missing.gguf"), "/elsewhere/blobs/jobs/ftjob-9/missing.gguf", "no shared copy: the path, reported missing by the caller");
+    assert.equal(await b.resolve("/models/x.gguf"), "/models/x.gguf");
+    await a.close();
+    await b.close();
   });
 });

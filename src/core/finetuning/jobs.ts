@@ -31,6 +31,8 @@ export interface JobDeps {
   resolveHyperparameters: (requested: RequestedHyperparameters, dataset: { examples: number; tokensPerExample: number[]; baseModelName: string; seed: number }) => Hyperparameters;
   /** Directory for a job's checkpoints and adapters (created by the trainer). */
   jobDir: (jobId: string) => string;
+  /** A local path for an adapter or checkpoint another replica may have written (default: the path itself; --blob-store: a shared copy). */
+  resolveOutput?: (path: string) => Promise<string>;
   threads: number;
   maxRunning?: number;
   /**
@@ -332,6 +334,10 @@ export class JobService {
     }
   }
 
+  #output(path: string): Promise<string> {
+    return this.#d.resolveOutput ? this.#d.resolveOutput(path) : Promise.resolve(path);
+  }
+
   /** A dataset's content as a local file (the trainer reads paths; a shared blob store copies it here first). */
   #localPath(fileId: string): Promise<string> {
     const files = this.#d.files;
@@ -404,8 +410,9 @@ export class JobService {
         validationFile: job.validationFile ? await this.#localPath(job.validationFile) : undefined,
         validationSplit: job.validationSplit,
         hyperparameters,
-        initialAdapter: parent?.weights.startsWith("lora:") ? parent.weights.slice("lora:".length) : undefined,
-        resume: job.progress ? { adapterPath: job.progress.adapterPath, epoch: job.progress.epoch, step: job.progress.step, trainedTokens: job.progress.trainedTokens } : undefined,
+        initialAdapter: parent?.weights.startsWith("lora:") ? await this.#output(parent.weights.slice("lora:".length)) : undefined,
+        // A job taken over from a replica that died resumes from its checkpoint, wherever that replica wrote it.
+        resume: job.progress ? { adapterPath: await this.#output(job.progress.adapterPath), epoch: job.progress.epoch, step: job.progress.step, trainedTokens: job.progress.trainedTokens } : undefined,
         outDir: this.#d.jobDir(job.id),
         threads: this.#d.threads,
       };
