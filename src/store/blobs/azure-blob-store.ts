@@ -9,17 +9,15 @@
 // exists() must answer synchronously (the port predates remote stores): it knows the local cache,
 // this process's own writes and deletes, and the container's listing taken at start and refreshed
 // in the background; FileService treats a processed file's content as present on a remote store.
-import { createHash, randomUUID } from "node:crypto";
-import { createReadStream, createWriteStream, existsSync, mkdirSync, readdirSync, rmSync, statSync } from "node:fs";
+import { randomUUID } from "node:crypto";
+import { existsSync } from "node:fs";
 import { rename, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { pipeline } from "node:stream/promises";
 import { BlobServiceClient } from "@azure/storage-blob";
 import type { ContainerClient } from "@azure/storage-blob";
-import type { BlobStore, StagedBlob } from "../../core/ports/index.ts";
+import type { StagedBlob } from "../../core/ports/index.ts";
+import { FsBlobStore } from "./fs-blob-store.ts";
 
-const KEY = /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/;
-const STALE_MS = 60 * 60 * 1000;
 /** Uploads of large files go in blocks of this size, this many at once. */
 const BLOCK_BYTES = 8 * 1024 * 1024;
 const PARALLEL_BLOCKS = 4;
@@ -46,13 +44,12 @@ export function isBlobConnectionString(value: string): boolean {
   return /(^|;)\s*(BlobEndpoint|AccountName|UseDevelopmentStorage)\s*=/i.test(value);
 }
 
-export class AzureBlobStore implements BlobStore {
+/** The local cache is an FsBlobStore (staging, renames, stale temporary files); this adds the container. */
+export class AzureBlobStore extends FsBlobStore {
   readonly remote = true;
   #container: ContainerClient;
   #prefix: string;
-  #cache: string;
   #tmp: string;
-  #staged = new WeakMap<StagedBlob, string>();
   #created: Promise<unknown> | undefined;
   /** Keys known to be in the container (listing, own writes); removed on delete. */
   #known = new Set<string>();
@@ -62,21 +59,12 @@ export class AzureBlobStore implements BlobStore {
 
   /** `prefix`: this store's folder in the container (files, ml, …); `cacheDir`: local copies. */
   constructor(connectionString: string, prefix: string, cacheDir: string, opts: { log?: (msg: string, fields?: Record<string, unknown>) => void } = {}) {
+    super(cacheDir);
     const parsed = parseBlobConnection(connectionString);
     this.#container = BlobServiceClient.fromConnectionString(parsed.connectionString).getContainerClient(parsed.container);
     this.#prefix = prefix.replace(/\/+$/, "");
-    this.#cache = cacheDir;
     this.#tmp = join(cacheDir, ".tmp");
     this.#log = opts.log ?? (() => {});
-    mkdirSync(this.#tmp, { recursive: true });
-    const now = Date.now();
-    for (const name of readdirSync(this.#tmp)) {
-      try {
-        if (now - statSync(join(this.#tmp, name)).mtimeMs > STALE_MS) rmSync(join(this.#tmp, name), { force: true });
-      } catch {
-        // Gone meanwhile.
-      }
-    }
     void this.refresh();
   }
 
@@ -98,62 +86,17 @@ export class AzureBlobStore implements BlobStore {
     return this.#listing;
   }
 
-  async stage(content: AsyncIterable<Uint8Array>): Promise<StagedBlob> {
-    const tmp = join(this.#tmp, randomUUID());
-    const hash = createHash("sha256");
-    let bytes = 0;
-    try {
-      await pipeline(
-        content,
-        async function* (source: AsyncIterable<Uint8Array>) {
-          for await (const chunk of source) {
-            hash.update(chunk);
-            bytes += chunk.byteLength;
-            yield chunk;
-          }
-        },
-        createWriteStream(tmp, { flags: "wx" }),
-      );
-    } catch (e) {
-      await rm(tmp, { force: true });
-      throw e;
-    }
-    const staged: StagedBlob = { bytes, sha256: hash.digest("hex") };
-    this.#staged.set(staged, tmp);
-    return staged;
-  }
-
-  async commit(staged: StagedBlob, key: string): Promise<void> {
-    const tmp = this.#staged.get(staged);
-    if (!tmp) throw new Error("commit of content that was not staged here, or was already committed or discarded");
-    const local = this.path(key);
+  override async commit(staged: StagedBlob, key: string): Promise<void> {
+    const tmp = this.stagedFile(staged);
     await this.#ensureContainer();
     // One block blob, its block list committed last: other replicas see all of it or nothing.
     await this.#blob(key).uploadFile(tmp, { blockSize: BLOCK_BYTES, concurrency: PARALLEL_BLOCKS });
     this.#known.add(key);
-    await rename(tmp, local);
-    this.#staged.delete(staged);
+    await super.commit(staged, key);
   }
 
-  async discard(staged: StagedBlob): Promise<void> {
-    const tmp = this.#staged.get(staged);
-    if (!tmp) return;
-    this.#staged.delete(staged);
-    await rm(tmp, { force: true });
-  }
-
-  async put(key: string, content: string | Uint8Array): Promise<StagedBlob> {
-    const bytes = typeof content === "string" ? Buffer.from(content) : content;
-    const staged = await this.stage((async function* () {
-      yield bytes;
-    })());
-    await this.commit(staged, key);
-    return staged;
-  }
-
-  read(key: string, opts: { signal?: AbortSignal } = {}): AsyncIterable<Uint8Array> {
-    const local = this.path(key);
-    if (existsSync(local)) return createReadStream(local, { highWaterMark: 1024 * 1024, signal: opts.signal });
+  override   read(key: string, opts: { signal?: AbortSignal } = {}): AsyncIterable<Uint8Array> {
+    if (existsSync(this.path(key))) return super.read(key, opts);
     const blob = this.#blob(key);
     return (async function* () {
       const res = await blob.download(0, undefined, { abortSignal: opts.signal });
@@ -163,17 +106,11 @@ export class AzureBlobStore implements BlobStore {
     })();
   }
 
-  exists(key: string): boolean {
-    if (this.#known.has(key) || existsSync(this.path(key))) return true;
+  override exists(key: string): boolean {
+    if (this.#known.has(key) || super.exists(key)) return true;
     // Written by another replica since the last listing? The next ask knows.
     if (Date.now() - this.#listedAt > RELIST_MS) void this.refresh();
     return false;
-  }
-
-  /** Where the local copy of `key` is (it may not be there yet: see localPath). */
-  path(key: string): string {
-    if (!KEY.test(key)) throw new Error(`invalid blob key '${key}'`);
-    return join(this.#cache, key);
   }
 
   /** A local file with the content of `key`, downloaded once from the container when not cached. */
@@ -191,9 +128,9 @@ export class AzureBlobStore implements BlobStore {
     return local;
   }
 
-  async delete(key: string): Promise<void> {
+  override async delete(key: string): Promise<void> {
     this.#known.delete(key);
-    await rm(this.path(key), { force: true });
+    await super.delete(key);
     await this.#blob(key).deleteIfExists();
   }
 

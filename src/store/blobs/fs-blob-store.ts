@@ -57,10 +57,15 @@ export class FsBlobStore implements BlobStore {
   }
 
   async commit(staged: StagedBlob, key: string): Promise<void> {
+    await rename(this.stagedFile(staged), this.path(key));
+    this.#staged.delete(staged);
+  }
+
+  /** The temporary file holding staged content (a subclass uploads it elsewhere before commit renames it). */
+  protected stagedFile(staged: StagedBlob): string {
     const tmp = this.#staged.get(staged);
     if (!tmp) throw new Error("commit of content that was not staged here, or was already committed or discarded");
-    await rename(tmp, this.path(key));
-    this.#staged.delete(staged);
+    return tmp;
   }
 
   async discard(staged: StagedBlob): Promise<void> {
