@@ -3,54 +3,21 @@
 // SAS URL. Azurite is plain http on 127.0.0.1, so that server runs with allowPrivateImportUrls;
 // a second server without it shows the SSRF refusals (nothing is ever sent to a refused address).
 import assert from "node:assert/strict";
-import { spawn } from "node:child_process";
-import type { ChildProcess } from "node:child_process";
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
-import { createRequire } from "node:module";
-import { tmpdir } from "node:os";
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, test } from "node:test";
 import { BlobSASPermissions, BlobServiceClient, StorageSharedKeyCredential } from "@azure/storage-blob";
 import type { ContainerClient } from "@azure/storage-blob";
 import { json, startServer } from "./harness.ts";
 import type { TestServer } from "./harness.ts";
-
-// Azurite's well-known development account.
-const ACCOUNT = "devstoreaccount1";
-const ACCOUNT_KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+import { AZURITE_ACCOUNT, AZURITE_KEY, startAzurite } from "../support/azurite.ts";
+import type { Azurite } from "../support/azurite.ts";
 const MAX = 256 * 1024;
 
-let azurite: ChildProcess;
-let workspace: string;
+let azurite: Azurite;
 let container: ContainerClient;
 let open: TestServer; // --allow-private-import-urls
 let guarded: TestServer; // default: SSRF protection on
-
-async function startAzurite(): Promise<number> {
-  workspace = mkdtempSync(join(tmpdir(), "ingot-azurite-"));
-  const main = createRequire(import.meta.url).resolve("azurite/dist/src/blob/main.js");
-  azurite = spawn(
-    process.execPath,
-    [main, "--blobHost", "127.0.0.1", "--blobPort", "0", "--location", workspace, "--disableTelemetry", "--skipApiVersionCheck", "--loose", "--silent", "--disableProductStyleUrl"],
-    { stdio: ["ignore", "pipe", "pipe"] },
-  );
-  process.once("exit", () => azurite.kill());
-  let output = "";
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`Azurite did not start: ${output}`)), 30_000);
-    const onData = (d: Buffer) => {
-      output += d.toString();
-      const m = /successfully listens on http:\/\/127\.0\.0\.1:(\d+)/.exec(output);
-      if (m) {
-        clearTimeout(timer);
-        resolve(Number(m[1]));
-      }
-    };
-    azurite.stdout!.on("data", onData);
-    azurite.stderr!.on("data", onData);
-    azurite.once("exit", (code) => reject(new Error(`Azurite exited (${code}): ${output}`)));
-  });
-}
 
 const chat = (i: number) => JSON.stringify({ messages: [{ role: "user", content: `Q${i}` }, { role: "assistant", content: `A${i}` }] });
 const jsonl = (n: number) => Array.from({ length: n }, (_, i) => chat(i + 1)).join("\n") + "\n";
@@ -63,8 +30,8 @@ async function blobSas(name: string, content: string | Buffer): Promise<string> 
 }
 
 before(async () => {
-  const blobPort = await startAzurite();
-  const service = new BlobServiceClient(`http://127.0.0.1:${blobPort}/${ACCOUNT}`, new StorageSharedKeyCredential(ACCOUNT, ACCOUNT_KEY));
+  azurite = await startAzurite();
+  const service = new BlobServiceClient(azurite.blobEndpoint, new StorageSharedKeyCredential(AZURITE_ACCOUNT, AZURITE_KEY));
   container = service.getContainerClient("datasets");
   await container.create();
   // A made-up name that resolves to Azurite, to exercise the pinned connection with a host name.
@@ -85,8 +52,7 @@ before(async () => {
 after(async () => {
   await open?.stop();
   await guarded?.stop();
-  azurite?.kill();
-  if (workspace) rmSync(workspace, { recursive: true, force: true });
+  await azurite?.close();
 });
 
 const importFile = (server: TestServer, body: Record<string, unknown>, apiVersion = "2025-04-01-preview") =>
