@@ -12,8 +12,6 @@
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
 import { Agent, request } from "node:http";
-import { createServer } from "node:net";
-import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -23,6 +21,7 @@ import { ensureCacheDirs, LOGS_DIR } from "./cache.ts";
 import { start } from "./children.ts";
 import type { Started } from "./children.ts";
 import { ensurePortableLlamaServer } from "./llama-cpp-build.ts";
+import { freePort } from "./llama-cpp-tools.ts";
 
 const { values } = parseArgs({
   options: {
@@ -41,14 +40,6 @@ const pct = (xs: number[], p: number) => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))];
 };
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 // Idle sockets close after 4 s, before llama-server's HTTP library drops them (5 s).
 const agent = new Agent({ keepAlive: true, maxSockets: 256, timeout: 4_000 });

@@ -6,10 +6,10 @@
 // when CI is set; elsewhere tests may skip).
 import { execFileSync, spawnSync } from "node:child_process";
 import { chmodSync, chownSync, existsSync, mkdtempSync, rmSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pg from "pg";
+import { freePort } from "../support/free-port.ts";
 
 export interface PostgresCluster {
   /** postgres://ingot@127.0.0.1:PORT/postgres */
@@ -37,17 +37,6 @@ export function postgresBinDir(): string | undefined {
 }
 
 const MISSING = "PostgreSQL server binaries not found (initdb, pg_ctl): install Debian's postgresql (apt-get install postgresql) or set PG_BIN.";
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once("error", reject);
-    s.listen(0, "127.0.0.1", () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 export async function startPostgres(): Promise<PostgresCluster> {
   const bin = postgresBinDir();

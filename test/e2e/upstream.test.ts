@@ -25,6 +25,7 @@ import { ensureBuiltinModel } from "../../src/models/builtin/recipes.ts";
 import { writeTestAdapter } from "../fixtures/lora-adapter.ts";
 import { API_KEY, json, startServer } from "./harness.ts";
 import type { TestServer } from "./harness.ts";
+import { freePort } from "../support/free-port.ts";
 
 const ACCOUNT = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/ingot/providers/Microsoft.CognitiveServices/accounts/ingot";
 const KEY_ENV = "INGOT_E2E_UPSTREAM_KEY";
@@ -43,14 +44,6 @@ async function listen(server: Server): Promise<string> {
 /** A fake upstream that answers health checks and does `chat` for everything else. */
 const fake = (chat: (res: import("node:http").ServerResponse) => void) =>
   listen(createServer((req, res) => (req.url === "/v1/models" ? res.end('{"data":[]}') : req.on("end", () => chat(res)).resume())));
-
-async function freePort(): Promise<number> {
-  const s = createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const port = (s.address() as AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 const entry = (name: string, upstream: Record<string, unknown>, extra: Partial<CatalogModel> = {}) => ({
   format: "Meta",

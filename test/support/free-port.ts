@@ -1,0 +1,14 @@
+// A loopback port nothing listens on right now, for a server a test starts (redis-server,
+// PostgreSQL, llama-server, `ingot up`).
+import { createServer } from "node:net";
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once("error", reject);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+  });
+}
