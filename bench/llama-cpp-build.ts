@@ -1,8 +1,8 @@
 // Builds llama.cpp's own llama-bench and llama-server once, from the exact llama.cpp
 // source node-llama-cpp ships (a git bundle in node_modules), into the cache.
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CACHE_DIR, LOGS_DIR } from "./cache.ts";
 import { runToEnd } from "./children.ts";
@@ -87,15 +87,55 @@ export async function ensureLlamaCpp(log: (m: string) => void): Promise<LlamaCpp
 export async function ensurePortableLlamaServer(log: (m: string) => void): Promise<{ release: string; commit: string; llamaServer: string }> {
   const { release, commit, srcDir } = llamaCppSource();
   const llamaServer = join(srcDir, "build-portable", "bin", "llama-server");
-  if (existsSync(llamaServer)) {
+  // CI builds it in the background while the tests run; a test that needs it meanwhile waits
+  // for that build (the binary may exist half-linked) instead of starting a second one.
+  return withLock(`${srcDir}.portable.lock`, log, async () => {
+    if (!existsSync(llamaServer)) await buildPortable(srcDir, commit, llamaServer, log);
     checkStarts(llamaServer);
     return { release, commit, llamaServer };
-  }
+  });
+}
+
+async function buildPortable(srcDir: string, commit: string, llamaServer: string, log: (m: string) => void): Promise<void> {
   await ensureSource(srcDir, commit, log);
   const configure = ["-S", ".", "-B", "build-portable", ...COMMON_FLAGS, "-DGGML_NATIVE=OFF", "-DBUILD_SHARED_LIBS=OFF"];
   await step("configuring llama-server (cmake, portable)", "cmake", configure, srcDir, 10 * 60_000, log);
   await step("building llama-server (cmake --build -j2, a few minutes)", "cmake", ["--build", "build-portable", "--target", "llama-server", "-j2"], srcDir, 60 * 60_000, log);
   if (!existsSync(llamaServer)) throw new Error(`llama.cpp build finished but ${llamaServer} is missing`);
-  checkStarts(llamaServer);
-  return { release, commit, llamaServer };
+}
+
+/** Runs `fn` holding a lock file that names this process; a lock whose process is gone is taken over. */
+async function withLock<T>(lock: string, log: (m: string) => void, fn: () => Promise<T>): Promise<T> {
+  mkdirSync(dirname(lock), { recursive: true });
+  let said = false;
+  for (;;) {
+    try {
+      writeFileSync(lock, String(process.pid), { flag: "wx" });
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+    }
+    const holder = Number(readFileSync(lock, "utf8").trim() || "0");
+    if (holder > 0 && !alive(holder)) {
+      rmSync(lock, { force: true });
+      continue;
+    }
+    if (!said) log(`llama.cpp: waiting for the build of process ${holder || "?"} (${lock})`);
+    said = true;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(lock, { force: true });
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === "EPERM";
+  }
 }
