@@ -79,7 +79,8 @@ async function registeredConfig(): Promise<string> {
   return dir;
 }
 
-const spArgs = (sp: { appId: string; password: string; tenant: string }) => ["login", "--service-principal", "-u", sp.appId, "-p", sp.password, "--tenant", sp.tenant];
+// `-p=<secret>`: a generated secret may start with '-', which az's argument parser would take for an option.
+const spArgs = (sp: { appId: string; password: string; tenant: string }) => ["login", "--service-principal", "-u", sp.appId, `-p=${sp.password}`, "--tenant", sp.tenant];
 
 before(async () => {
   if (skip) return;
@@ -120,7 +121,7 @@ test("ARM's cloud metadata names Ingot's ADFS-style login endpoint, and az cloud
 
 test("az login --service-principal signs in at Ingot's authority and lists the subscription", { skip, timeout: 120_000 }, async () => {
   const sp = contributor();
-  const wrong = await az(admin, ...spArgs({ ...sp, password: "not-the-secret" }));
+  const wrong = await az(admin, ...spArgs({ ...sp, password: "-not-the-secret" }));
   assert.notEqual(wrong.status, 0);
   assert.match(wrong.stderr, /AADSTS7000215/, wrong.stderr);
 
