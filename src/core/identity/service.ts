@@ -247,7 +247,7 @@ export class IdentityService {
     if (reason) throw new IngotError("invalid_request", "InvalidScope", reason);
     const displayName = opts.displayName?.trim() || `ingot-sp-${new Date(this.#clock()).toISOString().slice(0, 19).replace(/[T:]/g, "-")}`;
     const existing = this.#store.listPrincipals(tenantId).find((p) => p.kind === "servicePrincipal" && p.displayName === displayName);
-    const password = randomBytes(30).toString("base64url");
+    const password = newSecret();
     const principal: Principal = existing ?? { tenantId, objectId: randomUUID(), kind: "servicePrincipal", appId: randomUUID(), displayName };
     this.#store.putPrincipal({ ...principal, secretHash: hashSecret(password) });
     this.assignRole(principal.objectId, opts.role, opts.scope);
@@ -379,4 +379,15 @@ function roleOrThrow(role: string): RoleName {
 function stripSecret(p: Principal & { secretHash?: string }): Principal {
   const { secretHash: _, ...rest } = p;
   return rest;
+}
+
+/**
+ * A service principal's secret: 240 random bits, base64url, never starting with '-' (about 1 in
+ * 64 would), which `az login -p <secret>` and other CLIs' parsers would take for an option.
+ */
+export function newSecret(): string {
+  for (;;) {
+    const secret = randomBytes(30).toString("base64url");
+    if (!secret.startsWith("-")) return secret;
+  }
 }
