@@ -7,25 +7,15 @@
 // rising sequence_number. Only standard event types are emitted: the accumulator throws on others.
 import type { ChatChunk, FinishReason, Usage } from "../../core/generation/types.ts";
 import { newId } from "./responses-request.ts";
+import type { ResponseEcho } from "./responses-request.ts";
 
 export type ResponseStatus = "in_progress" | "completed" | "incomplete" | "failed" | "cancelled";
 
 /** The response fields fixed at creation (the request's echo). */
-export interface ResponseBase {
+export interface ResponseBase extends ResponseEcho {
   id: string;
   created_at: number;
   model: string;
-  instructions: string | null;
-  max_output_tokens: number | null;
-  temperature: number;
-  top_p: number;
-  tools: object[];
-  tool_choice: unknown;
-  text: { format: object };
-  parallel_tool_calls: boolean;
-  metadata: Record<string, string>;
-  previous_response_id: string | null;
-  store: boolean;
 }
 
 type MessageItem = { type: "message"; id: string; role: "assistant"; status: string; content: { type: "output_text"; text: string; annotations: never[]; logprobs?: never[] }[] };

@@ -29,19 +29,22 @@ export interface ResponsesRequest {
   stream: boolean;
   metadata: Record<string, string>;
   /** The request's fields as the response object echoes them. */
-  echo: {
-    instructions: string | null;
-    max_output_tokens: number | null;
-    temperature: number;
-    top_p: number;
-    tools: object[];
-    tool_choice: unknown;
-    text: { format: object };
-    parallel_tool_calls: boolean;
-    metadata: Record<string, string>;
-    previous_response_id: string | null;
-    store: boolean;
-  };
+  echo: ResponseEcho;
+}
+
+/** The request's fields a response object echoes (responses-events.ts ResponseBase adds id, created_at, model). */
+export interface ResponseEcho {
+  instructions: string | null;
+  max_output_tokens: number | null;
+  temperature: number;
+  top_p: number;
+  tools: object[];
+  tool_choice: unknown;
+  text: { format: object };
+  parallel_tool_calls: boolean;
+  metadata: Record<string, string>;
+  previous_response_id: string | null;
+  store: boolean;
 }
 
 export function parseResponsesRequest(raw: unknown, deployment: string): ResponsesRequest {
